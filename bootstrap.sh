@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# KentCBS bootstrap: install what is missing, then run or test.
+#
+#   ./bootstrap.sh run    install, migrate, load demo data, serve on http://127.0.0.1:8000
+#   ./bootstrap.sh test   install (with test tools and a browser), run the whole test suite
+#
+# Works on a fresh Debian/Ubuntu as root or as a user with sudo. A second run
+# skips everything already in place. Extra arguments after `test` go to pytest.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+VENV="$ROOT/.venv"
+STATE="$ROOT/var"
+mode=${1:-}
+[ $# -gt 0 ] && shift
+
+die() { printf 'bootstrap: [%s] %s\n' "$1" "$2" >&2; exit 2; }
+say() { printf '==> %s\n' "$*"; }
+
+case "$mode" in
+  run|test) ;;
+  *) echo "usage: ./bootstrap.sh run|test [pytest args]" >&2; exit 2 ;;
+esac
+
+# --- privileges for system packages ---------------------------------------
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@";
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@";
+  else return 1; fi
+}
+
+apt_missing() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$pkg")
+  done
+  printf '%s\n' "${missing[@]:-}"
+}
+
+apt_install() {
+  local missing
+  missing=$(apt_missing "$@" | xargs)
+  [ -z "$missing" ] && return 0
+  command -v apt-get >/dev/null 2>&1 \
+    || die NO_PACKAGE_MANAGER "Missing system packages ($missing) and no apt-get to install them. Install PostgreSQL with PostGIS and GDAL by hand, or set DATABASE_URL. / Eksik sistem paketleri ($missing) var ve apt-get yok."
+  say "installing system packages: $missing"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
+    as_root apt-get update -qq >/dev/null 2>&1 \
+      || die NO_ROOT "Cannot install $missing: run as root or as a user with sudo. / $missing kurulamıyor: root olarak ya da sudo ile çalıştırın."
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+      || die APT_FAILED "apt-get could not install: $missing"
+  fi
+}
+
+# --- Python >= 3.12 -----------------------------------------------------------
+py_ok() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; }
+find_python() {
+  local c
+  for c in "${KENTCBS_PYTHON:-}" python3.13 python3.12 python3; do
+    [ -n "$c" ] && command -v "$c" >/dev/null 2>&1 && py_ok "$c" && { command -v "$c"; return; }
+  done
+  for c in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3; do
+    [ -x "$c" ] && py_ok "$c" && { echo "$c"; return; }
+  done
+  return 1
+}
+
+# --- system packages ------------------------------------------------------------
+if [ -z "${DATABASE_URL:-}" ]; then
+  apt_install postgresql postgis
+fi
+apt_install gdal-bin gettext ca-certificates
+if [ "$mode" = test ]; then
+  # Real clients for the tests: GDAL's OAPIF driver (gdal-bin) and a browser.
+  apt_install chromium fonts-dejavu-core
+fi
+
+PYTHON=$(find_python) || {
+  apt_install python3 python3-venv >/dev/null 2>&1 || true
+  PYTHON=$(find_python) || die PYTHON_TOO_OLD "Python 3.12 or newer is required ($(python3 --version 2>&1 || echo none) found). Install it or set KENTCBS_PYTHON. / Python 3.12 veya üstü gerekli."
+}
+
+# --- virtualenv with the project --------------------------------------------------
+extras=""
+[ "$mode" = test ] && extras="[test]"
+if [ ! -x "$VENV/bin/python" ] || ! py_ok "$VENV/bin/python"; then
+  say "creating virtualenv with $("$PYTHON" --version)"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV" || die NO_VENV "Could not create a virtualenv: install python3-venv."
+fi
+# Reinstall only when pyproject.toml or the Python changed (a test install serves `run` too).
+stamp_file="$VENV/.kentcbs-installed"
+base="$("$VENV/bin/python" --version) $(sha256sum pyproject.toml | cut -c1-16)"
+have=$(cat "$stamp_file" 2>/dev/null || true)
+if [ "$have" != "$base [test]" ] && [ "$have" != "$base $extras" ]; then
+  say "installing KentCBS into $VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -e ".$extras"
+  echo "$base $extras" > "$stamp_file"
+fi
+export PATH="$VENV/bin:$PATH"
+
+# --- translations (compiled .mo files are build artefacts) -------------------------
+for po in $(find gis_core layers etl ogc_api web modules -name django.po -path '*LC_MESSAGES*' 2>/dev/null); do
+  mo="${po%.po}.mo"
+  if [ ! -f "$mo" ] || [ "$po" -nt "$mo" ]; then
+    msgfmt --check-format -o "$mo" "$po"
+  fi
+done
+
+kentcbs db start >/dev/null
+
+if [ "$mode" = run ]; then
+  kentcbs migrate --no-input -v 0
+  kentcbs demo
+  exec kentcbs serve --host "${KENTCBS_HOST:-127.0.0.1}" --port "${KENTCBS_PORT:-8000}"
+else
+  exec python -m pytest "$@"
+fi

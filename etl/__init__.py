@@ -1,0 +1,1 @@
+"""ETL: read, normalise, validate, report and load department uploads."""

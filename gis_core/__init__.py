@@ -1,0 +1,1 @@
+"""KentCBS core: the Django project and the core spatial domain."""

@@ -1,0 +1,61 @@
+"""``kentcbs``: one console command for everything an operator does.
+
+It is Django's ``manage.py`` under one name, with two additions: it refuses an
+old Python with one line, and before any command that needs the database it
+makes the database ready (the embedded cluster is initialised and started, or
+``DATABASE_URL`` is checked for reachability and PostGIS).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+#: Commands that must run without touching the database.
+NO_DATABASE_COMMANDS = {
+    "db", "help", "--help", "-h", "version", "--version", "compilemessages",
+    "makemessages", "collectstatic", "findstatic", "diffsettings", "shell_plus",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a KentCBS command; return the process exit code."""
+    if sys.version_info < (3, 12):
+        sys.stderr.write(
+            "kentcbs: [PYTHON_TOO_OLD] Python 3.12 veya üstü gerekli, bu Python "
+            f"{sys.version.split()[0]} / Python 3.12 or newer is required, this is "
+            f"{sys.version.split()[0]}.\n"
+        )
+        return 2
+    argv = list(sys.argv if argv is None else argv)
+    argv[0] = "kentcbs"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_core.settings")
+
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
+
+    from gis_core.errors import KentCBSError
+
+    command = argv[1] if len(argv) > 1 else "help"
+    try:
+        django.setup()
+    except ImproperlyConfigured as exc:
+        sys.stderr.write(f"kentcbs: [CONFIG] {exc}\n")
+        return 2
+    try:
+        if command not in NO_DATABASE_COMMANDS and "--help" not in argv:
+            from gis_core import database
+
+            database.ensure_ready()
+        execute_from_command_line(argv)
+    except KentCBSError as exc:
+        sys.stderr.write(f"kentcbs: {exc}\n")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+"""Deterministic demo data (grown by the core domain into a whole municipality)."""
+
+from __future__ import annotations
+
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+
+def load_demo(*, profile: str | None = None) -> dict[str, object]:
+    """Load the demo; idempotent. Returns counts of what is there afterwards."""
+    profile = profile or settings.KENTCBS_PROFILE
+    user_model = get_user_model()
+    admin, created = user_model.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    if created:
+        admin.set_password(os.environ.get("KENTCBS_DEMO_PASSWORD", "kentcbs-demo"))
+        admin.save()
+    return {"profile": profile, "users": user_model.objects.count()}

@@ -1,0 +1,61 @@
+"""Typed errors with a stable code and a bilingual (Turkish first) user message.
+
+Every error an operator or a department user can meet is a :class:`KentCBSError`.
+It subclasses Django's ``CommandError`` so that management commands print it as
+one line and exit non-zero, never with a traceback.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+
+
+def bilingual(message: str, **params: object) -> str:
+    """Return ``message`` in Turkish, then in English, joined by `` / ``.
+
+    ``message`` is an English msgid; its Turkish translation comes from the
+    project's gettext catalogue. Works outside a request and before Django
+    settings are configured (then only the English text is returned).
+
+    Examples
+    --------
+    >>> bilingual("Port {port} is in use.", port=5432)  # doctest: +SKIP
+    'Port 5432 kullanımda. / Port 5432 is in use.'
+    """
+    english = message.format(**params) if params else message
+    from django.core.exceptions import AppRegistryNotReady, ImproperlyConfigured
+    from django.utils import translation
+
+    try:
+        with translation.override("tr"):
+            turkish = str(translation.gettext(message))
+    except (ImproperlyConfigured, AppRegistryNotReady):  # settings not loaded yet
+        return english
+    turkish = turkish.format(**params) if params else turkish
+    return english if turkish == english else f"{turkish} / {english}"
+
+
+class KentCBSError(CommandError):
+    """An error with a stable ``code`` and a bilingual message.
+
+    Parameters
+    ----------
+    code : str
+        Stable identifier, e.g. ``DB_PORT_IN_USE``; documented and tested.
+    message : str
+        English msgid with ``str.format`` placeholders; translated to Turkish.
+    **params
+        Values for the placeholders.
+    """
+
+    exit_code = 2
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        self.code = code
+        self.english = message.format(**params) if params else message
+        self.text = bilingual(message, **params)
+        super().__init__(f"[{code}] {self.text}", returncode=self.exit_code)
+
+
+class DatabaseSetupError(KentCBSError):
+    """The database cannot be found, started or used."""

@@ -1,0 +1,22 @@
+"""``kentcbs demo``: load the deterministic demo municipality."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from gis_core.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo municipality (Odunpazarı by default, or --profile efeler)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--profile", choices=["odunpazari", "efeler"], default=None)
+
+    def handle(self, *args: Any, profile: str | None, **options: Any) -> None:
+        summary = load_demo(profile=profile)
+        for key, value in summary.items():
+            self.stdout.write(f"{key:14} {value}")

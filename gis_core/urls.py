@@ -1,0 +1,21 @@
+"""Top-level URLs. Apps contribute their own ``urls.py``; modules are discovered."""
+
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """Liveness and database readiness, for monitoring and for the run script."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT postgis_lib_version()")
+        (postgis,) = cursor.fetchone()
+    return JsonResponse({"status": "ok", "postgis": postgis})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
+]

@@ -1,0 +1,1 @@
+"""The layer registry: one declarative data standard per CBS layer."""

@@ -1,0 +1,1 @@
+"""Spatially aware IT modules (helpdesk, netops, registers), each a Django app."""

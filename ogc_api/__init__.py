@@ -1,0 +1,1 @@
+"""OGC API (pygeoapi inside Django), generated from the layer registry."""

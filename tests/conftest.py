@@ -1,0 +1,68 @@
+"""Test setup: a real PostGIS (the embedded cluster, or DATABASE_URL), never a mock.
+
+A skipped test fails the run: a test that did not run proves nothing, and a
+missing database, client or browser must not pass silently. Set
+``KENTCBS_ALLOW_SKIPS=1`` only when running a subset by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gis_core import database
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    database.ensure_ready()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    skipped = terminalreporter.stats.get("skipped", [])
+    if skipped and not os.environ.get("KENTCBS_ALLOW_SKIPS"):
+        terminalreporter.write_line(
+            f"KentCBS: {len(skipped)} skipped test(s) count as failures "
+            "(atlanan testler başarısız sayılır).",
+            red=True,
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and not os.environ.get("KENTCBS_ALLOW_SKIPS") and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def kentcbs(*args: str, env: dict[str, str] | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real ``kentcbs`` console command in a subprocess."""
+    exe = shutil.which("kentcbs", path=str(Path(sys.executable).parent)) or "kentcbs"
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, check=False)
+
+
+@pytest.fixture
+def artifacts_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A folder kept after the run for screenshots and reports (test-artifacts/)."""
+    path = ARTIFACTS / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    yield path

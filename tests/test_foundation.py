@@ -1,0 +1,217 @@
+"""Foundation: the real PostGIS, the embedded cluster, the ``kentcbs`` command."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+
+import pytest
+from django.db import connection
+
+from gis_core import database
+from gis_core.cli import main as kentcbs_main
+from tests.conftest import ROOT, free_port, kentcbs
+
+
+@pytest.mark.django_db
+def test_tm30_point_transforms_to_known_wgs84_coordinates() -> None:
+    """A point on TM30's central meridian lies at 30°E; 4,400,000 m north is 39.734°N."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform("
+            "ST_SetSRID(ST_MakePoint(500000, 4400000), 5254), 4326) AS p) t"
+        )
+        lon, lat = cursor.fetchone()
+    assert lon == pytest.approx(30.0, abs=1e-9)
+    assert lat == pytest.approx(39.734050, abs=1e-6)
+
+
+@pytest.mark.django_db
+def test_eskisehir_centre_lands_in_tm30_and_areas_are_metric() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform("
+            "ST_SetSRID(ST_MakePoint(30.5206, 39.7767), 4326), 5254) AS p) t"
+        )
+        easting, northing = cursor.fetchone()
+        # 0.52° east of the central meridian at 39.8°N is about 44.6 km.
+        assert 544_000 < easting < 545_200
+        assert 4_400_000 < northing < 4_410_000
+        cursor.execute(
+            "SELECT ST_Area(ST_MakeEnvelope(500000, 4400000, 500100, 4400050, 5254))"
+        )
+        assert cursor.fetchone()[0] == pytest.approx(5000.0)
+
+
+@pytest.mark.django_db
+def test_embedded_cluster_is_durable() -> None:
+    with connection.cursor() as cursor:
+        values = {}
+        for name in [*database.DURABLE_SETTINGS, "data_checksums"]:
+            cursor.execute(f"SHOW {name}")
+            values[name] = cursor.fetchone()[0]
+    assert values == {"fsync": "on", "full_page_writes": "on", "synchronous_commit": "on",
+                      "data_checksums": "on"}
+
+
+@pytest.mark.django_db
+def test_database_sorts_turkish_names_in_turkish_order() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n FROM unnest(ARRAY['Zafer', 'Çamlıca', 'İstiklal', 'Ilıca', 'Şirintepe', "
+            "'Cumhuriyet', 'Osmangazi', 'Ömerağa']) AS n ORDER BY n COLLATE \"tr-TR-x-icu\""
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    assert names == ["Cumhuriyet", "Çamlıca", "Ilıca", "İstiklal", "Osmangazi", "Ömerağa",
+                     "Şirintepe", "Zafer"]
+
+
+def test_help_lists_operator_commands() -> None:
+    result = kentcbs("--help")
+    assert result.returncode == 0, result.stderr
+    for command in ("db", "migrate", "serve", "demo", "check"):
+        assert f"    {command}\n" in result.stdout
+
+
+def test_db_status_reports_running_embedded_cluster() -> None:
+    result = kentcbs("db", "status")
+    assert result.returncode == 0, result.stderr
+    assert "running      True" in result.stdout
+    assert "postgis" in result.stdout
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess[str], code: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert f"[{code}]" in lines[0]
+
+
+def test_unreachable_database_url_is_one_clear_line() -> None:
+    port = free_port()
+    result = kentcbs("migrate", env={"DATABASE_URL": f"postgis://u:p@127.0.0.1:{port}/x"})
+    _assert_one_line_error(result, "DB_UNREACHABLE")
+    assert f"127.0.0.1:{port}/x" in result.stderr
+    assert "p@" not in result.stderr  # the password is never printed
+
+
+def test_database_url_without_postgis_is_one_clear_line() -> None:
+    cluster = database.EmbeddedCluster()
+    role = f"nopostgis_{uuid.uuid4().hex[:8]}"
+    password = secrets.token_hex(8)
+    conn = cluster.connect()
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE ROLE {role} LOGIN PASSWORD %s", [password])
+            cur.execute(f"CREATE DATABASE {role} OWNER {role} TEMPLATE template0")
+        url = f"postgis://{role}:{password}@127.0.0.1:{cluster.port}/{role}"
+        result = kentcbs("check", env={"DATABASE_URL": url})
+        _assert_one_line_error(result, "DB_NO_POSTGIS")
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS {role}")
+            cur.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.close()
+
+
+def test_database_url_never_starts_a_local_cluster() -> None:
+    cluster = database.EmbeddedCluster()
+    socket_dir = str(cluster.socket_dir).replace("/", "%2F")
+    url = f"postgis://{database.DB_USER}@{socket_dir}:{cluster.port}/{database.DB_NAME}"
+    result = kentcbs("db", "start", env={"DATABASE_URL": url})
+    _assert_one_line_error(result, "DB_EXTERNAL")
+    result = kentcbs("db", "status", env={"DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert "mode         external" in result.stdout
+
+
+def test_port_in_use_is_one_clear_line() -> None:
+    home = ROOT / "var" / f"test-home-{uuid.uuid4().hex[:8]}"
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        try:
+            result = kentcbs("db", "start",
+                             env={"KENTCBS_HOME": str(home), "KENTCBS_DB_PORT": str(port)})
+        finally:
+            shutil.rmtree(home, ignore_errors=True)
+    _assert_one_line_error(result, "DB_PORT_IN_USE")
+    assert str(port) in result.stderr
+
+
+def test_serve_refuses_a_busy_port() -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        result = kentcbs("serve", "--port", str(blocker.getsockname()[1]))
+    _assert_one_line_error(result, "PORT_IN_USE")
+
+
+def test_missing_postgresql_binaries_are_one_clear_line() -> None:
+    result = kentcbs("db", "status", env={"KENTCBS_PG_BINDIR": "/nonexistent/bin"})
+    _assert_one_line_error(result, "PG_BINARIES_MISSING")
+
+
+def test_old_python_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys, "version_info", (3, 11, 7, "final", 0))
+    assert kentcbs_main(["kentcbs", "check"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "[PYTHON_TOO_OLD]" in err
+
+
+def test_errors_are_turkish_first_then_english() -> None:
+    result = kentcbs("db", "status", env={"KENTCBS_PG_BINDIR": "/nonexistent/bin"})
+    message = result.stderr.split("] ", 1)[1]
+    turkish, english = message.split(" / ", 1)
+    assert "KENTCBS_PG_BINDIR" in english and "initdb" in english
+    assert turkish != english and any(ch in turkish for ch in "ıİşŞğĞüÜöÖçÇ")
+
+
+def test_production_profile_passes_deploy_checks() -> None:
+    env = {
+        "KENTCBS_ENV": "production",
+        "KENTCBS_SECRET_KEY": secrets.token_urlsafe(64),
+        "KENTCBS_ALLOWED_HOSTS": "cbs.odunpazari.bel.tr",
+    }
+    result = kentcbs("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Without its secret key the production profile refuses to start, in one line.
+    result = kentcbs("check", env={**env, "KENTCBS_SECRET_KEY": ""})
+    _assert_one_line_error(result, "CONFIG")
+
+
+@pytest.mark.server
+def test_serve_runs_gunicorn_and_serves_static_files() -> None:
+    port = free_port()
+    exe = shutil.which("kentcbs", path=str(ROOT / ".venv" / "bin")) or "kentcbs"
+    proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health/", timeout=2) as resp:
+                    body = resp.read().decode()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise AssertionError("server did not start") from None
+                time.sleep(0.3)
+        assert '"status": "ok"' in body
+        with urllib.request.urlopen(f"{base}/static/admin/css/base.css", timeout=5) as resp:
+            assert resp.status == 200 and b"body" in resp.read()
+            assert resp.headers["Server"].startswith("gunicorn")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

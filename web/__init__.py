@@ -1,0 +1,1 @@
+"""The department map viewer, report pages and upload forms."""
