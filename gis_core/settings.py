@@ -165,6 +165,10 @@ LOGIN_REDIRECT_URL = "/"
 
 #: Municipality profile shipped with the demo data and the CRS of its TM zone.
 KENTCBS_PROFILE = os.environ.get("KENTCBS_PROFILE", "odunpazari").strip().lower()
+#: Storage SRID of every geometry: the municipality's TM zone (EPSG:5254 TM30 for
+#: Odunpazarı, EPSG:5253 TM27 for Efeler). Fixed when the database is created.
+KENTCBS_SRID = int(os.environ.get("KENTCBS_SRID", "0")) or {
+    "odunpazari": 5254, "efeler": 5253}.get(KENTCBS_PROFILE, 5254)
 #: An external basemap is opt-in: the intranet default is the municipality's own layers.
 KENTCBS_TILE_URL = os.environ.get("KENTCBS_TILE_URL", "").strip()
 
