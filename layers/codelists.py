@@ -1,0 +1,188 @@
+"""Code lists: the allowed values of coded fields, kept as data.
+
+Each list is one YAML file ``layers/codelists/<name>.yaml``; ``kentcbs layers
+sync`` and every ``kentcbs migrate`` load them into the table
+``layers_codelistentry``, which is what :func:`codelist` reads. An entry's
+``code`` is the value stored in a layer's column (``Cadde``, ``LED``); the
+labels are for people.
+
+A file may take its entries from elsewhere instead of listing them:
+
+* ``from_choices: gis_core.choices.AssetCategoryChoices`` (a Django TextChoices);
+* ``from_neighbourhoods: true``: the official neighbourhood names of the active
+  municipality (``gis_core.Neighbourhood`` rows when there are any, else the
+  file's ``profiles.<profile>`` list).
+
+>>> [entry.code for entry in codelist("yol_tipi")][:3]  # doctest: +SKIP
+['Cadde', 'Sokak', 'Bulvar']
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from layers.errors import CodeListFileError, UnknownCodeListError
+
+if TYPE_CHECKING:
+    from layers.models import CodeListEntry
+
+CODELISTS_DIR = Path(__file__).resolve().parent / "codelists"
+
+
+@dataclass(frozen=True)
+class CodeListItem:
+    """One entry as read from a file (before it is stored)."""
+
+    code: str
+    label_tr: str
+    label_en: str
+
+
+def codelist_names() -> frozenset[str]:
+    """Names of every shipped code list (the files under ``layers/codelists/``)."""
+    return frozenset(path.stem for path in CODELISTS_DIR.glob("*.yaml"))
+
+
+@functools.cache
+def _read(name: str) -> dict[str, Any]:
+    path = CODELISTS_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise UnknownCodeListError(name)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CodeListFileError(path=str(path), problem=f"not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise CodeListFileError(path=str(path), problem="must be a mapping")
+    return data
+
+
+def codelist_title(name: str) -> dict[str, str]:
+    """The list's title (``{"tr": ..., "en": ...}``)."""
+    title = _read(name).get("title") or {}
+    return {"tr": str(title.get("tr", name)), "en": str(title.get("en", name))}
+
+
+def _items(raw: list[Any], path: str) -> list[CodeListItem]:
+    items = []
+    for index, entry in enumerate(raw):
+        if isinstance(entry, str):
+            items.append(CodeListItem(entry, entry, entry))
+        elif isinstance(entry, dict) and "code" in entry:
+            code = str(entry["code"])
+            label_tr = str(entry.get("label_tr", code))
+            items.append(CodeListItem(code, label_tr, str(entry.get("label_en", label_tr))))
+        else:
+            raise CodeListFileError(path=path, problem=f"entries[{index}] needs a 'code'")
+    codes = [item.code for item in items]
+    if len(set(codes)) != len(codes):
+        raise CodeListFileError(path=path, problem="a code appears twice")
+    return items
+
+
+def _from_choices(dotted: str, path: str) -> list[CodeListItem]:
+    module_name, _, attr = dotted.rpartition(".")
+    try:
+        choices = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        return []  # the core app does not ship these choices (yet): an empty list
+    from django.utils import translation
+
+    items = []
+    for value, label in choices.choices:
+        with translation.override("tr"):
+            label_tr = str(label)
+        with translation.override("en"):
+            label_en = str(label)
+        items.append(CodeListItem(str(value), label_tr, label_en))
+    return items
+
+
+def _neighbourhood_names() -> list[str]:
+    """Names of the active municipality's neighbourhoods stored by gis_core, if any."""
+    from django.apps import apps
+    from django.db import DatabaseError
+
+    try:
+        model = apps.get_model("gis_core", "Neighbourhood")
+    except LookupError:
+        return []
+    queryset = model.objects.all()
+    field_names = {f.name for f in model._meta.get_fields()}
+    if "municipality" in field_names:
+        from django.conf import settings
+
+        municipality = apps.get_model("gis_core", "Municipality")
+        mfields = {f.name for f in municipality._meta.get_fields()}
+        if "code" in mfields:
+            queryset = queryset.filter(municipality__code=settings.KENTCBS_PROFILE)
+    try:
+        return sorted({str(name) for name in queryset.values_list("name", flat=True)})
+    except DatabaseError:
+        return []
+
+
+def file_entries(name: str) -> list[CodeListItem]:
+    """The entries of code list ``name`` from its file (and its declared source)."""
+    data = _read(name)
+    path = str(CODELISTS_DIR / f"{name}.yaml")
+    if data.get("from_choices"):
+        return _from_choices(str(data["from_choices"]), path)
+    if data.get("from_neighbourhoods"):
+        names = _neighbourhood_names()
+        if not names:
+            from django.conf import settings
+
+            names = list((data.get("profiles") or {}).get(settings.KENTCBS_PROFILE) or [])
+        return _items(names, path)
+    return _items(list(data.get("entries") or []), path)
+
+
+def load_codelists(*, names: list[str] | None = None, using: str = "default") -> dict[str, int]:
+    """Store the code lists' entries in ``layers_codelistentry``; return counts per list.
+
+    Entries that left a file are removed; others are inserted or updated.
+    """
+    from django.db import transaction
+
+    from layers.models import CodeListEntry
+
+    counts: dict[str, int] = {}
+    with transaction.atomic(using=using):
+        for name in sorted(names or codelist_names()):
+            items = file_entries(name)
+            manager = CodeListEntry.objects.using(using)
+            manager.filter(list_name=name).exclude(code__in=[i.code for i in items]).delete()
+            for order, item in enumerate(items):
+                manager.update_or_create(
+                    list_name=name, code=item.code,
+                    defaults={"label_tr": item.label_tr, "label_en": item.label_en,
+                              "sort_order": order})
+            counts[name] = len(items)
+    return counts
+
+
+def codelist(name: str) -> list[CodeListEntry]:
+    """The entries of code list ``name`` (``code``, ``label_tr``, ``label_en``), in order.
+
+    Raises
+    ------
+    UnknownCodeListError
+        No code list has that name.
+    """
+    from layers.models import CodeListEntry
+
+    if name not in codelist_names():
+        raise UnknownCodeListError(name)
+    return list(CodeListEntry.objects.filter(list_name=name).order_by("sort_order", "code"))
+
+
+def codes(name: str) -> frozenset[str]:
+    """The allowed codes of code list ``name``."""
+    return frozenset(entry.code for entry in codelist(name))
