@@ -1,0 +1,20 @@
+"""Typed errors of the ETL: a whole upload is refused (per-feature problems go to reports)."""
+
+from __future__ import annotations
+
+from gis_core.errors import KentCBSError
+
+
+class UploadRefused(KentCBSError):
+    """The upload as a whole is refused (hostile, unreadable, too big, no CRS...).
+
+    ``code`` is a stable reason code such as ``ZIP_BOMB`` or ``NOT_GEODATA``.
+    """
+
+
+class LoadFailed(KentCBSError):
+    """Loading into the database failed; the layer was left as it was."""
+
+
+class BatchNotFound(KentCBSError):
+    """No batch with that id."""

@@ -1,0 +1,294 @@
+"""Load a batch: one transaction, COPY into a staging table, upsert by the layer key.
+
+:class:`BatchLoader` opens the transaction when the batch starts; valid rows
+are COPYed chunk by chunk into a temporary staging table and rejected rows
+into the quarantine, so memory stays bounded. :meth:`BatchLoader.finish`
+upserts the staging table into the layer's table with
+``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE ... IS DISTINCT FROM``
+(an unchanged row is not touched, so re-sending a file changes nothing),
+then commits. Any failure before the commit (an exception, a killed process,
+a lost connection) leaves the layer exactly as it was: PostgreSQL rolls the
+whole transaction back.
+
+Fault injection for the tests: ``KENTCBS_ETL_FAULT=<point>:<action>`` with
+point ``copy`` (after the first COPY) or ``upsert`` (after the upsert, before
+the commit) and action ``raise``, ``kill`` (SIGKILL of this process) or
+``terminate`` (``pg_terminate_backend`` of the load connection from another
+connection).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import psycopg2
+import shapely
+from django.db import DatabaseError, connection, transaction
+
+from etl.errors import LoadFailed
+
+STAGE = "etl_stage"
+
+
+def fault(point: str) -> None:
+    """Fail on purpose at ``point`` when ``KENTCBS_ETL_FAULT`` asks for it (tests only)."""
+    wanted = os.environ.get("KENTCBS_ETL_FAULT", "")
+    if not wanted or wanted.split(":", 1)[0] != point:
+        return
+    action = wanted.split(":", 1)[1] if ":" in wanted else "raise"
+    if action == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if action == "terminate":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+        params = connection.get_connection_params()
+        other = psycopg2.connect(**params)
+        other.autocommit = True
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_terminate_backend(%s)", [pid])
+        other.close()
+        return
+    raise RuntimeError(f"injected fault at {point}")
+
+
+@dataclass(frozen=True)
+class TargetColumn:
+    name: str
+    sql_type: str
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(table: str) -> str:
+    return ".".join(_quote(part) for part in table.split("."))
+
+
+def table_columns(table: str) -> dict[str, TargetColumn]:
+    """Columns of ``schema.table`` with their SQL types (empty if it does not exist)."""
+    schema, name = table.split(".", 1)
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+                 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0
+                  AND NOT a.attisdropped ORDER BY a.attnum""", [schema, name])
+        return {row[0]: TargetColumn(row[0], row[1]) for row in cur.fetchall()}
+
+
+def has_unique_key(table: str, key: list[str]) -> bool:
+    """True if a unique index or constraint covers exactly the ``key`` columns."""
+    schema, name = table.split(".", 1)
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT array_agg(a.attname::text ORDER BY a.attname)
+                 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+                 JOIN pg_namespace n ON n.oid = c.relnamespace
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+                WHERE n.nspname = %s AND c.relname = %s AND i.indisunique
+                  AND i.indpred IS NULL
+                GROUP BY i.indexrelid""", [schema, name])
+        return any(sorted(row[0]) == sorted(key) for row in cur.fetchall())
+
+
+def _csv_frame(frame: pd.DataFrame) -> io.StringIO:
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, header=False, na_rep="\\N", sep="\t",
+                 quoting=3, escapechar="\\", lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
+    buf.seek(0)
+    return buf
+
+
+def _text_for_copy(series: pd.Series) -> pd.Series:
+    """Values as text for COPY (tabs, newlines and backslashes escaped)."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.map({True: "true", False: "false"}).astype(object)
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(object).where(series.notna(), None)
+    text = series.astype("string")
+    text = (text.str.replace("\\", "\\\\", regex=False).str.replace("\t", "\\t", regex=False)
+            .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False))
+    return text.astype(object).where(text.notna(), None)
+
+
+@dataclass
+class LoadCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class BatchLoader:
+    """Stream one batch into the database inside a single transaction.
+
+    Parameters
+    ----------
+    layer : LayerDefinition
+        Target layer (``backing.table``, ``key``, ``fields``, ``srid``).
+    batch_id : int
+        The :class:`~etl.models.Batch` the quarantine rows belong to.
+
+    Examples
+    --------
+    >>> with BatchLoader(layer=layer, batch_id=batch.pk) as loader:  # doctest: +SKIP
+    ...     loader.stage(valid_chunk); loader.quarantine(rows)
+    ...     counts = loader.finish(upsert=True)
+    """
+
+    def __init__(self, *, layer: Any, batch_id: int) -> None:
+        self.layer = layer
+        self.batch_id = batch_id
+        self.table = str(layer.backing.table)
+        self.fields = [f.name for f in layer.fields]
+        self.staged = 0
+        self._atomic: Any = None
+
+    # -- transaction -------------------------------------------------------------
+    def __enter__(self) -> BatchLoader:
+        if self.layer.backing.kind != "table":
+            raise LoadFailed("LAYER_NOT_LOADABLE", "Layer {code} is backed by a model; it is "
+                             "edited in KentCBS, not loaded from files.", code=self.layer.code)
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        try:
+            self._prepare()
+        except BaseException:
+            self._atomic.__exit__(*sys.exc_info())
+            raise
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        self._atomic.__exit__(exc_type, exc, tb)
+
+    def _prepare(self) -> None:
+        columns = table_columns(self.table)
+        if not columns:
+            raise LoadFailed("LAYER_TABLE_MISSING", "The table {table} of layer {code} does not "
+                             "exist; run kentcbs migrate.", table=self.table, code=self.layer.code)
+        missing = [f for f in [*self.fields, self.layer.geometry_column] if f not in columns]
+        if missing:
+            raise LoadFailed("LAYER_TABLE_OUTDATED", "The table {table} lacks the columns "
+                             "{columns}; run kentcbs migrate.", table=self.table,
+                             columns=", ".join(missing))
+        if not has_unique_key(self.table, list(self.layer.key)):
+            raise LoadFailed("LAYER_KEY_NOT_UNIQUE", "The table {table} has no unique index on "
+                             "its key ({key}).", table=self.table, key=", ".join(self.layer.key))
+        self.columns = columns
+        cols = ", ".join(f"{_quote(f)} text" for f in self.fields)
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            cur.execute(f"CREATE TEMP TABLE {STAGE} (kentcbs_feature bigint, {cols}, "
+                        f"kentcbs_geom geometry) ON COMMIT DROP")
+
+    # -- streaming ---------------------------------------------------------------------
+    def stage(self, frame: gpd.GeoDataFrame) -> None:
+        """COPY valid rows (storage CRS, coerced values) into the staging table."""
+        if frame.empty:
+            return
+        out = pd.DataFrame({"kentcbs_feature": frame.index.to_numpy(dtype=np.int64)})
+        for name in self.fields:
+            out[name] = _text_for_copy(frame[name]).to_numpy() if name in frame else None
+        geoms = shapely.set_srid(np.asarray(frame.geometry.to_numpy(), dtype=object),
+                                 int(self.layer.srid))
+        out["kentcbs_geom"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        columns = ", ".join(["kentcbs_feature", *map(_quote, self.fields), "kentcbs_geom"])
+        with connection.cursor() as cur:
+            cur.copy_expert(f"COPY {STAGE} ({columns}) FROM STDIN", _csv_frame(out))
+        self.staged += len(out)
+        fault("copy")
+
+    def quarantine(self, frame: gpd.GeoDataFrame, errors: pd.Series) -> None:
+        """COPY rejected features with their errors into ``etl_quarantine``."""
+        if frame.empty:
+            return
+        props = frame.drop(columns=frame.geometry.name)
+        records = json.loads(props.to_json(orient="records", force_ascii=False,
+                                           date_format="iso", default_handler=str))
+        geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
+        geoms = np.where(shapely.is_missing(geoms), None, geoms)
+        geoms = shapely.set_srid(geoms, int(self.layer.srid))
+        hexes = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        out = pd.DataFrame({
+            "batch_id": self.batch_id,
+            "feature_index": frame.index.to_numpy(dtype=np.int64),
+            "properties": [json.dumps(r, ensure_ascii=False) for r in records],
+            "geom": hexes,
+            "errors": [json.dumps(e, ensure_ascii=False, default=str)
+                       for e in errors.reindex(frame.index).to_numpy()],
+        })
+        for col in ("properties", "errors"):
+            out[col] = _text_for_copy(out[col]).to_numpy()
+        with connection.cursor() as cur:
+            cur.copy_expert("COPY etl_quarantine (batch_id, feature_index, properties, geom, "
+                            "errors) FROM STDIN", _csv_frame(out))
+
+    # -- the end ------------------------------------------------------------------------
+    def finish(self, *, upsert: bool) -> LoadCounts:
+        """Upsert the staging table into the layer (when ``upsert``); return the counts."""
+        counts = LoadCounts()
+        if not upsert or self.staged == 0:
+            fault("upsert")
+            return counts
+        target = _qualified(self.table)
+        geom_col = _quote(self.layer.geometry_column)
+        geom_type = self.columns[self.layer.geometry_column].sql_type.lower()
+        geom_expr = "s.kentcbs_geom"
+        if "multi" in geom_type:
+            geom_expr = "ST_Multi(s.kentcbs_geom)"
+        cast = {f: self.columns[f].sql_type for f in self.fields}
+        names = [_quote(f) for f in self.fields]
+        select = [f"s.{_quote(f)}::{cast[f]}" for f in self.fields]
+        extra_cols, extra_vals, extra_set = [], [], []
+        if "batch_id" in self.columns:
+            extra_cols.append('"batch_id"')
+            extra_vals.append(str(int(self.batch_id)))
+            extra_set.append('"batch_id" = EXCLUDED."batch_id"')
+        if "updated_at" in self.columns:
+            extra_set.append('"updated_at" = now()')
+        non_key = [f for f in self.fields if f not in self.layer.key]
+        sets = [f"{_quote(f)} = EXCLUDED.{_quote(f)}" for f in non_key]
+        sets.append(f"{geom_col} = EXCLUDED.{geom_col}")
+        compare_old = ", ".join([*(f"t.{_quote(f)}" for f in non_key), f"t.{geom_col}"])
+        compare_new = ", ".join([*(f"EXCLUDED.{_quote(f)}" for f in non_key),
+                                 f"EXCLUDED.{geom_col}"])
+        conflict = ", ".join(_quote(k) for k in self.layer.key)
+        sql = f"""  -- identifiers quoted by _quote; no user values
+            WITH up AS (
+              INSERT INTO {target} AS t ({", ".join([*names, geom_col, *extra_cols])})
+              SELECT {", ".join([*select, geom_expr, *extra_vals])}
+                FROM {STAGE} s ORDER BY s.kentcbs_feature
+              ON CONFLICT ({conflict}) DO UPDATE
+                 SET {", ".join([*sets, *extra_set])}
+               WHERE ROW({compare_old}) IS DISTINCT FROM ROW({compare_new})
+              RETURNING (xmax = 0) AS inserted
+            ) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+                FROM up"""  # noqa: S608
+        with connection.cursor() as cur:
+            cur.execute(sql)
+            inserted, updated = cur.fetchone()
+        counts.inserted, counts.updated = int(inserted), int(updated)
+        counts.unchanged = self.staged - counts.inserted - counts.updated
+        fault("upsert")
+        return counts
+
+
+def run_load_error(exc: BaseException) -> LoadFailed:
+    """Turn a database error during loading into one clear :class:`LoadFailed`."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, DatabaseError | psycopg2.Error):
+        return LoadFailed("LOAD_DB_ERROR", "Loading stopped, nothing was changed: {reason}",
+                          reason=first)
+    return LoadFailed("LOAD_ERROR", "Loading stopped, nothing was changed: {reason}",
+                      reason=first)

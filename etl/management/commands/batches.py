@@ -1,0 +1,58 @@
+"""``kentcbs batches list|show ID|report ID``: reach ETL batches and their reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from rich.console import Console
+from rich.table import Table
+
+from etl.errors import BatchNotFound
+from etl.management.commands.ingest import summary_table
+from etl.models import Batch
+
+
+class Command(BaseCommand):
+    help = "Aktarım partileri / ETL batches: list, show ID, report ID"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        listing = sub.add_parser("list")
+        listing.add_argument("--layer", default=None)
+        listing.add_argument("--limit", type=int, default=20)
+        show = sub.add_parser("show")
+        show.add_argument("id", type=int)
+        rep = sub.add_parser("report")
+        rep.add_argument("id", type=int)
+        rep.add_argument("--format", choices=["html", "json", "gpkg"], default="html")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        out = Console(file=self.stdout, width=140, soft_wrap=True)
+        action = options["action"]
+        if action == "list":
+            rows = Batch.objects.all()
+            if options["layer"]:
+                rows = rows.filter(layer_code=options["layer"])
+            table = Table(title="Partiler / Batches")
+            for col in ("id", "created", "layer", "department", "file", "status", "read",
+                        "loaded", "rejected"):
+                table.add_column(col)
+            for b in rows[: options["limit"]]:
+                table.add_row(str(b.pk), b.created.strftime("%Y-%m-%d %H:%M"), b.layer_code,
+                              b.department, b.file_name, b.status, str(b.count_read),
+                              str(b.count_loaded), str(b.count_rejected))
+            out.print(table)
+            return
+        batch = Batch.objects.filter(pk=options["id"]).first()
+        if batch is None:
+            raise BatchNotFound("BATCH_NOT_FOUND", "There is no batch #{id}.", id=options["id"])
+        if action == "show":
+            out.print(summary_table(batch))
+            return
+        path = {"html": batch.report_html, "json": batch.report_json,
+                "gpkg": batch.report_gpkg}[options["format"]]
+        if not path:
+            raise BatchNotFound("REPORT_NOT_FOUND", "Batch #{id} has no {format} report.",
+                                id=batch.pk, format=options["format"])
+        self.stdout.write(path)

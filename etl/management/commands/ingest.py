@@ -1,0 +1,80 @@
+"""``kentcbs ingest LAYER FILE --department D``: validate, report and load one upload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from etl.errors import LoadFailed, UploadRefused
+from etl.models import BatchStatusChoices
+
+
+class Command(BaseCommand):
+    help = ("Kontrol et, raporla ve yükle / Validate, report and load a department upload into "
+            "a layer.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("layer", help="layer code (kentcbs layers list)")
+        parser.add_argument("file", type=Path,
+                            help="GPKG, zipped Shapefile, GeoJSON, CSV, KML, DXF")
+        parser.add_argument("--department", required=True, help="department code of the sender")
+        parser.add_argument("--crs", default=None,
+                            help="CRS when the file has none, e.g. EPSG:5254")
+        parser.add_argument("--dry-run", action="store_true", help="validate and report only")
+        parser.add_argument("--strict", action="store_true", help="any error rejects the batch")
+        parser.add_argument("--mapping", type=Path, default=None,
+                            help="YAML mapping of column names to field names")
+        parser.add_argument("--chunk-size", type=int, default=200_000)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from etl.services import ingest
+
+        console = Console(stderr=True)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=console, transient=True,
+                      disable=not console.is_terminal) as bar:
+            task = bar.add_task(str(options["file"].name), total=None)
+
+            def progress(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            batch = ingest(layer=options["layer"], path=options["file"],
+                           department=options["department"], crs=options["crs"],
+                           dry_run=options["dry_run"], strict=options["strict"],
+                           mapping=options["mapping"], progress=progress,
+                           chunk_size=options["chunk_size"])
+        out = Console(file=self.stdout, width=120, soft_wrap=True)
+        out.print(summary_table(batch))
+        if batch.status == BatchStatusChoices.REFUSED:
+            raise UploadRefused(batch.reason_code, "{reason}", reason=_english(batch.message))
+        if batch.status == BatchStatusChoices.FAILED:
+            raise LoadFailed(batch.reason_code, "{reason}", reason=_english(batch.message))
+
+
+def _english(message: str) -> str:
+    return message.rsplit(" / ", 1)[-1]
+
+
+def summary_table(batch: Any) -> Table:
+    table = Table(title=f"Parti / Batch #{batch.pk}: {batch.layer_code} ← {batch.file_name}")
+    table.add_column("")
+    table.add_column("")
+    rows = [
+        ("durum / status", batch.status), ("okunan / read", batch.count_read),
+        ("yüklenen / loaded", batch.count_loaded), ("reddedilen / rejected",
+                                                   batch.count_rejected),
+        ("uyarı / warnings", batch.count_warnings), ("eklenen / inserted", batch.count_inserted),
+        ("güncellenen / updated", batch.count_updated),
+        ("değişmeyen / unchanged", batch.count_unchanged), ("kodlama / encoding", batch.encoding),
+        ("koordinat sistemi / CRS", batch.crs), ("ileti / message", batch.message),
+        ("rapor / report (HTML)", batch.report_html), ("rapor / report (JSON)", batch.report_json),
+        ("reddedilenler / rejected (GPKG)", batch.report_gpkg),
+    ]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    return table

@@ -1,0 +1,92 @@
+"""Batches (one upload each) and the quarantine of rejected features."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class BatchStatusChoices(models.TextChoices):
+    PROCESSING = "processing", _("İşleniyor")
+    LOADED = "loaded", _("Yüklendi")
+    UNCHANGED = "unchanged", _("Değişiklik yok")
+    DRY_RUN = "dry_run", _("Deneme (yüklenmedi)")
+    REJECTED = "rejected", _("Reddedildi (katı kip)")
+    REFUSED = "refused", _("Dosya reddedildi")
+    FAILED = "failed", _("Başarısız")
+
+
+class BatchPolicyChoices(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    DRY_RUN = "dry_run", _("Deneme")
+    STRICT = "strict", _("Katı")
+
+
+class Batch(models.Model):
+    """One upload of one file into one layer, with its counts and reports.
+
+    Invariant (checked when the batch closes): ``count_read == count_loaded +
+    count_rejected``; in ``dry_run`` and strict rejection ``count_loaded``
+    counts features that *would* load and ``loaded_rows`` stays 0.
+    """
+
+    layer_code = models.CharField(_("katman"), max_length=40, db_index=True)
+    department = models.CharField(_("birim"), max_length=60, db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("kullanıcı"), null=True,
+                             blank=True, on_delete=models.SET_NULL, related_name="etl_batches")
+    created = models.DateTimeField(_("oluşturulma"), auto_now_add=True, db_index=True)
+    finished = models.DateTimeField(_("bitiş"), null=True, blank=True)
+    file_name = models.CharField(_("dosya adı"), max_length=255)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    file_format = models.CharField(_("biçim"), max_length=20, blank=True)
+    count_read = models.PositiveBigIntegerField(_("okunan"), default=0)
+    count_loaded = models.PositiveBigIntegerField(_("yüklenen"), default=0)
+    count_rejected = models.PositiveBigIntegerField(_("reddedilen"), default=0)
+    count_warnings = models.PositiveBigIntegerField(_("uyarı"), default=0)
+    count_inserted = models.PositiveBigIntegerField(_("eklenen"), default=0)
+    count_updated = models.PositiveBigIntegerField(_("güncellenen"), default=0)
+    count_unchanged = models.PositiveBigIntegerField(_("değişmeyen"), default=0)
+    status = models.CharField(_("durum"), max_length=20, choices=BatchStatusChoices.choices,
+                              default=BatchStatusChoices.PROCESSING)
+    policy = models.CharField(_("ilke"), max_length=10, choices=BatchPolicyChoices.choices,
+                              default=BatchPolicyChoices.NORMAL)
+    encoding = models.CharField(_("karakter kodlaması"), max_length=60, blank=True)
+    crs = models.CharField(_("koordinat sistemi"), max_length=120, blank=True)
+    reason_code = models.CharField(_("neden kodu"), max_length=40, blank=True)
+    message = models.TextField(_("ileti"), blank=True)
+    report_json = models.CharField(_("JSON rapor"), max_length=500, blank=True)
+    report_html = models.CharField(_("HTML rapor"), max_length=500, blank=True)
+    report_gpkg = models.CharField(_("reddedilenler (GPKG)"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("aktarım partisi")
+        verbose_name_plural = _("aktarım partileri")
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.layer_code} {self.file_name} ({self.status})"
+
+    @property
+    def invariant_holds(self) -> bool:
+        return self.count_read == self.count_loaded + self.count_rejected
+
+
+class Quarantine(models.Model):
+    """A rejected feature, kept with its errors so it can be fixed and sent again."""
+
+    batch = models.ForeignKey(Batch, verbose_name=_("parti"), on_delete=models.CASCADE,
+                              related_name="quarantine")
+    feature_index = models.PositiveBigIntegerField(_("nesne sırası"))
+    properties = models.JSONField(_("öznitelikler"), default=dict)
+    geom = models.GeometryField(_("geometri"), srid=settings.KENTCBS_SRID, null=True, blank=True)
+    errors = models.JSONField(_("hatalar"), default=list)
+
+    class Meta:
+        verbose_name = _("karantina kaydı")
+        verbose_name_plural = _("karantina kayıtları")
+        constraints = [models.UniqueConstraint(fields=["batch", "feature_index"],
+                                               name="etl_quarantine_batch_feature")]
+
+    def __str__(self) -> str:
+        return f"{self.batch_id}:{self.feature_index}"

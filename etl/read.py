@@ -1,0 +1,387 @@
+"""Read department uploads: GeoPackage, zipped Shapefile, GeoJSON, CSV, KML, DXF.
+
+:func:`open_upload` checks the file (see :mod:`etl.safety`), sniffs its format
+from magic bytes (never from the name alone), unpacks archives into the work
+folder, detects a Shapefile's encoding when it has no ``.cpg``, and inspects
+it in a child process. :func:`read_chunks` then yields GeoDataFrames of at most
+``chunk_size`` features, each parsed in a limited child process, with the
+original 0-based feature number as index.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from etl.errors import UploadRefused
+from etl.safety import (
+    ALLOWED_DRIVERS,
+    Limits,
+    check_nesting,
+    check_path,
+    max_bracket_depth,
+    max_text_depth,
+    run_limited,
+    safe_extract,
+)
+
+#: Candidate encodings for a Shapefile without ``.cpg`` (Turkish offices).
+CANDIDATE_ENCODINGS = ("utf-8", "cp1254", "iso-8859-9", "cp857", "cp1252")
+TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")
+#: Letters that decode from Turkish bytes under the wrong code page.
+IMPLAUSIBLE = frozenset("ýðþÝÐÞ¦¤¬¯±³¹²º¿×÷") | frozenset(chr(c) for c in range(0x80, 0xA0))
+
+WKT_COLUMNS = ("wkt", "geom", "geometry", "the_geom", "geometri", "wkb")
+LON_COLUMNS = ("lon", "lng", "long", "longitude", "x", "boylam")
+LAT_COLUMNS = ("lat", "latitude", "y", "enlem")
+
+
+@dataclass
+class SourceInfo:
+    """What was found in an upload, before any feature is read."""
+
+    original: Path
+    dataset: Path
+    format: str
+    driver: str
+    layer: str | None = None
+    encoding: str | None = None
+    encoding_note: str = ""
+    crs: str | None = None
+    feature_count: int = 0
+    fields: list[str] = field(default_factory=list)
+    geometry_type: str | None = None
+    #: CSV only: the geometry source columns.
+    csv_geometry: dict[str, str] = field(default_factory=dict)
+
+
+# -- encoding --------------------------------------------------------------------
+def score_encoding(raw: bytes, encoding: str) -> float:
+    """Score how plausible ``raw`` is as Turkish text in ``encoding`` (higher is better)."""
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return float("-inf")
+    turkish = sum(1 for ch in text if ch in TURKISH_LETTERS)
+    odd = sum(1 for ch in text if ch in IMPLAUSIBLE or ch == "\ufffd")
+    return turkish - 3.0 * odd
+
+
+def detect_encoding(raw: bytes) -> tuple[str, str]:
+    """Pick the encoding of non-ASCII Turkish text; return ``(encoding, note)``.
+
+    Only the bytes outside ASCII decide. Windows-1254 and ISO-8859-9 put the
+    Turkish letters on the same bytes and differ only in 0x80-0x9F, so a file
+    with no byte there is reported as Windows-1254 with that remark.
+
+    Examples
+    --------
+    >>> detect_encoding("Yenidoğan Şişli".encode("cp1254"))[0]
+    'cp1254'
+    >>> detect_encoding("Yenidoğan".encode("utf-8"))[0]
+    'utf-8'
+    """
+    high = bytes(b for b in raw if b >= 0x80) if len(raw) < 1 << 16 else None
+    if high is None:
+        arr = np.frombuffer(raw, dtype=np.uint8)
+        if not (arr >= 0x80).any():
+            return "utf-8", "ASCII only"
+    elif not high:
+        return "utf-8", "ASCII only"
+    scores = {enc: score_encoding(raw, enc) for enc in CANDIDATE_ENCODINGS}
+    if scores["utf-8"] > float("-inf"):
+        return "utf-8", "valid UTF-8"
+    best = max(scores, key=lambda enc: scores[enc])
+    if best in ("cp1254", "iso-8859-9"):
+        arr = np.frombuffer(raw, dtype=np.uint8)
+        if ((arr >= 0x80) & (arr < 0xA0)).any():
+            return "cp1254", "Windows-1254 (bytes 0x80-0x9F in use)"
+        return "cp1254", "Windows-1254 (same as ISO-8859-9 for these bytes)"
+    return best, f"best score {scores[best]:.0f}"
+
+
+def _dbf_records(dbf: Path, limit: int = 4 << 20) -> bytes:
+    with open(dbf, "rb") as handle:
+        header = handle.read(32)
+        if len(header) < 32:
+            return b""
+        header_len = int.from_bytes(header[8:10], "little")
+        handle.seek(header_len)
+        return handle.read(limit)
+
+
+# -- sniffing --------------------------------------------------------------------
+def _head(path: Path, n: int = 4096) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read(n)
+
+
+def sniff(path: Path) -> str:
+    """Return the format from magic bytes: zip, gpkg, geojson, kml, dxf, csv.
+
+    Refuses VRT and other XML indirection (``INDIRECTION``), a bare ``.shp``
+    (needs its ``.dbf``/``.prj``: upload a zip), SQLite that is not a
+    GeoPackage and anything else (``NOT_GEODATA``).
+    """
+    head = _head(path)
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "zip"
+    if head.startswith(b"SQLite format 3\x00"):
+        if len(head) >= 72 and head[68:72] in (b"GPKG", b"GP10", b"GP11"):
+            return "gpkg"
+        raise UploadRefused("NOT_GEODATA", "'{name}' is an SQLite database but not a GeoPackage.",
+                            name=path.name)
+    if head[:4] == b"\x00\x00\x27\x0a":
+        raise UploadRefused("NOT_GEODATA", "'{name}' is a bare .shp; upload the Shapefile as a "
+                            ".zip with its .dbf, .shx, .prj (and .cpg).", name=path.name)
+    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    lowered = text[:2048].lower()
+    if lowered.startswith(b"<"):
+        if b"<ogrvrtdatasource" in lowered or b"<vrtdataset" in lowered:
+            raise UploadRefused("INDIRECTION", "'{name}' is a GDAL VRT (a pointer to other files); "
+                                "upload the data itself.", name=path.name)
+        if b"<kml" in lowered:
+            return "kml"
+        raise UploadRefused("NOT_GEODATA", "'{name}' is XML but not KML.", name=path.name)
+    if lowered.startswith((b"{", b"[")):
+        return "geojson"
+    if lowered.startswith(b"autocad binary dxf"):
+        return "dxf"
+    first_lines = lowered.replace(b"\r", b"").split(b"\n")[:2]
+    if len(first_lines) == 2 and first_lines[0].strip() == b"0" and (
+            first_lines[1].strip() == b"section"):
+        return "dxf"
+    if b"\x00" not in head and path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        return "csv"
+    raise UploadRefused("NOT_GEODATA", "'{name}' is not a geodata format KentCBS reads "
+                        "(GeoPackage, zipped Shapefile, GeoJSON, CSV, KML, DXF).", name=path.name)
+
+
+def _pick_from_archive(files: list[Path], archive: Path) -> tuple[Path, str]:
+    by_ext: dict[str, list[Path]] = {}
+    for f in files:
+        by_ext.setdefault(f.suffix.lower(), []).append(f)
+    shps = by_ext.get(".shp", [])
+    if len(shps) == 1:
+        shp = shps[0]
+        if not shp.with_suffix(".dbf").exists() and not shp.with_suffix(".DBF").exists():
+            raise UploadRefused("NOT_GEODATA", "The Shapefile in '{name}' has no .dbf.",
+                                name=archive.name)
+        return shp, "shapefile"
+    if len(shps) > 1:
+        raise UploadRefused("NOT_GEODATA", "'{name}' holds {n} Shapefiles; send one per upload.",
+                            name=archive.name, n=len(shps))
+    for f in files:
+        if f.suffix.lower() in (".vrt", ".ovr"):
+            raise UploadRefused("INDIRECTION", "'{name}' contains a VRT ('{entry}').",
+                                name=archive.name, entry=f.name)
+    candidates = [f for f in files if f.suffix.lower() in
+                  (".gpkg", ".geojson", ".json", ".kml", ".dxf", ".csv")]
+    if len(candidates) == 1:
+        inner = sniff(candidates[0])
+        if inner == "zip":
+            raise UploadRefused("ZIP_NESTED", "The archive contains another archive.")
+        return candidates[0], inner
+    raise UploadRefused("NOT_GEODATA", "'{name}' holds no single dataset KentCBS reads.",
+                        name=archive.name)
+
+
+# -- inspection in the child -------------------------------------------------------
+def _inspect(dataset: str, encoding: str | None) -> dict[str, object]:
+    layers = pyogrio.list_layers(dataset)
+    if len(layers) == 0:
+        raise UploadRefused("NOT_GEODATA", "The file holds no layer.")
+    layer = str(layers[0][0])
+    info = pyogrio.read_info(dataset, layer=layer, encoding=encoding, force_feature_count=True)
+    return {"layer": layer, "driver": info["driver"], "crs": info["crs"],
+            "count": int(info["features"]), "fields": [str(f) for f in info["fields"]],
+            "geometry_type": info["geometry_type"], "encoding": info.get("encoding")}
+
+
+def _csv_text(path: Path) -> tuple[str, str, str]:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    encoding, note = detect_encoding(raw)
+    return raw.decode(encoding, errors="replace"), encoding, note
+
+
+def _csv_frame(path: str, geometry: dict[str, str], crs: str | None,
+               encoding: str) -> gpd.GeoDataFrame:
+    raw = Path(path).read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    text = raw.decode(encoding, errors="replace")
+    dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+    frame = pd.read_csv(io.StringIO(text), sep=dialect.delimiter, dtype=str,
+                        keep_default_na=False, na_values=[""])
+    if "wkt" in geometry:
+        col = geometry["wkt"]
+        values = frame.pop(col).to_numpy(dtype=object)
+        geoms = _parse_wkt_or_wkb(values)
+    else:
+        lon = pd.to_numeric(frame.pop(geometry["lon"]), errors="coerce").to_numpy()
+        lat = pd.to_numeric(frame.pop(geometry["lat"]), errors="coerce").to_numpy()
+        geoms = shapely.points(lon, lat)
+        geoms[np.isnan(lon) | np.isnan(lat)] = None
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs)
+
+
+def _parse_wkt_or_wkb(values: np.ndarray) -> np.ndarray:
+    """WKT, or hex WKB; unparsable or truncated values become None (reported per feature)."""
+    texts = np.array([v if isinstance(v, str) else None for v in values], dtype=object)
+    stripped = np.array([t.strip() if t else None for t in texts], dtype=object)
+    is_hex = np.array([bool(t) and all(c in "0123456789abcdefABCDEF" for c in t[:64])
+                       and len(t) % 2 == 0 for t in stripped])
+    out = np.empty(len(values), dtype=object)
+    out[:] = None
+    if (~is_hex).any():
+        out[~is_hex] = shapely.from_wkt(stripped[~is_hex], on_invalid="ignore")
+    if is_hex.any():
+        out[is_hex] = shapely.from_wkb(stripped[is_hex], on_invalid="ignore")
+    return out
+
+
+def _read_chunk(dataset: str, layer: str | None, encoding: str | None, skip: int,
+                count: int) -> gpd.GeoDataFrame:
+    frame = pyogrio.read_dataframe(dataset, layer=layer, encoding=encoding,
+                                   skip_features=skip, max_features=count,
+                                   on_invalid="ignore")
+    return frame
+
+
+# -- public API ------------------------------------------------------------------------
+def open_upload(path: Path, *, workdir: Path, limits: Limits | None = None) -> SourceInfo:
+    """Check, sniff, unpack and inspect an upload.
+
+    Parameters
+    ----------
+    path : Path
+        The uploaded file (a single file; Shapefiles come zipped).
+    workdir : Path
+        The upload's own work folder; archives are unpacked under it, nothing
+        is written anywhere else.
+    limits : Limits, optional
+        Resource caps (default: from settings).
+
+    Returns
+    -------
+    SourceInfo
+        Dataset path, format, driver, layer, encoding, CRS, feature count.
+
+    Raises
+    ------
+    UploadRefused
+        With a reason code (see :mod:`etl.safety`).
+    """
+    limits = limits or Limits.from_settings()
+    original = check_path(path, limits=limits)
+    fmt = sniff(original)
+    dataset = original
+    if fmt == "zip":
+        files = safe_extract(original, workdir / "unpacked", limits=limits)
+        dataset, fmt = _pick_from_archive(files, original)
+        check_path(dataset, limits=limits)
+    if fmt == "geojson":
+        check_nesting(max_bracket_depth(dataset, b"[{", b"]}"), limits=limits, name=original.name)
+    info = SourceInfo(original=original, dataset=dataset, format=fmt, driver="")
+    if fmt == "csv":
+        return _open_csv(info, limits=limits)
+    if fmt == "shapefile":
+        cpg = next((p for p in dataset.parent.iterdir()
+                    if p.stem == dataset.stem and p.suffix.lower() == ".cpg"), None)
+        dbf = next((p for p in dataset.parent.iterdir()
+                    if p.stem == dataset.stem and p.suffix.lower() == ".dbf"), None)
+        if cpg is not None:
+            info.encoding = None
+            info.encoding_note = f"from .cpg ({cpg.read_text(errors='replace').strip()[:40]})"
+        elif dbf is not None:
+            info.encoding, info.encoding_note = detect_encoding(_dbf_records(dbf))
+            info.encoding_note = "detected: " + info.encoding_note
+    meta = run_limited(_inspect, str(dataset), info.encoding, limits=limits, what=original.name)
+    driver = str(meta["driver"])
+    if driver not in ALLOWED_DRIVERS:
+        raise UploadRefused("DRIVER_REFUSED", "'{name}' opens with the GDAL driver {driver}, "
+                            "which uploads may not use.", name=original.name, driver=driver)
+    info.driver = driver
+    info.layer = str(meta["layer"])
+    info.crs = meta["crs"] if meta["crs"] else None  # type: ignore[assignment]
+    info.feature_count = int(meta["count"])  # type: ignore[call-overload]
+    info.fields = list(meta["fields"])  # type: ignore[call-overload]
+    info.geometry_type = str(meta["geometry_type"]) if meta["geometry_type"] else None
+    if info.encoding is None and meta.get("encoding"):
+        info.encoding_note = info.encoding_note or f"from the file ({meta['encoding']})"
+    if info.encoding is None and fmt != "shapefile":
+        info.encoding_note = info.encoding_note or "UTF-8 (format default)"
+    if info.geometry_type is None:
+        raise UploadRefused("NOT_GEODATA", "'{name}' has no geometry.", name=original.name)
+    return info
+
+
+def _open_csv(info: SourceInfo, *, limits: Limits) -> SourceInfo:
+    text, encoding, note = _csv_text(info.dataset)
+    info.encoding, info.encoding_note = encoding, "detected: " + note
+    try:
+        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+        header = next(csv.reader(io.StringIO(text[:65536]), dialect))
+    except (csv.Error, StopIteration):
+        raise UploadRefused("NOT_GEODATA", "'{name}' is not a readable CSV table.",
+                            name=info.original.name) from None
+    lowered = {h.strip().lower(): h for h in header}
+    wkt = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
+    lon = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
+    lat = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)
+    if wkt:
+        info.csv_geometry = {"wkt": wkt}
+        check_nesting(max_bracket_depth(info.dataset, b"(", b")"), limits=limits,
+                      name=info.original.name)
+    elif lon and lat:
+        info.csv_geometry = {"lon": lon, "lat": lat}
+    else:
+        raise UploadRefused("NOT_GEODATA", "The CSV '{name}' has no WKT column ({wkt}) and no "
+                            "lon/lat columns.", name=info.original.name,
+                            wkt=", ".join(WKT_COLUMNS))
+    info.driver = "CSV"
+    info.fields = [h for h in header if h not in info.csv_geometry.values()]
+    info.geometry_type = "Unknown"
+    info.feature_count = -1  # known after the read
+    return info
+
+
+def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 200_000,
+                limits: Limits | None = None) -> Iterator[gpd.GeoDataFrame]:
+    """Yield the upload's features in chunks, each parsed in a limited child process.
+
+    Each chunk's index is the 0-based feature number in the file. ``crs``
+    (e.g. ``EPSG:5254``) is used when the file declares none.
+    """
+    limits = limits or Limits.from_settings()
+    if info.format == "csv":
+        frame = run_limited(_csv_frame, str(info.dataset), info.csv_geometry, crs,
+                            info.encoding or "utf-8", limits=limits, what=info.original.name)
+        info.feature_count = len(frame)
+        for start in range(0, len(frame), chunk_size):
+            chunk = frame.iloc[start:start + chunk_size]
+            yield chunk
+        return
+    for skip in range(0, info.feature_count, chunk_size):
+        chunk = run_limited(_read_chunk, str(info.dataset), info.layer, info.encoding, skip,
+                            chunk_size, limits=limits, what=info.original.name)
+        chunk.index = pd.RangeIndex(skip, skip + len(chunk))
+        if chunk.crs is None and crs:
+            chunk = chunk.set_crs(crs)
+        yield chunk
+
+
+def wkt_depth(values: np.ndarray) -> int:
+    """Deepest parenthesis nesting of WKT values (for callers that hold WKT text)."""
+    return max_text_depth(values)

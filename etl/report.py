@@ -1,0 +1,200 @@
+"""Batch reports: JSON for machines, an HTML page for people, a GeoPackage for QGIS.
+
+All three are written under ``MEDIA_ROOT/etl/batches/<id>/``. The HTML page
+loads Leaflet from the app's own static files (``etl/leaflet/``): no CDN, no
+public tile server, no external URL at all.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
+
+from etl.messages import render
+
+#: At most this many problem locations are drawn on the report map.
+MAP_LIMIT = 5000
+#: At most this many problem rows are listed in the HTML page (all are in JSON/GPKG).
+HTML_ROW_LIMIT = 2000
+
+
+@dataclass
+class BatchReport:
+    """Everything a report shows; filled chunk by chunk by the services."""
+
+    summary: dict[str, Any] = field(default_factory=dict)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[pd.DataFrame] = field(default_factory=list)
+    rejected: list[gpd.GeoDataFrame] = field(default_factory=list)
+    locations: list[gpd.GeoSeries] = field(default_factory=list)
+
+    def problem_table(self) -> pd.DataFrame:
+        if not self.problems:
+            from etl.validate import empty_problems
+
+            return empty_problems()
+        return pd.concat(self.problems, ignore_index=True)
+
+
+def batch_dir(batch_id: int) -> Path:
+    """``MEDIA_ROOT/etl/batches/<id>/`` (created)."""
+    path = Path(settings.MEDIA_ROOT) / "etl" / "batches" / str(batch_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def counts(problems: pd.DataFrame) -> dict[str, Any]:
+    """Counts per rule (with severity) and per field."""
+    by_rule = problems.groupby(["code", "severity"]).size().reset_index(name="count")
+    by_field = problems[problems["field"] != ""].groupby(["field", "code"]).size().reset_index(
+        name="count")
+    return {"by_rule": by_rule.to_dict(orient="records"),
+            "by_field": by_field.to_dict(orient="records")}
+
+
+def write_json(path: Path, report: BatchReport) -> Path:
+    """Write the machine-readable report (summary, diagnostics, counts, every problem)."""
+    table = render(report.problem_table())
+    payload = {"summary": report.summary, "diagnostics": report.diagnostics,
+               "counts": counts(table),
+               "problems": json.loads(table.to_json(orient="records", force_ascii=False))}
+    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str),
+                    encoding="utf-8")
+    return path
+
+
+def write_gpkg(path: Path, report: BatchReport, *, crs: Any) -> Path | None:
+    """Write rejected features with their error columns, for fixing in QGIS."""
+    if not report.rejected:
+        return None
+    features = pd.concat(report.rejected)
+    features = gpd.GeoDataFrame(features, geometry=features.geometry.name, crs=crs)
+    table = render(report.problem_table())
+    errors = table[table["severity"] == "error"]
+    grouped = errors.groupby("feature").agg(
+        kentcbs_codes=("code", lambda s: ",".join(dict.fromkeys(s))),
+        kentcbs_errors_tr=("message_tr", " | ".join),
+        kentcbs_errors_en=("message_en", " | ".join),
+        kentcbs_suggestion=("suggestion", lambda s: " | ".join(x for x in s if x)))
+    out = features.join(grouped, how="left")
+    out.insert(0, "kentcbs_feature", out.index.to_numpy())
+    for column in out.columns:
+        if column != out.geometry.name and out[column].dtype == object:
+            out[column] = out[column].astype("string")
+    out.to_file(path, driver="GPKG", layer="rejected")
+    return path
+
+
+def _leaflet_static() -> str:
+    return f"{settings.STATIC_URL.rstrip('/')}/etl/leaflet"
+
+
+def problem_map(locations: gpd.GeoDataFrame) -> folium.Map:
+    """A folium map of problem locations, with Leaflet from the app's static files only."""
+    base = _leaflet_static()
+    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    fmap.default_js = [("leaflet", f"{base}/leaflet.js")]
+    fmap.default_css = [("leaflet_css", f"{base}/leaflet.css")]
+    if len(locations):
+        shown = locations.to_crs(4326)
+        minx, miny, maxx, maxy = shown.total_bounds
+        folium.GeoJson(
+            shown, name="problems",
+            marker=folium.CircleMarker(radius=5, color="#c0392b", fill=True, fill_opacity=0.8),
+            tooltip=folium.GeoJsonTooltip(fields=["kentcbs_feature", "codes"]),
+        ).add_to(fmap)
+        fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def write_html(path: Path, report: BatchReport) -> Path:
+    """Write the HTML page: summary, counts per rule and field, rejected features, map."""
+    table = render(report.problem_table())
+    with translation.override("tr"):
+        labels = {k: gettext(k) for k in (
+            "Validation report", "Summary", "Problems per rule", "Problems per field",
+            "Rejected features and warnings", "Problem locations", "Rule", "Severity",
+            "Field", "Count", "Feature", "Message", "Suggestion", "Diagnostics")}
+    summary_rows = [[k, v] for k, v in report.summary.items()]
+    per_rule = counts(table)
+    rule_rows = [[r["code"], r["severity"], r["count"]] for r in per_rule["by_rule"]]
+    field_rows = [[r["field"], r["code"], r["count"]] for r in per_rule["by_field"]]
+    listed = table.sort_values(["feature", "severity"]).head(HTML_ROW_LIMIT)
+    problem_rows = [[r.feature, r.code, r.severity, r.field, f"{r.message_tr} / {r.message_en}",
+                     r.suggestion or ""] for r in listed.itertuples(index=False)]
+    diag_rows = [[d["code"], d["severity"], d["message"]] for d in report.diagnostics]
+    points = _locations(report, table)
+    fmap = problem_map(points)
+
+    def h(key: str) -> str:
+        en = key
+        tr = labels[key]
+        return html.escape(tr if tr == en else f"{tr} / {en}")
+
+    more = (f"<p>… {len(table) - HTML_ROW_LIMIT}</p>" if len(table) > HTML_ROW_LIMIT else "")
+    body = (
+        "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;"
+        "margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
+        ".folium-map{height:480px!important;position:relative!important}</style>"
+        f"<h1>{h('Validation report')}</h1>"
+        f"<h2>{h('Summary')}</h2>{_table(summary_rows, ['', ''])}"
+        + (f"<h2>{h('Diagnostics')}</h2>{_table(diag_rows, [h('Rule'), h('Severity'), ''])}"
+           if diag_rows else "")
+        + f"<h2>{h('Problems per rule')}</h2>"
+        f"{_table(rule_rows, [labels['Rule'], labels['Severity'], labels['Count']])}"
+        f"<h2>{h('Problems per field')}</h2>"
+        f"{_table(field_rows, [labels['Field'], labels['Rule'], labels['Count']])}"
+        f"<h2>{h('Problem locations')}</h2>"
+    )
+    root = fmap.get_root()
+    root.header.add_child(folium.Element('<meta charset="utf-8">'), name="charset_meta")
+    root.html.add_child(folium.Element(body), index=0)  # type: ignore[call-arg]
+    tail = (f"<h2>{h('Rejected features and warnings')}</h2>"
+            f"{_table(problem_rows, [labels['Feature'], labels['Rule'], labels['Severity'], labels['Field'], labels['Message'], labels['Suggestion']])}"  # noqa: E501
+            f"{more}")
+    root.html.add_child(folium.Element(tail))
+    path.write_text(root.render(), encoding="utf-8")
+    return path
+
+
+def _locations(report: BatchReport, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    if not report.locations:
+        return gpd.GeoDataFrame({"kentcbs_feature": [], "codes": []}, geometry=[],
+                                crs=settings.KENTCBS_SRID)
+    geoms = pd.concat(report.locations)
+    codes = table.groupby("feature")["code"].agg(lambda s: ",".join(dict.fromkeys(s)))
+    geoms = geoms[geoms.index.isin(codes.index)]
+    geoms = geoms[~(geoms.isna() | geoms.is_empty)].head(MAP_LIMIT)
+    pts = shapely.centroid(np.asarray(geoms.to_numpy(), dtype=object))
+    return gpd.GeoDataFrame({"kentcbs_feature": geoms.index.to_numpy(),
+                             "codes": codes.reindex(geoms.index).to_numpy()},
+                            geometry=pts, crs=geoms.crs)
+
+
+def write_all(batch_id: int, report: BatchReport, *, crs: Any) -> dict[str, str]:
+    """Write JSON, HTML and GeoPackage; return their paths (as strings)."""
+    folder = batch_dir(batch_id)
+    out = {"json": str(write_json(folder / "report.json", report)),
+           "html": str(write_html(folder / "report.html", report))}
+    gpkg = write_gpkg(folder / "rejected.gpkg", report, crs=crs)
+    out["gpkg"] = str(gpkg) if gpkg else ""
+    return out

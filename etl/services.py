@@ -1,0 +1,374 @@
+"""The ETL's one entry point: :func:`ingest` (used by the CLI and the web upload form)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from django.apps import apps
+from django.conf import settings
+from django.db import DatabaseError, connection
+from django.utils import timezone
+from pyproj import CRS
+
+from etl import report as reports
+from etl.errors import LoadFailed, UploadRefused
+from etl.load import BatchLoader, run_load_error, table_columns
+from etl.models import Batch, BatchPolicyChoices, BatchStatusChoices
+from etl.normalise import (
+    Diagnostic,
+    diagnose_crs,
+    diagnose_datum_shift,
+    expected_ed50_shift,
+    load_mapping,
+    match_fields,
+    resolve_crs,
+    to_storage,
+)
+from etl.read import SourceInfo, open_upload, read_chunks
+from etl.safety import Limits
+from etl.validate import FileState, validate_chunk
+
+Progress = Callable[[int, int | None], None]
+DEFAULT_CHUNK = 200_000
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _layer(layer: Any) -> Any:
+    if isinstance(layer, str):
+        from layers.registry import registry
+
+        return registry.get(layer)
+    return layer
+
+
+def _check_department(code: str) -> None:
+    try:
+        model = apps.get_model("gis_core", "Department")
+    except LookupError:
+        return
+    if not model.objects.filter(code=code).exists():
+        raise UploadRefused("UNKNOWN_DEPARTMENT", "There is no department with the code "
+                            "'{code}'.", code=code)
+
+
+def municipality_area(srid: int) -> tuple[Any, tuple[float, float, float, float]]:
+    """The municipality boundary in ``srid`` (or ``None``) and its lon/lat bounding box.
+
+    Read from ``gis_core.Municipality`` when it holds a boundary; otherwise the
+    profile's centre with a 0.4 degree margin gives the box (and no boundary).
+    """
+    from gis_core.profiles import get_profile
+
+    profile = get_profile(settings.KENTCBS_PROFILE)
+    cx, cy = profile.centre
+    box = (cx - 0.4, cy - 0.4, cx + 0.4, cy + 0.4)
+    try:
+        model = apps.get_model("gis_core", "Municipality")
+    except LookupError:
+        return None, box
+    geom_fields = [f.name for f in model._meta.get_fields()
+                   if f.__class__.__name__ in ("MultiPolygonField", "PolygonField")]
+    if not geom_fields:
+        return None, box
+    row = model.objects.exclude(**{f"{geom_fields[0]}__isnull": True}).first()
+    if row is None:
+        return None, box
+    geom = getattr(row, geom_fields[0]).clone()
+    geom.transform(srid)
+    import shapely
+
+    boundary = shapely.from_wkb(bytes(geom.wkb))
+    ll = getattr(row, geom_fields[0]).transform(4326, clone=True).extent
+    return boundary, (ll[0], ll[1], ll[2], ll[3])
+
+
+def _unique_lookup(layer: Any) -> Callable[[str, list[Any]], pd.DataFrame] | None:
+    table = str(layer.backing.table)
+    if not table_columns(table):
+        return None
+    from etl.load import _qualified, _quote
+
+    def lookup(field: str, values: list[Any]) -> pd.DataFrame:
+        keys = ", ".join(f"{_quote(k)}::text AS {_quote(k)}" for k in layer.key)
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT {_quote(field)}::text AS value, {keys} "  # noqa: S608
+                        f"FROM {_qualified(table)} WHERE {_quote(field)}::text = ANY(%s)",
+                        [values])
+            rows = cur.fetchall()
+        return pd.DataFrame(rows, columns=["value", *layer.key])
+
+    return lookup
+
+
+def _stored_offsets(layer: Any, frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Centroid offsets (stored - uploaded) for up to 500 features already in the layer."""
+    if len(layer.key) != 1 or frame.empty or not table_columns(str(layer.backing.table)):
+        return np.empty((0, 2))
+    from etl.load import _qualified, _quote
+
+    key = layer.key[0]
+    sample = frame[frame[key].notna()].head(500)
+    if sample.empty:
+        return np.empty((0, 2))
+    geom = _quote(layer.geometry_column)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {_quote(key)}::text, ST_X(ST_Centroid({geom})), "  # noqa: S608
+                    f"ST_Y(ST_Centroid({geom})) FROM {_qualified(str(layer.backing.table))} "
+                    f"WHERE {_quote(key)}::text = ANY(%s)",
+                    [sample[key].astype(str).tolist()])
+        stored = {r[0]: (r[1], r[2]) for r in cur.fetchall()}
+    if not stored:
+        return np.empty((0, 2))
+    cents = sample.geometry.centroid
+    keys = sample[key].astype(str).to_numpy()
+    rows = [(stored[k][0] - c.x, stored[k][1] - c.y)
+            for k, c in zip(keys, cents, strict=True) if k in stored and not c.is_empty]
+    return np.asarray(rows, dtype=float).reshape(-1, 2)
+
+
+def _errors_per_feature(problems: pd.DataFrame) -> pd.Series:
+    """Errors grouped per feature number: ``{feature: [{code, field, ...}, ...]}``."""
+    errs = problems[problems["severity"] == "error"]
+    grouped: dict[int, list[dict[str, Any]]] = {}
+    cols = ["code", "field", "value", "detail", "suggestion"]
+    for feature, *values in errs[["feature", *cols]].itertuples(index=False, name=None):
+        grouped.setdefault(int(feature), []).append(dict(zip(cols, values, strict=True)))
+    return pd.Series(grouped, dtype=object)
+
+
+def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
+           crs: str | None = None, dry_run: bool = False, strict: bool = False,
+           mapping: Path | None = None, progress: Progress | None = None,
+           chunk_size: int = DEFAULT_CHUNK, limits: Limits | None = None) -> Batch:
+    """Read, normalise, validate, report and load one upload into one layer.
+
+    Parameters
+    ----------
+    layer : str
+        Layer code (``registry.get(layer)``); a ``LayerDefinition`` is accepted too.
+    path : Path
+        The uploaded file.
+    department : str
+        Department code of the sender.
+    user : User, optional
+        Who sends it.
+    crs : str, optional
+        CRS to use when the file has none (or to override it), e.g. ``EPSG:5254``.
+    dry_run : bool
+        Validate and report only; nothing is loaded or quarantined.
+    strict : bool
+        Any error rejects the whole batch (nothing is loaded).
+    mapping : Path, optional
+        YAML file mapping column names to field names.
+    progress : callable, optional
+        ``progress(features_done, features_total_or_None)``.
+
+    Returns
+    -------
+    Batch
+        Its ``status`` says what happened (``loaded``, ``unchanged``, ``dry_run``,
+        ``rejected``, ``refused``, ``failed``); ``reason_code``/``message``
+        explain a refusal or failure; reports are under ``MEDIA_ROOT``.
+    """
+    definition = _layer(layer)
+    path = Path(path)
+    policy = (BatchPolicyChoices.DRY_RUN if dry_run else
+              BatchPolicyChoices.STRICT if strict else BatchPolicyChoices.NORMAL)
+    batch = Batch.objects.create(
+        layer_code=definition.code, department=department, user=user, file_name=path.name,
+        sha256=file_sha256(path) if path.is_file() and not path.is_symlink() else "",
+        policy=policy)
+    workdir = Path(settings.MEDIA_ROOT) / "etl" / "work" / str(batch.pk)
+    report = reports.BatchReport()
+    storage_crs = CRS.from_epsg(int(definition.srid))
+    try:
+        _check_department(department)
+        _run(batch, definition, path, workdir, report, crs=crs, dry_run=dry_run, strict=strict,
+             mapping=mapping, progress=progress, chunk_size=chunk_size, limits=limits)
+    except UploadRefused as exc:
+        batch.status = BatchStatusChoices.REFUSED
+        batch.reason_code, batch.message = exc.code, exc.text
+        batch.count_loaded, batch.count_rejected = 0, batch.count_read
+    except (LoadFailed, DatabaseError, RuntimeError) as exc:
+        failure = exc if isinstance(exc, LoadFailed) else run_load_error(exc)
+        connection.close()  # the connection may be gone (terminated backend)
+        batch.status = BatchStatusChoices.FAILED
+        batch.reason_code, batch.message = failure.code, failure.text
+        batch.count_loaded = batch.count_inserted = batch.count_updated = 0
+        batch.count_unchanged = 0
+        batch.count_rejected = batch.count_read
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    report.summary = _summary(batch, definition)
+    paths = reports.write_all(batch.pk, report, crs=storage_crs)
+    batch.report_json, batch.report_html, batch.report_gpkg = (
+        paths["json"], paths["html"], paths["gpkg"])
+    batch.finished = timezone.now()
+    assert batch.invariant_holds, "read = loaded + rejected"
+    batch.save()
+    _audit(batch)
+    return batch
+
+
+def _summary(batch: Batch, layer: Any) -> dict[str, Any]:
+    return {"batch": batch.pk, "layer": layer.code, "file": batch.file_name,
+            "sha256": batch.sha256, "department": batch.department, "status": batch.status,
+            "policy": batch.policy, "reason_code": batch.reason_code, "message": batch.message,
+            "encoding": batch.encoding, "crs": batch.crs, "read": batch.count_read,
+            "loaded": batch.count_loaded, "rejected": batch.count_rejected,
+            "warnings": batch.count_warnings, "inserted": batch.count_inserted,
+            "updated": batch.count_updated, "unchanged": batch.count_unchanged}
+
+
+def _audit(batch: Batch) -> None:
+    try:
+        from gis_core import audit
+    except ImportError:
+        return
+    record = getattr(audit, "record_bulk_change", None)
+    if record is None or batch.status not in (BatchStatusChoices.LOADED,):
+        return
+    record(source="etl", user=batch.user, layer=batch.layer_code, batch_id=batch.pk,
+           inserted=batch.count_inserted, updated=batch.count_updated)
+
+
+def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.BatchReport, *,
+         crs: str | None, dry_run: bool, strict: bool, mapping: Path | None,
+         progress: Progress | None, chunk_size: int, limits: Limits | None) -> None:
+    limits = limits or Limits.from_settings()
+    info: SourceInfo = open_upload(path, workdir=workdir, limits=limits)
+    batch.file_format = info.format
+    batch.encoding = f"{info.encoding or 'utf-8'} ({info.encoding_note})"[:60]
+    source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs)
+    batch.crs = (f"EPSG:{source_crs.to_epsg()}" if source_crs.to_epsg()
+                 else source_crs.name)[:120]
+    report.diagnostics += [d.as_dict() for d in notes]
+    mapping_dict = load_mapping(mapping)
+    boundary, mun_box = municipality_area(int(layer.srid))
+    if boundary is None and layer.geometry_rules.within_municipality:
+        report.diagnostics.append(Diagnostic(
+            "MUNICIPALITY_BOUNDARY_MISSING", "warning",
+            "No municipality boundary is stored; OUTSIDE_MUNICIPALITY was not checked.").as_dict())
+    state = FileState()
+    lookup = _unique_lookup(layer)
+    total = info.feature_count if info.feature_count >= 0 else None
+    loader = None if dry_run else BatchLoader(layer=layer, batch_id=batch.pk)
+    errors_seen = 0
+    first = True
+    if loader is not None:
+        loader.__enter__()
+    try:
+        for chunk in read_chunks(info, crs=source_crs.to_wkt(), chunk_size=chunk_size,
+                                 limits=limits):
+            chunk = chunk.set_crs(source_crs, allow_override=True)
+            if first:
+                first = False
+                _first_chunk_checks(chunk, layer, source_crs, mun_box, report)
+                match = match_fields([c for c in chunk.columns if c != chunk.geometry.name],
+                                     layer.field_names, mapping=mapping_dict)
+                report.summary["unknown_columns"] = match.unknown
+                if match.unknown:
+                    report.diagnostics.append(Diagnostic(
+                        "UNKNOWN_COLUMNS", "warning",
+                        "Columns not in the layer's standard (kept in the report, not loaded): "
+                        "{columns}", {"columns": ", ".join(match.unknown)}).as_dict())
+                if match.missing:
+                    report.diagnostics.append(Diagnostic(
+                        "MISSING_COLUMNS", "warning", "Fields of the standard not in the file: "
+                        "{columns}", {"columns": ", ".join(match.missing)}).as_dict())
+            original = chunk
+            renamed = chunk.rename(columns=match.rename)
+            stored = to_storage(renamed, int(layer.srid))
+            result = validate_chunk(stored, layer, state, boundary=boundary,
+                                    unique_lookup=lookup)
+            if first is False and batch.count_read == 0:
+                offsets = _stored_offsets(layer, result.frame)
+                if len(offsets):
+                    c = result.frame.geometry.union_all().centroid if len(result.frame) < 5000 \
+                        else result.frame.geometry.iloc[:1000].union_all().centroid
+                    shift = expected_ed50_shift(target_srid=int(layer.srid), x=c.x, y=c.y)
+                    report.diagnostics += [d.as_dict() for d in
+                                           diagnose_datum_shift(offsets, shift)]
+            rejected = result.rejected
+            bad = result.frame.index.isin(rejected)
+            problems = result.problems
+            errors_seen += len(rejected)
+            batch.count_read += len(chunk)
+            batch.count_rejected += int(bad.sum())
+            batch.count_loaded += int((~bad).sum())
+            warn = problems[problems["severity"] == "warning"]["feature"].unique()
+            batch.count_warnings += len(warn)
+            report.problems.append(problems)
+            if bad.any():
+                rej = original.loc[bad]
+                rej = to_storage(rej.set_crs(source_crs, allow_override=True), int(layer.srid))
+                report.rejected.append(rej)
+            flagged = original.index.isin(problems["feature"].unique())
+            if flagged.any():
+                report.locations.append(stored.geometry[flagged])
+            if loader is not None:
+                loader.stage(result.frame.loc[~bad])
+                if bad.any():
+                    rej_props = original.loc[bad].rename(columns=match.rename)
+                    rej_props = to_storage(rej_props, int(layer.srid))
+                    loader.quarantine(rej_props, _errors_per_feature(problems))
+            if progress:
+                progress(batch.count_read, total)
+        if batch.count_read == 0:
+            raise UploadRefused("EMPTY_DATASET", "The file holds no features.")
+        strict_reject = strict and errors_seen > 0
+        if loader is not None:
+            counts = loader.finish(upsert=not strict_reject)
+            batch.count_inserted, batch.count_updated = counts.inserted, counts.updated
+            batch.count_unchanged = counts.unchanged
+    except BaseException:
+        if loader is not None:
+            loader.__exit__(*__import__("sys").exc_info())
+        raise
+    if loader is not None:
+        loader.__exit__(None, None, None)
+    if dry_run:
+        batch.status = BatchStatusChoices.DRY_RUN
+    elif strict and errors_seen:
+        batch.status = BatchStatusChoices.REJECTED
+        batch.count_rejected, batch.count_loaded = batch.count_read, 0
+        batch.message = f"strict: {errors_seen} feature(s) with errors; nothing loaded"
+    elif batch.count_inserted == 0 and batch.count_updated == 0:
+        batch.status = BatchStatusChoices.UNCHANGED
+        earlier = (Batch.objects.filter(layer_code=layer.code, sha256=batch.sha256,
+                                        status__in=[BatchStatusChoices.LOADED,
+                                                    BatchStatusChoices.UNCHANGED])
+                   .exclude(pk=batch.pk).order_by("created").first())
+        batch.message = (f"same file as batch #{earlier.pk}; nothing changed" if earlier
+                         else "every feature is already stored as sent; nothing changed")
+    else:
+        batch.status = BatchStatusChoices.LOADED
+
+
+def _first_chunk_checks(chunk: gpd.GeoDataFrame, layer: Any, source_crs: CRS,
+                        mun_box: tuple[float, float, float, float],
+                        report: reports.BatchReport) -> None:
+    geoms = chunk.geometry
+    geoms = geoms[~(geoms.isna() | geoms.is_empty)]
+    if geoms.empty:
+        return
+    found = diagnose_crs(np.asarray(geoms.total_bounds), source_crs,
+                         municipality_lonlat=mun_box)
+    report.diagnostics += [d.as_dict() for d in found]
+    for d in found:
+        if d.severity == "error":
+            raise UploadRefused(d.code, d.message, **d.params)

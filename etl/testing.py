@@ -1,0 +1,55 @@
+"""Helpers for tests and benchmarks: layer definitions and their tables, made in code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+
+def make_layer(code: str = "etl_bina", **overrides: Any) -> Any:
+    """A table-backed building layer definition (``cbs.<code>``) for tests and benches."""
+    from layers.schema import LayerDefinition
+
+    data: dict[str, Any] = {
+        "code": code, "version": 1, "theme": "yapilar",
+        "title": {"tr": "Deneme binaları", "en": "Test buildings"},
+        "geometry_type": "MultiPolygon",
+        "fields": [
+            {"name": "bina_no", "type": "string", "required": True, "unique": True,
+             "pattern": "^B-[0-9]{1,8}$", "title": {"tr": "Bina no", "en": "Building no"}},
+            {"name": "ad", "type": "string", "max_length": 100,
+             "title": {"tr": "Ad", "en": "Name"}},
+            {"name": "mahalle_adi", "type": "string",
+             "enum": ["Yenidoğan", "Şirintepe", "Gökmeydan", "Akarbaşı"],
+             "title": {"tr": "Mahalle", "en": "Neighbourhood"}},
+            {"name": "kat_sayisi", "type": "integer", "min": 1, "max": 60,
+             "title": {"tr": "Kat sayısı", "en": "Floors"}},
+        ],
+        "geometry_rules": {"valid": True, "not_empty": True, "min_area": 4.0,
+                           "no_overlap": True},
+        "key": ["bina_no"], "owner": "imar_sehircilik",
+        "backing": {"kind": "table"},
+    }
+    data.update(overrides)
+    return LayerDefinition.model_validate(data)
+
+
+def create_layer_table(layer: Any) -> None:
+    """(Re)create the layer's table with the registry's own DDL (``layers.ddl``)."""
+    from layers.ddl import create_table
+
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {layer.backing.table} CASCADE")
+        for statement in create_table(layer):
+            cur.execute(statement.as_string(cur.cursor.connection))
+
+
+def layer_rows(layer: Any) -> list[tuple[Any, ...]]:
+    """Every row of the layer (fields and geometry as EWKT), ordered by key, to compare states."""
+    cols = ", ".join([*(f'"{f.name}"' for f in layer.fields),
+                      f'ST_AsEWKT("{layer.geometry_column}")', "batch_id"])
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT {cols} FROM {layer.backing.table} "  # noqa: S608
+                    f"ORDER BY {', '.join(layer.key)}")
+        return list(cur.fetchall())

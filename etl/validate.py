@@ -1,0 +1,397 @@
+"""Validate features against their layer's standard, vectorised.
+
+Every rule has a code and a severity (``error`` rejects the feature,
+``warning`` keeps it). Problems are rows of a DataFrame (one per feature and
+rule), never exceptions; messages are rendered later (:mod:`etl.messages`) in
+Turkish and English. Geometry checks use shapely 2's array functions and an
+STRtree; no Python loop over features touches a geometry.
+
+Cross-chunk state (keys and geometries already seen in the file) lives in a
+:class:`FileState` so that chunks can be validated one after the other.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pandas.util import hash_array
+
+from etl.textnorm import fold
+
+PROBLEM_COLUMNS = ["feature", "code", "severity", "field", "value", "detail", "suggestion"]
+ERROR, WARNING = "error", "warning"
+
+SINGLE_OF = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
+MULTI_OF = {v: k for k, v in SINGLE_OF.items()}
+TRUE_VALUES = {"1", "true", "t", "yes", "y", "evet", "e", "doğru", "dogru"}
+FALSE_VALUES = {"0", "false", "f", "no", "n", "hayir", "hayır", "h", "yanlış", "yanlis"}
+
+
+@dataclass
+class FileState:
+    """What earlier chunks of the same file contributed (for in-file uniqueness)."""
+
+    seen: dict[str, pd.Index] = field(default_factory=dict)
+    geom_hashes: pd.Index = field(default_factory=lambda: pd.Index([], dtype="uint64"))
+
+
+@dataclass
+class ValidationResult:
+    """Outcome for one chunk."""
+
+    frame: gpd.GeoDataFrame  # coerced values, geometry as it will be stored
+    problems: pd.DataFrame  # PROBLEM_COLUMNS
+    repaired: gpd.GeoSeries  # make_valid() of invalid geometries (offered, not applied)
+
+    @property
+    def rejected(self) -> np.ndarray:
+        """Feature numbers with at least one error."""
+        errs = self.problems[self.problems["severity"] == ERROR]
+        return np.unique(errs["feature"].to_numpy(dtype=np.int64))
+
+
+def _problems(features: Any, code: str, severity: str, *, field_name: str = "",
+              value: Any = None, detail: Any = "", suggestion: Any = "") -> pd.DataFrame:
+    idx = np.asarray(features, dtype=np.int64)
+    n = len(idx)
+
+    def col(v: Any) -> Any:
+        if isinstance(v, (np.ndarray, pd.Series, list)):
+            return [None if x is None or (isinstance(x, float) and np.isnan(x)) else str(x)
+                    for x in v]
+        return [v] * n if n else []
+
+    return pd.DataFrame({"feature": idx, "code": code, "severity": severity,
+                         "field": field_name, "value": col(value), "detail": col(detail),
+                         "suggestion": col(suggestion)}, columns=PROBLEM_COLUMNS)
+
+
+def empty_problems() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "feature" else "object")
+                         for c in PROBLEM_COLUMNS})
+
+
+# -- attributes ------------------------------------------------------------------------
+def coerce(series: pd.Series, kind: str) -> pd.Series:
+    """Convert raw values to ``kind``; values that do not convert become NA."""
+    if kind in ("string", "text"):
+        out = series.astype("string")
+        return out.str.strip().replace("", pd.NA)
+    if kind == "integer":
+        num = pd.to_numeric(_decimal_comma(series), errors="coerce")
+        whole = num.notna() & (num % 1 == 0)
+        return num.where(whole).astype("Int64")
+    if kind == "decimal":
+        return pd.to_numeric(_decimal_comma(series), errors="coerce").astype("Float64")
+    if kind == "boolean":
+        if pd.api.types.is_bool_dtype(series):
+            return series.astype("boolean")
+        text = series.astype("string").str.strip().str.lower()
+        out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+        out[text.isin(TRUE_VALUES).fillna(False).astype(bool)] = True
+        out[text.isin(FALSE_VALUES).fillna(False).astype(bool)] = False
+        return out
+    if kind == "date":
+        return pd.to_datetime(series, errors="coerce", format="mixed", dayfirst=True).dt.date
+    if kind == "datetime":
+        return pd.to_datetime(series, errors="coerce", format="mixed", dayfirst=True)
+    raise ValueError(kind)
+
+
+def _decimal_comma(series: pd.Series) -> pd.Series:
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        return series.astype("string").str.strip().str.replace(",", ".", regex=False)
+    return series
+
+
+def _is_blank(series: pd.Series) -> pd.Series:
+    blank = series.isna()
+    if series.dtype == object or pd.api.types.is_string_dtype(series):
+        blank |= series.astype("string").str.strip().fillna("") == ""
+    return blank.astype(bool)
+
+
+def closest(value: str, choices: list[str]) -> str:
+    """Closest valid value, compared on diacritic-folded text.
+
+    Examples
+    --------
+    >>> closest("Yenidogan", ["Yenidoğan", "Yeşiltepe"])
+    'Yenidoğan'
+    """
+    folded = {fold(c): c for c in choices}
+    key = fold(str(value))
+    if key in folded:
+        return folded[key]
+    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return folded[match[0]] if match else ""
+
+
+def _allowed_values(fdef: Any) -> list[str] | None:
+    if fdef.enum is not None:
+        return [str(v) for v in fdef.enum]
+    if fdef.codelist:
+        from layers.codelists import codelist
+
+        entries = codelist(fdef.codelist)
+        return [e.code for e in entries]
+    return None
+
+
+def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
+                     unique_lookup: Callable[[str, list[Any]], pd.DataFrame] | None = None
+                     ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Coerce the layer's fields and check REQUIRED, TYPE, CODELIST, PATTERN, RANGE,
+    MAX_LENGTH, UNIQUE_IN_FILE and UNIQUE_IN_DB; return the coerced frame and problems.
+
+    ``unique_lookup(field, values)`` returns stored rows (columns ``value`` and
+    the key fields) whose ``field`` has one of ``values``.
+    """
+    out: list[pd.DataFrame] = []
+    coerced = pd.DataFrame(index=frame.index)
+    features = frame.index.to_numpy()
+    for fdef in layer.fields:
+        name = fdef.name
+        raw = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
+        blank = _is_blank(raw)
+        values = coerce(raw.where(~blank), fdef.type)
+        coerced[name] = values
+        bad_type = (~blank) & values.isna().astype(bool)
+        if bad_type.any():
+            out.append(_problems(features[bad_type.to_numpy()], "TYPE", ERROR, field_name=name,
+                                 value=raw[bad_type].to_numpy(), detail=fdef.type))
+        if fdef.required and not fdef.computed and blank.any():
+            out.append(_problems(features[blank.to_numpy()], "REQUIRED", ERROR, field_name=name))
+        present = values.notna().to_numpy(dtype=bool)
+        if not present.any():
+            continue
+        allowed = _allowed_values(fdef)
+        if allowed is not None:
+            text = values.astype("string")
+            bad = present & ~text.isin(allowed).fillna(False).to_numpy(dtype=bool)
+            if bad.any():
+                wrong = text[bad].to_numpy()
+                cache = {v: closest(v, allowed) for v in set(wrong)}
+                out.append(_problems(features[bad], "CODELIST", ERROR, field_name=name,
+                                     value=wrong, detail=fdef.codelist or "enum",
+                                     suggestion=[cache[v] for v in wrong]))
+        if fdef.pattern:
+            ok = values.astype("string").str.fullmatch(re.compile(fdef.pattern))
+            bad = present & ~ok.fillna(True).to_numpy(dtype=bool)
+            if bad.any():
+                out.append(_problems(features[bad], "PATTERN", ERROR, field_name=name,
+                                     value=values[bad].to_numpy(), detail=fdef.pattern))
+        if fdef.min is not None or fdef.max is not None:
+            num = values.astype("Float64")
+            low = num < fdef.min if fdef.min is not None else pd.Series(False, index=num.index)
+            high = num > fdef.max if fdef.max is not None else pd.Series(False, index=num.index)
+            bad = (low | high).fillna(False).to_numpy(dtype=bool)
+            if bad.any():
+                out.append(_problems(features[bad], "RANGE", ERROR, field_name=name,
+                                     value=values[bad].to_numpy(),
+                                     detail=f"{fdef.min if fdef.min is not None else ''}.."
+                                            f"{fdef.max if fdef.max is not None else ''}"))
+        if fdef.max_length:
+            bad = present & (values.astype("string").str.len() > fdef.max_length).fillna(
+                False).to_numpy(dtype=bool)
+            if bad.any():
+                out.append(_problems(features[bad], "MAX_LENGTH", ERROR, field_name=name,
+                                     value=values[bad].to_numpy(), detail=fdef.max_length))
+    out += _check_unique(coerced, layer, state, unique_lookup)
+    return coerced, out
+
+
+def _key_strings(frame: pd.DataFrame, names: list[str]) -> pd.Series:
+    parts = [frame[n].astype("string").fillna("\x00") for n in names]
+    key = parts[0]
+    for p in parts[1:]:
+        key = key + "\x1f" + p
+    return key
+
+
+def _check_unique(coerced: pd.DataFrame, layer: Any, state: FileState,
+                  unique_lookup: Callable[[str, list[Any]], pd.DataFrame] | None
+                  ) -> list[pd.DataFrame]:
+    out: list[pd.DataFrame] = []
+    features = coerced.index.to_numpy()
+    groups: list[tuple[str, list[str]]] = [("+".join(layer.key), list(layer.key))]
+    groups += [(f.name, [f.name]) for f in layer.fields if f.unique and [f.name] != layer.key]
+    for label, names in groups:
+        present = coerced[names].notna().all(axis=1).to_numpy(dtype=bool)
+        keys = _key_strings(coerced, names)
+        seen = state.seen.get(label, pd.Index([], dtype="string"))
+        dup = present & (keys.duplicated(keep="first").to_numpy(dtype=bool)
+                         | keys.isin(seen).to_numpy(dtype=bool))
+        if dup.any():
+            out.append(_problems(features[dup], "UNIQUE_IN_FILE", ERROR, field_name=label,
+                                 value=keys[dup].str.replace("\x1f", ", ").to_numpy()))
+        state.seen[label] = seen.append(pd.Index(keys[present & ~dup].to_numpy()))
+    if unique_lookup is not None:
+        key_text = _key_strings(coerced, list(layer.key))
+        for fdef in layer.fields:
+            if not fdef.unique or [fdef.name] == list(layer.key):
+                continue
+            vals = coerced[fdef.name]
+            mask = vals.notna().to_numpy(dtype=bool)
+            if not mask.any():
+                continue
+            stored = unique_lookup(fdef.name, vals[mask].astype(str).unique().tolist())
+            if stored.empty:
+                continue
+            owner = dict(zip(stored["value"].astype(str),
+                             _key_strings(stored, list(layer.key)), strict=True))
+            text = vals.astype("string")
+            stored_key = text.map(owner)
+            clash = mask & stored_key.notna().to_numpy(dtype=bool) & (
+                stored_key != key_text).fillna(False).to_numpy(dtype=bool)
+            if clash.any():
+                out.append(_problems(features[clash], "UNIQUE_IN_DB", ERROR,
+                                     field_name=fdef.name, value=text[clash].to_numpy()))
+    return out
+
+
+# -- geometry ------------------------------------------------------------------------------
+def check_geometry(geoms: np.ndarray, features: np.ndarray, layer: Any, state: FileState, *,
+                   boundary: Any = None) -> tuple[np.ndarray, np.ndarray, list[pd.DataFrame]]:
+    """Check geometry rules; return (geometry to store, repaired offer, problems).
+
+    Rules: GEOM_EMPTY, GEOM_TYPE, GEOM_INVALID (with ``is_valid_reason`` and a
+    ``make_valid`` repair offered), OUTSIDE_MUNICIPALITY, BELOW_MIN_AREA,
+    BELOW_MIN_LENGTH, GEOM_DUPLICATE, GEOM_OVERLAP (STRtree, in the file).
+    Single-part multi geometries are accepted on single layers (first part) and
+    single geometries on multi layers (stored with ``ST_Multi``).
+    """
+    rules = layer.geometry_rules
+    out: list[pd.DataFrame] = []
+    geoms = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(geoms)
+    empty = missing | shapely.is_empty(geoms)
+    if empty.any():
+        sev = ERROR if rules.not_empty else WARNING
+        out.append(_problems(features[empty], "GEOM_EMPTY", sev))
+    want = layer.geometry_type
+    types = np.array(shapely.get_type_id(geoms))
+    names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint",
+                      "MultiLineString", "MultiPolygon", "GeometryCollection"], dtype=object)
+    tname = np.where(types >= 0, names[np.clip(types, 0, 7)], "")
+    ok_type = (tname == want) | (tname == MULTI_OF.get(want, "-")) | (tname == SINGLE_OF.get(
+        want, "-"))
+    if want in MULTI_OF:  # single layer: a multi geometry with one part is taken as its part
+        is_multi = tname == MULTI_OF[want]
+        parts = shapely.get_num_geometries(geoms)
+        ok_type &= ~(is_multi & (parts != 1))
+        single = is_multi & (parts == 1)
+        if single.any():
+            geoms = geoms.copy()
+            geoms[single] = shapely.get_geometry(geoms[single], 0)
+    bad_type = ~empty & ~ok_type
+    if bad_type.any():
+        out.append(_problems(features[bad_type], "GEOM_TYPE", ERROR, value=tname[bad_type],
+                             detail=want))
+    usable = ~empty & ok_type
+    repaired = np.full(len(geoms), None, dtype=object)
+    valid = shapely.is_valid(geoms)
+    invalid = usable & ~valid
+    if invalid.any() and rules.valid:
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        repaired[invalid] = shapely.make_valid(geoms[invalid])
+        out.append(_problems(features[invalid], "GEOM_INVALID", ERROR, detail=reasons,
+                             suggestion=shapely.to_wkt(repaired[invalid], rounding_precision=3)))
+    checkable = usable & valid
+    if boundary is not None and rules.within_municipality and checkable.any():
+        shapely.prepare(boundary)
+        inside = shapely.covered_by(geoms, boundary)
+        touching = shapely.intersects(geoms, boundary)
+        outside = checkable & ~touching
+        partly = checkable & touching & ~inside
+        if outside.any():
+            out.append(_problems(features[outside], "OUTSIDE_MUNICIPALITY", ERROR))
+        if partly.any():
+            out.append(_problems(features[partly], "OUTSIDE_MUNICIPALITY", WARNING,
+                                 detail="partly"))
+    if rules.min_area is not None:
+        area = shapely.area(geoms)
+        small = checkable & (area < rules.min_area)
+        if small.any():
+            out.append(_problems(features[small], "BELOW_MIN_AREA", ERROR,
+                                 value=np.round(area[small], 2), detail=rules.min_area))
+    if rules.min_length is not None:
+        length = shapely.length(geoms)
+        short = checkable & (length < rules.min_length)
+        if short.any():
+            out.append(_problems(features[short], "BELOW_MIN_LENGTH", ERROR,
+                                 value=np.round(length[short], 2), detail=rules.min_length))
+    if checkable.any():
+        idx = np.flatnonzero(checkable)
+        wkb = shapely.to_wkb(shapely.normalize(geoms[idx]))
+        hashes = pd.Index(hash_array(wkb.astype(object)))
+        dup = pd.Series(hashes).duplicated(keep="first").to_numpy() | hashes.isin(
+            state.geom_hashes)
+        if dup.any():
+            out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR))
+        state.geom_hashes = state.geom_hashes.append(hashes[~dup])
+        checkable[idx[dup]] = False
+    if rules.no_overlap and want in ("Polygon", "MultiPolygon") and checkable.sum() > 1:
+        idx = np.flatnonzero(checkable)
+        sub = geoms[idx]
+        tree = shapely.STRtree(sub)
+        left, right = tree.query(sub, predicate="intersects")
+        pair = left < right
+        left, right = left[pair], right[pair]
+        if len(left):
+            interiors = shapely.relate_pattern(sub[left], sub[right], "T********")
+            tol = (rules.snap_tolerance or 0.0) ** 2
+            if tol > 0 and interiors.any():
+                area = shapely.area(shapely.intersection(sub[left[interiors]],
+                                                         sub[right[interiors]]))
+                keep = np.zeros(len(interiors), dtype=bool)
+                keep[np.flatnonzero(interiors)] = area > tol
+                interiors = keep
+            later = idx[right[interiors]]
+            other = features[idx[left[interiors]]]
+            if len(later):
+                frame = _problems(features[later], "GEOM_OVERLAP", ERROR, detail=other)
+                out.append(frame.drop_duplicates("feature"))
+    return geoms, repaired, out
+
+
+def validate_chunk(frame: gpd.GeoDataFrame, layer: Any, state: FileState, *,
+                   boundary: Any = None,
+                   unique_lookup: Callable[[str, list[Any]], pd.DataFrame] | None = None
+                   ) -> ValidationResult:
+    """Validate one chunk (already in the storage CRS, fields renamed).
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        Features, index = feature number in the file.
+    layer : LayerDefinition
+        The layer's standard.
+    state : FileState
+        Carries in-file uniqueness between chunks.
+    boundary : shapely geometry, optional
+        Municipality boundary in the storage CRS (OUTSIDE_MUNICIPALITY).
+    unique_lookup : callable, optional
+        Stored values of unique fields (UNIQUE_IN_DB).
+
+    Returns
+    -------
+    ValidationResult
+    """
+    coerced, problems = check_attributes(frame, layer, state, unique_lookup)
+    geoms, repaired, geom_problems = check_geometry(
+        frame.geometry.to_numpy(), frame.index.to_numpy(), layer, state, boundary=boundary)
+    problems += geom_problems
+    result = gpd.GeoDataFrame(coerced, geometry=gpd.GeoSeries(geoms, index=frame.index,
+                                                              crs=frame.crs), crs=frame.crs)
+    table = pd.concat(problems, ignore_index=True) if problems else empty_problems()
+    return ValidationResult(frame=result, problems=table,
+                            repaired=gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs))
