@@ -280,7 +280,7 @@ def run_limited[T](func: Callable[..., T], *args: Any, limits: Limits, what: str
             raise UploadRefused("PARSE_LIMIT", "Reading '{what}' took longer than {limit} s of "
                                 "CPU.", what=what, limit=limits.cpu_seconds)
         raise UploadRefused("PARSE_CRASHED", "Reading '{what}' stopped the reader (exit "
-                            "{code}); the file is damaged or hostile.", what=what, code=code)
+                            "{exit}); the file is damaged or hostile.", what=what, exit=code)
     status, value = pickle.loads(payload)  # noqa: S301 - our own child's output
     if status == "ok":
         return value  # type: ignore[no-any-return]
