@@ -15,7 +15,7 @@ field; ``kentcbs check`` lists every problem as ``layers.E00x``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,27 @@ def _semantic_problems(definition: LayerDefinition, shown: str) -> list[Definiti
                 "layers.E009", shown, "theme",
                 f"unknown TUCBS theme '{definition.theme}' (known: {', '.join(sorted(themes))})"))
     return problems
+
+
+def build_definition(data: Mapping[str, Any], *, default_srid: int | None = None,
+                     name: str = "<data>") -> LayerDefinition:
+    """Validate a definition given as data (tests, benchmarks, generated layers).
+
+    Raises :class:`~layers.errors.LayerDefinitionError` naming the field, like a file would.
+
+    Examples
+    --------
+    >>> layer = build_definition({"code": "deneme", ...})  # doctest: +SKIP
+    """
+    context = {"default_srid": default_srid} if default_srid else None
+    try:
+        return LayerDefinition.model_validate(dict(data), context=context)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = errors[0]
+        raise LayerDefinitionError(
+            path=name, location=_location(first["loc"], data),
+            problem=first["msg"].removeprefix("Value error, "), more=len(errors) - 1) from None
 
 
 def module_definition_dirs() -> list[Path]:
@@ -252,7 +273,7 @@ class LayerRegistry:
     def __contains__(self, code: object) -> bool:
         return code in self._checked()
 
-    def __iter__(self) -> Iterable[LayerDefinition]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[LayerDefinition]:
         return iter(self.all())
 
 
