@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from layers.errors import LayerDefinitionError, UnknownLayerError
@@ -108,7 +110,7 @@ def test_a_code_defined_twice_is_refused(tmp_path: Path) -> None:
     assert "already defined" in problem.message
 
 
-def test_system_check_reports_every_problem(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_system_check_reports_every_problem(tmp_path: Path, monkeypatch) -> None:
     from django.core.management import call_command
     from django.core.management.base import SystemCheckError
 
