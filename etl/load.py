@@ -19,6 +19,7 @@ connection).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -105,8 +106,11 @@ def has_unique_key(table: str, key: list[str]) -> bool:
 
 def _csv_frame(frame: pd.DataFrame) -> io.StringIO:
     buf = io.StringIO()
+    # Values are escaped for COPY's text format by _text_for_copy; \x01 never occurs in
+    # them, so it can stand in as the (unused) quote character.
     frame.to_csv(buf, index=False, header=False, na_rep="\\N", sep="\t",
-                 quoting=3, escapechar="\\", lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
+                 quoting=csv.QUOTE_NONE, quotechar="\x01", escapechar=None,
+                 lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
     buf.seek(0)
     return buf
 
@@ -119,7 +123,8 @@ def _text_for_copy(series: pd.Series) -> pd.Series:
         return series.astype(object).where(series.notna(), None)
     text = series.astype("string")
     text = (text.str.replace("\\", "\\\\", regex=False).str.replace("\t", "\\t", regex=False)
-            .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False))
+            .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False)
+            .str.replace("\x01", "\\x01", regex=False))
     return text.astype(object).where(text.notna(), None)
 
 

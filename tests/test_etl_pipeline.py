@@ -25,7 +25,7 @@ def buildings(n: int = 10, *, dx: float = 0.0) -> gpd.GeoDataFrame:
     geoms = [shapely.box(X0 + i * 30 + dx, Y0, X0 + i * 30 + 20 + dx, Y0 + 15) for i in range(n)]
     return gpd.GeoDataFrame({
         "BINA_NO": [f"B-{i}" for i in range(n)],
-        "Ad": [f"Bina {i}" for i in range(n)],
+        "Ad": [f"Bina {i} \"tırnak\"\t\\ sekme" for i in range(n)],
         "Mahalle Adı": ["Yenidoğan"] * n,
         "KAT_SAYISI": [3] * n,
     }, geometry=geoms, crs=5254)
@@ -79,6 +79,7 @@ def test_messy_file_is_validated_loaded_and_reported(layer, tmp_path):
     rows = layer_rows(layer)
     assert len(rows) == batch.count_loaded == 3
     assert {r[0] for r in rows} == {"B-0", "B-6", "B-8"}
+    assert rows[0][1] == 'Bina 0 "tırnak"\t\\ sekme'  # COPY escaping round-trips
     assert Quarantine.objects.filter(batch=batch).count() == batch.count_rejected == 7
     q = Quarantine.objects.get(batch=batch, feature_index=1)
     assert q.errors[0]["code"] == "CODELIST"

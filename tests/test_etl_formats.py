@@ -1,0 +1,197 @@
+"""Formats, Turkish encodings, field-name matching and CRS diagnostics."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from django.db import connection
+from pyproj import CRS, Transformer
+
+from etl.normalise import diagnose_crs, load_mapping, match_fields
+from etl.read import detect_encoding, open_upload, read_chunks
+from etl.services import ingest
+from etl.testing import create_layer_table, layer_rows, make_layer
+from etl.textnorm import field_key, fold
+
+LON, LAT = 30.52, 39.77
+MUN = (LON - 0.4, LAT - 0.4, LON + 0.4, LAT + 0.4)
+TO_TM30 = Transformer.from_crs(4326, 5254, always_xy=True)
+X0, Y0 = TO_TM30.transform(LON, LAT)
+NAMES = ["Yenidoğan", "Şirintepe", "Gökmeydan", "Akarbaşı"]
+
+
+def read_all(path: Path, tmp_path: Path, crs: str | None = None) -> tuple[object, gpd.GeoDataFrame]:
+    info = open_upload(path, workdir=tmp_path / "work")
+    frames = list(read_chunks(info, crs=crs))
+    return info, gpd.GeoDataFrame(np.concatenate([f.to_numpy() for f in frames]),
+                                  columns=frames[0].columns)
+
+
+# -- Turkish text ------------------------------------------------------------------
+def test_turkish_fold_table():
+    assert fold("IĞDIR İli ŞÜÖÇ ığüşöç") == "igdir ili suoc igusoc"
+    assert fold("İ") == "i" and len(fold("İSTANBUL")) == len("istanbul")
+    assert field_key("MAHALLE_ADI") == field_key("Mahalle Adı") == "mahalle_adi"
+    assert field_key("Kat  Sayısı ") == "kat_sayisi"
+
+
+def test_field_matching_and_mapping(tmp_path):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text("fields:\n  BINA NUMARASI: bina_no\n", encoding="utf-8")
+    found = match_fields(["BINA NUMARASI", "Mahalle Adı", "KAT_SAYISI", "Renk"],
+                         ["bina_no", "mahalle_adi", "kat_sayisi", "ad"],
+                         mapping=load_mapping(mapping))
+    assert found.rename == {"BINA NUMARASI": "bina_no", "Mahalle Adı": "mahalle_adi",
+                            "KAT_SAYISI": "kat_sayisi"}
+    assert found.unknown == ["Renk"] and found.missing == ["ad"]
+
+
+# -- encodings -------------------------------------------------------------------------
+@pytest.mark.parametrize("encoding", ["cp1254", "iso-8859-9"])
+def test_shapefile_without_cpg_in_turkish_codepage(tmp_path, encoding):
+    frame = gpd.GeoDataFrame({"ad": [*NAMES, "Çağlayan Işık"]},
+                             geometry=[shapely.Point(X0 + i, Y0) for i in range(5)], crs=5254)
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    frame.to_file(folder / "mahalle.shp", encoding=encoding)
+    (folder / "mahalle.cpg").unlink()
+    packed = tmp_path / "mahalle.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f.name)
+    info, got = read_all(packed, tmp_path)
+    assert info.encoding == "cp1254"
+    assert "detected" in info.encoding_note
+    assert list(got["ad"]) == [*NAMES, "Çağlayan Işık"]
+
+
+def test_encoding_detection_scores():
+    assert detect_encoding("Şişli Ağaçlı Gölbaşı".encode("cp1254"))[0] == "cp1254"
+    assert detect_encoding("Şişli Ağaçlı Gölbaşı".encode())[0] == "utf-8"
+    # 0x80-0x9F only exist in Windows-1254 (€, ‰...): it is reported as such
+    assert "0x80" in detect_encoding("Fiyat 5€ Şişli".encode("cp1254"))[1]
+
+
+# -- formats --------------------------------------------------------------------------------
+def sample() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"bina_no": ["B-1", "B-2"], "ad": ["Işıklar", "Gündoğdu"]},
+                            geometry=[shapely.box(X0, Y0, X0 + 20, Y0 + 20),
+                                      shapely.box(X0 + 50, Y0, X0 + 70, Y0 + 20)], crs=5254)
+
+
+@pytest.mark.parametrize("fmt", ["GPKG", "GeoJSON", "KML", "DXF", "CSV-WKT", "CSV-LONLAT"])
+def test_every_format_reads(tmp_path, fmt):
+    frame = sample()
+    if fmt == "CSV-WKT":
+        path = tmp_path / "a.csv"
+        out = frame.drop(columns="geometry").assign(WKT=frame.geometry.to_wkt())
+        out.to_csv(path, index=False, sep=";", encoding="cp1254")
+        info, got = read_all(path, tmp_path, crs="EPSG:5254")
+        assert info.encoding == "cp1254"
+        assert list(got["ad"]) == ["Işıklar", "Gündoğdu"]
+    elif fmt == "CSV-LONLAT":
+        path = tmp_path / "b.csv"
+        pts = frame.geometry.centroid.to_crs(4326)
+        frame.drop(columns="geometry").assign(boylam=pts.x, enlem=pts.y).to_csv(path, index=False)
+        _, got = read_all(path, tmp_path, crs="EPSG:4326")
+        assert got.geometry.iloc[0].geom_type == "Point"
+    else:
+        ext = {"GPKG": "gpkg", "GeoJSON": "geojson", "KML": "kml", "DXF": "dxf"}[fmt]
+        path = tmp_path / f"a.{ext}"
+        src = frame.to_crs(4326) if fmt in ("KML", "GeoJSON") else frame
+        if fmt == "DXF":
+            src = src[["geometry"]].assign(Layer="BINA")
+        src.to_file(path, driver=fmt)
+        info, got = read_all(path, tmp_path, crs="EPSG:5254" if fmt == "DXF" else None)
+        assert info.driver in ("GPKG", "GeoJSON", "KML", "LIBKML", "DXF")
+        assert len(got) == 2
+        if fmt in ("GPKG", "GeoJSON", "KML"):
+            names = got["ad"] if "ad" in got else got["Name"]
+            assert "Işıklar" in list(names) or fmt == "KML"
+
+
+# -- CRS diagnostics (pure) -------------------------------------------------------------------
+def tm(epsg: int, lon: float = LON, lat: float = LAT) -> np.ndarray:
+    x, y = Transformer.from_crs(4326, epsg, always_xy=True).transform(lon, lat)
+    return np.array([x, y, x + 100, y + 100])
+
+
+def codes(bounds, crs) -> list[str]:
+    return [d.code for d in diagnose_crs(np.asarray(bounds, float), CRS.from_user_input(crs),
+                                         municipality_lonlat=MUN)]
+
+
+def test_crs_diagnostics():
+    assert codes(tm(5254), "EPSG:5254") == []
+    assert codes([LON, LAT, LON + 0.01, LAT + 0.01], "EPSG:4326") == []
+    assert codes([LAT, LON, LAT + 0.01, LON + 0.01], "EPSG:4326") == ["CRS_LATLON_SWAPPED"]
+    assert codes(tm(5254), "EPSG:4326") == ["CRS_METRES_AS_DEGREES"]
+    wrong = diagnose_crs(tm(5254), CRS(5253), municipality_lonlat=MUN)
+    assert [d.code for d in wrong] == ["CRS_WRONG_ZONE"] and wrong[0].params["zone"] == 5254
+    assert codes(tm(5254), "EPSG:5255") == ["CRS_WRONG_ZONE"]
+    assert codes(tm(5254, 10.0, 50.0), "EPSG:5254") == ["CRS_OUTSIDE_AREA"]
+
+
+# -- CRS mistakes through ingest: refused with a clear reason, batch kept ----------------------
+@pytest.fixture
+def layer():
+    definition = make_layer("etl_fmt")
+    create_layer_table(definition)
+    yield definition
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {definition.backing.table} CASCADE")
+
+
+def _csv(path: Path, xs, ys, header=("x", "y")) -> Path:
+    lines = [f"bina_no,{header[0]},{header[1]}"]
+    lines += [f"B-{i},{x},{y}" for i, (x, y) in enumerate(zip(xs, ys, strict=True))]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_crs_mistakes_refuse_the_upload(layer, tmp_path):
+    lon = [LON + i * 0.001 for i in range(3)]
+    lat = [LAT] * 3
+    cases = {
+        "CRS_MISSING": (_csv(tmp_path / "a.csv", lon, lat, ("lon", "lat")), None),
+        "CRS_LATLON_SWAPPED": (_csv(tmp_path / "b.csv", lat, lon, ("lon", "lat")), "EPSG:4326"),
+        "CRS_METRES_AS_DEGREES": (_csv(tmp_path / "c.csv", [X0] * 3, [Y0 + i for i in range(3)]),
+                                  "EPSG:4326"),
+        "CRS_WRONG_ZONE": (_csv(tmp_path / "d.csv", [X0] * 3, [Y0 + i for i in range(3)]),
+                           "EPSG:5253"),
+    }
+    for code, (path, crs) in cases.items():
+        batch = ingest(layer=layer, path=path, department="imar_sehircilik", crs=crs)
+        assert (batch.status, batch.reason_code) == ("refused", code), batch.message
+        assert batch.count_read == batch.count_loaded + batch.count_rejected
+        report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+        assert report["summary"]["reason_code"] == code
+    assert layer_rows(layer) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ed50_declared_as_itrf96_is_warned(tmp_path):
+    definition = make_layer("etl_ed50", geometry_rules={"valid": True})
+    create_layer_table(definition)
+    grid = [(X0 + i * 40, Y0 + j * 40) for i in range(5) for j in range(4)]
+    frame = gpd.GeoDataFrame({"bina_no": [f"B-{i}" for i in range(20)]},
+                             geometry=[shapely.box(x, y, x + 20, y + 20) for x, y in grid],
+                             crs=5254)
+    frame.to_file(tmp_path / "itrf.gpkg")
+    assert ingest(layer=definition, path=tmp_path / "itrf.gpkg",
+                  department="imar_sehircilik").status == "loaded"
+    ed50 = frame.to_crs(2320).set_crs(5254, allow_override=True)  # ED50 numbers, ITRF96 label
+    ed50.to_file(tmp_path / "ed50.gpkg")
+    batch = ingest(layer=definition, path=tmp_path / "ed50.gpkg", department="imar_sehircilik",
+                   dry_run=True)
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    assert "CRS_ED50_SUSPECTED" in [d["code"] for d in report["diagnostics"]]
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE {definition.backing.table} CASCADE")
