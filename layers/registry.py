@@ -6,14 +6,15 @@
 >>> [layer.code for layer in registry.all()]       # doctest: +SKIP
 
 Definitions are read lazily (on first use) and cached: every YAML file under
-``layers/definitions/`` plus ``layer_definitions/*.yaml`` of every installed
-app in the ``modules`` package. A broken definition raises
-:class:`~layers.errors.LayerDefinitionError`, one line naming the file and the
-field; ``kentcbs check`` lists every problem as ``layers.E00x``.
+``layers/definitions/``, ``layer_definitions/*.yaml`` of every installed app in
+the ``modules`` package, and the folders listed in ``KENTCBS_LAYER_DIRS``. A
+broken definition raises :class:`~layers.errors.LayerDefinitionError`, one line
+naming the file and the field; ``kentcbs check`` lists every problem as ``layers.E00x``.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -165,6 +166,13 @@ def module_definition_dirs() -> list[Path]:
     return found
 
 
+def extra_definition_dirs() -> list[Path]:
+    """Folders in ``KENTCBS_LAYER_DIRS`` (``:``-separated): a municipality's own layers
+    kept outside the code tree."""
+    value = os.environ.get("KENTCBS_LAYER_DIRS", "")
+    return [Path(item) for item in value.split(os.pathsep) if item.strip()]
+
+
 class LayerRegistry:
     """All layer definitions, loaded once and cached.
 
@@ -194,6 +202,7 @@ class LayerRegistry:
         folders = list(self._paths)
         if self._include_modules:
             folders += module_definition_dirs()
+            folders += extra_definition_dirs()
         result: list[Path] = []
         for folder in folders:
             result += sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))

@@ -151,3 +151,18 @@ def test_build_definition_from_data() -> None:
     assert layer.code == "test_park" and layer.srid == 5254
     with pytest.raises(LayerDefinitionError, match=r"field 'fields\[alan\]\.max'"):
         build_definition(yaml.safe_load(GOOD.replace("max: 1000", "max: wide")))
+
+
+def test_a_broken_definition_stops_kentcbs_with_one_line(tmp_path: Path) -> None:
+    from tests.conftest import kentcbs
+
+    path = _write(tmp_path, "test_park.yaml", GOOD.replace("max: 1000", "max: wide"))
+    env = {"KENTCBS_LAYER_DIRS": str(tmp_path)}
+    result = kentcbs("layers", "list", env=env)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "LAYER_DEFINITION_INVALID" in line
+    assert f"{path}, field 'fields[alan].max'" in line
+    checked = kentcbs("check", "--tag", "layers", env=env)
+    assert checked.returncode != 0
+    assert "(layers.E001)" in checked.stderr and "fields[alan].max" in checked.stderr

@@ -17,6 +17,8 @@ from layers.services import check_plan, plan_layer, sync_layer
 class Command(BaseCommand):
     help = ("Katman kayıt defteri: list, show <kod>, diff [kod...], sync [kod...] / "
             "Layer registry: list, show <code>, diff [code...], sync [code...]")
+    # The registry reports its own problems as one line (LayerDefinitionError).
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
