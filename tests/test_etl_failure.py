@@ -1,0 +1,97 @@
+"""A failure in the middle of a load leaves the layer exactly as it was.
+
+Three real failures: an error raised mid-COPY, the load connection terminated
+from another connection (``pg_terminate_backend``) after the upsert but before
+the commit, and the loading process killed with SIGKILL mid-COPY.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from urllib.parse import quote
+
+import geopandas as gpd
+import pytest
+import shapely
+from django.db import connection
+from pyproj import Transformer
+
+from etl.models import Batch, Quarantine
+from etl.services import ingest
+from etl.testing import create_layer_table, layer_rows, make_layer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ROOT = Path(__file__).resolve().parent.parent
+X0, Y0 = Transformer.from_crs(4326, 5254, always_xy=True).transform(30.52, 39.77)
+
+
+def buildings(n: int, floors: int) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"bina_no": [f"B-{i}" for i in range(n)], "kat_sayisi": [floors] * n},
+        geometry=[shapely.box(X0 + (i % 100) * 30, Y0 + (i // 100) * 30,
+                              X0 + (i % 100) * 30 + 20, Y0 + (i // 100) * 30 + 20)
+                  for i in range(n)], crs=5254)
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    """A layer with 50 features already stored, and a file that would change them all."""
+    layer = make_layer("etl_fail")
+    create_layer_table(layer)
+    buildings(50, 2).to_file(tmp_path / "first.gpkg")
+    assert ingest(layer=layer, path=tmp_path / "first.gpkg",
+                  department="imar_sehircilik").status == "loaded"
+    update = buildings(3000, 5)  # updates 49, inserts 2950
+    update.loc[7, "kat_sayisi"] = 999  # one reject, so the quarantine is written too
+    update.to_file(tmp_path / "second.gpkg")
+    yield layer, tmp_path / "second.gpkg", layer_rows(layer)
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {layer.backing.table} CASCADE")
+
+
+@pytest.mark.parametrize("fault", ["copy:raise", "upsert:raise", "upsert:terminate"])
+def test_failure_leaves_layer_unchanged(loaded, monkeypatch, fault):
+    layer, path, before = loaded
+    monkeypatch.setenv("KENTCBS_ETL_FAULT", fault)
+    batch = ingest(layer=layer, path=path, department="imar_sehircilik", chunk_size=1000)
+    assert batch.status == "failed"
+    assert batch.reason_code in ("LOAD_ERROR", "LOAD_DB_ERROR")
+    assert "nothing was changed" in batch.message
+    assert batch.count_loaded == 0 and batch.count_read > 0
+    assert batch.count_read == batch.count_loaded + batch.count_rejected
+    assert layer_rows(layer) == before
+    assert Quarantine.objects.filter(batch=batch).count() == 0
+    monkeypatch.delenv("KENTCBS_ETL_FAULT")
+    retry = ingest(layer=layer, path=path, department="imar_sehircilik", chunk_size=1000)
+    assert (retry.status, retry.count_inserted, retry.count_updated) == ("loaded", 2950, 49)
+
+
+def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
+    layer, path, before = loaded
+    db = connection.settings_dict
+    url = (f"postgis://{db['USER']}@{quote(str(db['HOST']), safe='')}:{db['PORT']}/"
+           f"{db['NAME']}")
+    script = textwrap.dedent(f"""
+        import django, os
+        os.environ["DJANGO_SETTINGS_MODULE"] = "gis_core.settings"
+        django.setup()
+        from etl.services import ingest
+        from etl.testing import make_layer
+        ingest(layer=make_layer("etl_fail"), path={str(path)!r}, department="imar_sehircilik",
+               chunk_size=1000)
+        print("NOT KILLED")
+    """)
+    env = {**os.environ, "DATABASE_URL": url, "KENTCBS_ETL_FAULT": "copy:kill"}
+    env.pop("KENTCBS_TEST_DB_NAME", None)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == -9, done.stderr[-2000:]
+    assert "NOT KILLED" not in done.stdout
+    assert layer_rows(layer) == before
+    stale = Batch.objects.filter(layer_code="etl_fail").order_by("-pk").first()
+    assert stale is not None and stale.status == "processing"  # its process died
+    assert Quarantine.objects.filter(batch=stale).count() == 0
