@@ -180,6 +180,12 @@ def codelist(name: str) -> list[CodeListEntry]:
 
     if name not in codelist_names():
         raise UnknownCodeListError(name)
+    if _read(name).get("from_neighbourhoods"):
+        # Live: neighbourhoods loaded after the last sync (kentcbs demo, ETL) count at once.
+        names = _neighbourhood_names()
+        if names:
+            return [CodeListEntry(list_name=name, code=item, label_tr=item, label_en=item,
+                                  sort_order=order) for order, item in enumerate(names)]
     return list(CodeListEntry.objects.filter(list_name=name).order_by("sort_order", "code"))
 
 
