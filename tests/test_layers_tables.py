@@ -182,3 +182,34 @@ def test_table_change_needs_a_version_bump(tmp_path: Path) -> None:
     # Titles, style or access alone need no new version and change no column.
     plan = sync_layer(load(tmp_path, tree_layer(title={"tr": "Ağaçlar", "en": "Trees"})))
     assert plan.action == "metadata"
+
+
+def test_layers_command_diff_and_sync(tmp_path: Path, monkeypatch, capsys) -> None:
+    from django.core.management import call_command
+
+    import layers.management.commands.layers as command
+
+    v1 = load(tmp_path, tree_layer())
+    registry = LayerRegistry(paths=[], include_modules=False)
+    monkeypatch.setattr(registry, "_layers", {CODE: v1})
+    monkeypatch.setattr(registry, "_problems", [])
+    monkeypatch.setattr(command, "registry", registry)
+    call_command("layers", "diff", CODE)
+    assert f"create table cbs.{CODE}" in capsys.readouterr().out
+    call_command("layers", "sync", CODE)
+    assert f"{CODE}: create cbs.{CODE} (v1)" in capsys.readouterr().out
+    data = tree_layer(version=2)
+    fields = data["fields"]
+    assert isinstance(fields, list)
+    fields.pop(2)
+    fields.append({"name": "not", "type": "text", "title": {"tr": "Not", "en": "Note"}})
+    monkeypatch.setattr(registry, "_layers", {CODE: load(tmp_path, data)})
+    call_command("layers", "diff", CODE)
+    out = capsys.readouterr().out
+    assert f"{CODE}: v1 -> v2 (alter)" in out
+    assert "REFUSED: field 'boy_m' removed" in out and "new field 'not' (text)" in out
+    assert "LAYER_CHANGE_INCOMPATIBLE" in out
+    with pytest.raises(IncompatibleChangeError):
+        call_command("layers", "sync", CODE)
+    call_command("layers", "show", CODE, "--format", "json")
+    assert '"code": "test_agac"' in capsys.readouterr().out
