@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import psycopg2
 import shapely
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from etl.errors import LoadFailed
@@ -221,9 +222,13 @@ class BatchLoader:
         props = frame.drop(columns=frame.geometry.name)
         records = json.loads(props.to_json(orient="records", force_ascii=False,
                                            date_format="iso", default_handler=str))
-        geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
+        srid = int(settings.KENTCBS_SRID)  # the quarantine's column SRID
+        series = frame.geometry
+        if series.crs is not None and series.crs.to_epsg() != srid:
+            series = series.to_crs(srid)
+        geoms = np.asarray(series.to_numpy(), dtype=object)
         geoms = np.where(shapely.is_missing(geoms), None, geoms)
-        geoms = shapely.set_srid(geoms, int(self.layer.srid))
+        geoms = shapely.set_srid(geoms, srid)
         hexes = shapely.to_wkb(geoms, hex=True, include_srid=True)
         out = pd.DataFrame({
             "batch_id": self.batch_id,

@@ -252,17 +252,29 @@ def _child(conn: Any, func: Callable[..., Any], args: tuple[Any, ...], limits: L
         conn.close()
 
 
+_CONTEXT: Any = None
+
+
+def _context() -> Any:
+    """A ``forkserver`` context: children fork from a clean single-threaded server that has
+    preloaded the readers, never from the (multi-threaded) web or CLI process."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["etl.read"])
+        _CONTEXT = ctx
+    return _CONTEXT
+
+
 def run_limited[T](func: Callable[..., T], *args: Any, limits: Limits, what: str) -> T:
-    """Run ``func(*args)`` in a forked child under memory and CPU limits.
+    """Run ``func(*args)`` in a child process under memory and CPU limits.
 
     The child's result comes back pickled through a pipe. A child killed by a
     signal (segfault in GDAL/GEOS, CPU limit) or out of memory becomes an
     :class:`UploadRefused`; the server process is untouched.
     """
-    ctx = multiprocessing.get_context("fork")
+    ctx = _context()
     parent, child = ctx.Pipe(duplex=False)
-    # The child never touches the inherited DB socket and leaves with os._exit
-    # (multiprocessing's fork start), so an open transaction in the parent is safe.
     proc = ctx.Process(target=_child, args=(child, func, args, limits), daemon=True)
     proc.start()
     child.close()

@@ -11,6 +11,8 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg2
+import shapely
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -203,7 +205,7 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         batch.status = BatchStatusChoices.REFUSED
         batch.reason_code, batch.message = exc.code, exc.text
         batch.count_loaded, batch.count_rejected = 0, batch.count_read
-    except (LoadFailed, DatabaseError, RuntimeError) as exc:
+    except (LoadFailed, DatabaseError, psycopg2.Error, RuntimeError) as exc:
         failure = exc if isinstance(exc, LoadFailed) else run_load_error(exc)
         connection.close()  # the connection may be gone (terminated backend)
         batch.status = BatchStatusChoices.FAILED
@@ -298,8 +300,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             if first is False and batch.count_read == 0:
                 offsets = _stored_offsets(layer, result.frame)
                 if len(offsets):
-                    c = result.frame.geometry.union_all().centroid if len(result.frame) < 5000 \
-                        else result.frame.geometry.iloc[:1000].union_all().centroid
+                    minx, miny, maxx, maxy = result.frame.total_bounds
+                    c = shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)
                     shift = expected_ed50_shift(target_srid=int(layer.srid), x=c.x, y=c.y)
                     report.diagnostics += [d.as_dict() for d in
                                            diagnose_datum_shift(offsets, shift)]
