@@ -14,6 +14,7 @@ from etl.models import Batch
 
 
 class Command(BaseCommand):
+    requires_system_checks: list[str] = []  # `kentcbs check` runs them; keep output clean
     help = "Aktarım partileri / ETL batches: list, show ID, report ID"
 
     def add_arguments(self, parser: CommandParser) -> None:
