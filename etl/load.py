@@ -123,9 +123,15 @@ def _text_for_copy(series: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series):
         return series.astype(object).where(series.notna(), None)
     text = series.astype("string")
-    text = (text.str.replace("\\", "\\\\", regex=False).str.replace("\t", "\\t", regex=False)
-            .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False)
-            .str.replace("\x01", "\\x01", regex=False))
+    special = text.str.contains(r"[\\\t\n\r\x01]", regex=True).fillna(False).to_numpy(bool)
+    if special.any():  # escape only the few values that need it (one pass over the rest)
+        sub = text[special]
+        sub = (sub.str.replace("\\", "\\\\", regex=False)
+               .str.replace("\t", "\\t", regex=False)
+               .str.replace("\n", "\\n", regex=False).str.replace("\r", "\\r", regex=False)
+               .str.replace("\x01", "\\x01", regex=False))
+        text = text.copy()
+        text[special] = sub
     return text.astype(object).where(text.notna(), None)
 
 
@@ -278,7 +284,7 @@ class BatchLoader:
             WITH up AS (
               INSERT INTO {target} AS t ({", ".join([*names, geom_col, *extra_cols])})
               SELECT {", ".join([*select, geom_expr, *extra_vals])}
-                FROM {STAGE} s ORDER BY s.kentcbs_feature
+                FROM {STAGE} s
               ON CONFLICT ({conflict}) DO UPDATE
                  SET {", ".join([*sets, *extra_set])}
                WHERE ROW({compare_old}) IS DISTINCT FROM ROW({compare_new})

@@ -71,6 +71,8 @@ def test_messy_file_is_validated_loaded_and_reported(layer, tmp_path):
     suggestion = next(p for p in report["problems"] if p["code"] == "CODELIST")
     assert suggestion["suggestion"] == "Yenidoğan"
     assert "Yenidoğan" in suggestion["message_tr"]
+    assert "kod listesinde yok" in suggestion["message_tr"]  # Turkish first, from gettext
+    assert "is not in the code list" in suggestion["message_en"]
     invalid = next(p for p in report["problems"] if p["code"] == "GEOM_INVALID")
     assert "Self-intersection" in invalid["detail"]
     assert invalid["suggestion"].startswith("MULTIPOLYGON") or "POLYGON" in invalid["suggestion"]
