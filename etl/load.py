@@ -170,8 +170,8 @@ class BatchLoader:
     # -- transaction -------------------------------------------------------------
     def __enter__(self) -> BatchLoader:
         if self.layer.backing.kind != "table":
-            raise LoadFailed("LAYER_NOT_LOADABLE", "Layer {code} is backed by a model; it is "
-                             "edited in KentCBS, not loaded from files.", code=self.layer.code)
+            raise LoadFailed("LAYER_NOT_LOADABLE", "Layer {layer} is backed by a model; it is "
+                             "edited in KentCBS, not loaded from files.", layer=self.layer.code)
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
         try:
@@ -187,8 +187,8 @@ class BatchLoader:
     def _prepare(self) -> None:
         columns = table_columns(self.table)
         if not columns:
-            raise LoadFailed("LAYER_TABLE_MISSING", "The table {table} of layer {code} does not "
-                             "exist; run kentcbs migrate.", table=self.table, code=self.layer.code)
+            raise LoadFailed("LAYER_TABLE_MISSING", "The table {table} of layer {layer} does not "
+                             "exist; run kentcbs migrate.", table=self.table, layer=self.layer.code)
         missing = [f for f in [*self.fields, self.layer.geometry_column] if f not in columns]
         if missing:
             raise LoadFailed("LAYER_TABLE_OUTDATED", "The table {table} lacks the columns "
@@ -233,7 +233,7 @@ class BatchLoader:
         if series.crs is not None and series.crs.to_epsg() != srid:
             series = series.to_crs(srid)
         geoms = np.asarray(series.to_numpy(), dtype=object)
-        geoms = np.where(shapely.is_missing(geoms), None, geoms)
+        geoms[shapely.is_missing(geoms)] = None
         geoms = shapely.set_srid(geoms, srid)
         hexes = shapely.to_wkb(geoms, hex=True, include_srid=True)
         out = pd.DataFrame({

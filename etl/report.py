@@ -165,9 +165,9 @@ def write_html(path: Path, report: BatchReport) -> Path:
         f"{_table(field_rows, [labels['Field'], labels['Rule'], labels['Count']])}"
         f"<h2>{h('Problem locations')}</h2>"
     )
-    root = fmap.get_root()
+    root: Any = fmap.get_root()
     root.header.add_child(folium.Element('<meta charset="utf-8">'), name="charset_meta")
-    root.html.add_child(folium.Element(body), index=0)  # type: ignore[call-arg]
+    root.html.add_child(folium.Element(body), index=0)
     tail = (f"<h2>{h('Rejected features and warnings')}</h2>"
             f"{_table(problem_rows, [labels['Feature'], labels['Rule'], labels['Severity'], labels['Field'], labels['Message'], labels['Suggestion']])}"  # noqa: E501
             f"{more}")

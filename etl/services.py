@@ -64,7 +64,7 @@ def _check_department(code: str) -> None:
         return
     if not model.objects.filter(code=code).exists():
         raise UploadRefused("UNKNOWN_DEPARTMENT", "There is no department with the code "
-                            "'{code}'.", code=code)
+                            "'{department}'.", department=code)
 
 
 def municipality_area(srid: int) -> tuple[Any, tuple[float, float, float, float]]:
@@ -238,7 +238,7 @@ def _summary(batch: Batch, layer: Any) -> dict[str, Any]:
 
 def _audit(batch: Batch) -> None:
     try:
-        from gis_core import audit
+        from gis_core import audit  # type: ignore[attr-defined,unused-ignore]
     except ImportError:
         return
     record = getattr(audit, "record_bulk_change", None)
