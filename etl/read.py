@@ -26,12 +26,14 @@ from etl.errors import UploadRefused
 from etl.safety import (
     ALLOWED_DRIVERS,
     Limits,
+    Pending,
     check_nesting,
     check_path,
     max_bracket_depth,
     max_text_depth,
     run_limited,
     safe_extract,
+    start_limited,
 )
 
 #: Candidate encodings for a Shapefile without ``.cpg`` (Turkish offices).
@@ -373,13 +375,26 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
             chunk = frame.iloc[start:start + chunk_size]
             yield chunk
         return
-    for skip in range(0, info.feature_count, chunk_size):
-        chunk = run_limited(_read_chunk, str(info.dataset), info.layer, info.encoding, skip,
-                            chunk_size, limits=limits, what=info.original.name)
-        chunk.index = pd.RangeIndex(skip, skip + len(chunk))
-        if chunk.crs is None and crs:
-            chunk = chunk.set_crs(crs)
-        yield chunk
+    starts = list(range(0, info.feature_count, chunk_size))
+
+    def start(skip: int) -> Pending[gpd.GeoDataFrame]:
+        return start_limited(_read_chunk, str(info.dataset), info.layer, info.encoding, skip,
+                             chunk_size, limits=limits, what=info.original.name)
+
+    # The next chunk is parsed in its child while the caller validates and loads this one.
+    pending = start(starts[0]) if starts else None
+    try:
+        for number, skip in enumerate(starts):
+            assert pending is not None
+            chunk = pending.result()
+            pending = start(starts[number + 1]) if number + 1 < len(starts) else None
+            chunk.index = pd.RangeIndex(skip, skip + len(chunk))
+            if chunk.crs is None and crs:
+                chunk = chunk.set_crs(crs)
+            yield chunk
+    finally:
+        if pending is not None:
+            pending.cancel()
 
 
 def wkt_depth(values: np.ndarray) -> int:

@@ -39,6 +39,13 @@ class BatchReport:
     problems: list[pd.DataFrame] = field(default_factory=list)
     rejected: list[gpd.GeoDataFrame] = field(default_factory=list)
     locations: list[gpd.GeoSeries] = field(default_factory=list)
+    _rendered: pd.DataFrame | None = None
+
+    def rendered(self) -> pd.DataFrame:
+        """The problems with ``message_tr``/``message_en`` (rendered once)."""
+        if self._rendered is None:
+            self._rendered = render(self.problem_table())
+        return self._rendered
 
     def problem_table(self) -> pd.DataFrame:
         if not self.problems:
@@ -66,7 +73,7 @@ def counts(problems: pd.DataFrame) -> dict[str, Any]:
 
 def write_json(path: Path, report: BatchReport) -> Path:
     """Write the machine-readable report (summary, diagnostics, counts, every problem)."""
-    table = render(report.problem_table())
+    table = report.rendered()
     payload = {"summary": report.summary, "diagnostics": report.diagnostics,
                "counts": counts(table),
                "problems": json.loads(table.to_json(orient="records", force_ascii=False))}
@@ -81,13 +88,22 @@ def write_gpkg(path: Path, report: BatchReport, *, crs: Any) -> Path | None:
         return None
     features = pd.concat(report.rejected)
     features = gpd.GeoDataFrame(features, geometry=features.geometry.name, crs=crs)
-    table = render(report.problem_table())
+    table = report.rendered()
     errors = table[table["severity"] == "error"]
-    grouped = errors.groupby("feature").agg(
-        kentcbs_codes=("code", lambda s: ",".join(dict.fromkeys(s))),
-        kentcbs_errors_tr=("message_tr", " | ".join),
-        kentcbs_errors_en=("message_en", " | ".join),
-        kentcbs_suggestion=("suggestion", lambda s: " | ".join(x for x in s if x)))
+    per: dict[int, list[list[str]]] = {}
+    for feature, code, tr, en, hint in errors[["feature", "code", "message_tr", "message_en",
+                                               "suggestion"]].itertuples(index=False, name=None):
+        slot = per.setdefault(int(feature), [[], [], [], []])
+        if code not in slot[0]:
+            slot[0].append(code)
+        slot[1].append(tr)
+        slot[2].append(en)
+        if hint:
+            slot[3].append(str(hint))
+    grouped = pd.DataFrame.from_dict(
+        {k: [",".join(v[0]), " | ".join(v[1]), " | ".join(v[2]), " | ".join(v[3])]
+         for k, v in per.items()}, orient="index",
+        columns=["kentcbs_codes", "kentcbs_errors_tr", "kentcbs_errors_en", "kentcbs_suggestion"])
     out = features.join(grouped, how="left")
     out.insert(0, "kentcbs_feature", out.index.to_numpy())
     for column in out.columns:
@@ -128,7 +144,7 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def write_html(path: Path, report: BatchReport) -> Path:
     """Write the HTML page: summary, counts per rule and field, rejected features, map."""
-    table = render(report.problem_table())
+    table = report.rendered()
     with translation.override("tr"):
         labels = {k: gettext(k) for k in (
             "Validation report", "Summary", "Problems per rule", "Problems per field",

@@ -266,6 +266,61 @@ def _context() -> Any:
     return _CONTEXT
 
 
+class Pending[T]:
+    """A limited child process started by :func:`start_limited`; ``result()`` waits for it."""
+
+    def __init__(self, func: Callable[..., T], args: tuple[Any, ...], *, limits: Limits,
+                 what: str) -> None:
+        ctx = _context()
+        self.limits, self.what = limits, what
+        self._parent, child = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_child, args=(child, func, args, limits), daemon=True)
+        self._proc.start()
+        child.close()
+
+    def cancel(self) -> None:
+        """Stop the child (when the reading is abandoned)."""
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join()
+        self._parent.close()
+
+    def result(self) -> T:
+        limits, what = self.limits, self.what
+        payload: bytes | None = None
+        try:
+            payload = self._parent.recv_bytes()
+        except EOFError:
+            payload = None
+        finally:
+            self._proc.join()
+            self._parent.close()
+        if payload is None:
+            code = self._proc.exitcode
+            if code is not None and code < 0 and -code == 24:  # SIGXCPU
+                raise UploadRefused("PARSE_LIMIT", "Reading '{what}' took longer than {limit} s "
+                                    "of CPU.", what=what, limit=limits.cpu_seconds)
+            raise UploadRefused("PARSE_CRASHED", "Reading '{what}' stopped the reader (exit "
+                                "{exit}); the file is damaged or hostile.", what=what, exit=code)
+        status, value = pickle.loads(payload)  # noqa: S301 - our own child's output
+        if status == "ok":
+            return value  # type: ignore[no-any-return]
+        if status == "refused":
+            code, english = value
+            raise UploadRefused(code, "{reason}", reason=english)
+        if status == "limit":
+            raise UploadRefused("PARSE_LIMIT", "Reading '{what}' needed more than {limit} bytes "
+                                "of memory.", what=what, limit=limits.memory_bytes)
+        raise UploadRefused("NOT_GEODATA", "'{what}' could not be read as geodata: {reason}",
+                            what=what, reason=value)
+
+
+def start_limited[T](func: Callable[..., T], *args: Any, limits: Limits,
+                     what: str) -> Pending[T]:
+    """Start ``func(*args)`` in a limited child process; the caller goes on meanwhile."""
+    return Pending(func, args, limits=limits, what=what)
+
+
 def run_limited[T](func: Callable[..., T], *args: Any, limits: Limits, what: str) -> T:
     """Run ``func(*args)`` in a child process under memory and CPU limits.
 
@@ -273,34 +328,4 @@ def run_limited[T](func: Callable[..., T], *args: Any, limits: Limits, what: str
     signal (segfault in GDAL/GEOS, CPU limit) or out of memory becomes an
     :class:`UploadRefused`; the server process is untouched.
     """
-    ctx = _context()
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, func, args, limits), daemon=True)
-    proc.start()
-    child.close()
-    payload: bytes | None = None
-    try:
-        payload = parent.recv_bytes()
-    except EOFError:
-        payload = None
-    finally:
-        proc.join()
-        parent.close()
-    if payload is None:
-        code = proc.exitcode
-        if code is not None and code < 0 and -code == 24:  # SIGXCPU
-            raise UploadRefused("PARSE_LIMIT", "Reading '{what}' took longer than {limit} s of "
-                                "CPU.", what=what, limit=limits.cpu_seconds)
-        raise UploadRefused("PARSE_CRASHED", "Reading '{what}' stopped the reader (exit "
-                            "{exit}); the file is damaged or hostile.", what=what, exit=code)
-    status, value = pickle.loads(payload)  # noqa: S301 - our own child's output
-    if status == "ok":
-        return value  # type: ignore[no-any-return]
-    if status == "refused":
-        code, english = value
-        raise UploadRefused(code, "{reason}", reason=english)
-    if status == "limit":
-        raise UploadRefused("PARSE_LIMIT", "Reading '{what}' needed more than {limit} bytes "
-                            "of memory.", what=what, limit=limits.memory_bytes)
-    raise UploadRefused("NOT_GEODATA", "'{what}' could not be read as geodata: {reason}",
-                        what=what, reason=value)
+    return start_limited(func, *args, limits=limits, what=what).result()

@@ -81,10 +81,10 @@ def empty_problems() -> pd.DataFrame:
 
 # -- attributes ------------------------------------------------------------------------
 def coerce(series: pd.Series, kind: str) -> pd.Series:
-    """Convert raw values to ``kind``; values that do not convert become NA."""
+    """Convert raw values (text already stripped) to ``kind``; values that do not convert
+    become NA."""
     if kind in ("string", "text"):
-        out = series.astype("string")
-        return out.str.strip().replace("", pd.NA)
+        return series.astype("string").replace("", pd.NA)
     if kind == "integer":
         num = pd.to_numeric(_decimal_comma(series), errors="coerce")
         whole = num.notna() & (num % 1 == 0)
@@ -110,13 +110,6 @@ def _decimal_comma(series: pd.Series) -> pd.Series:
     if series.dtype == object or pd.api.types.is_string_dtype(series):
         return series.astype("string").str.strip().str.replace(",", ".", regex=False)
     return series
-
-
-def _is_blank(series: pd.Series) -> pd.Series:
-    blank = series.isna()
-    if series.dtype == object or pd.api.types.is_string_dtype(series):
-        blank |= series.astype("string").str.strip().fillna("") == ""
-    return blank.astype(bool)
 
 
 def closest(value: str, choices: list[str]) -> str:
@@ -161,7 +154,12 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
     for fdef in layer.fields:
         name = fdef.name
         raw = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
-        blank = _is_blank(raw)
+        if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+            raw = raw.astype("string").str.strip()  # once; coerce() sees stripped text
+            blank = (raw.isna() | (raw == "")).to_numpy(dtype=bool)
+            blank = pd.Series(blank, index=raw.index)
+        else:
+            blank = raw.isna().astype(bool)
         values = coerce(raw.where(~blank), fdef.type)
         coerced[name] = values
         bad_type = (~blank) & values.isna().astype(bool)

@@ -95,3 +95,28 @@ def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
     stale = Batch.objects.filter(layer_code="etl_fail").order_by("-pk").first()
     assert stale is not None and stale.status == "processing"  # its process died
     assert Quarantine.objects.filter(batch=stale).count() == 0
+
+
+def _indexes(table: str) -> list[str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index "
+                    "WHERE indrelid = %s::regclass ORDER BY 1", [table])
+        return [row[0] for row in cur.fetchall()]
+
+
+def test_bulk_load_rebuilds_indexes_and_restores_them_on_failure(loaded, monkeypatch):
+    from etl import load
+
+    layer, path, before = loaded
+    table = str(layer.backing.table)
+    indexes = _indexes(table)
+    assert any("gist" in ddl for ddl in indexes)
+    monkeypatch.setattr(load, "BULK_MIN_ROWS", 10)
+    monkeypatch.setenv("KENTCBS_ETL_FAULT", "upsert:raise")
+    failed = ingest(layer=layer, path=path, department="imar_sehircilik")
+    assert failed.status == "failed"
+    assert layer_rows(layer) == before and _indexes(table) == indexes
+    monkeypatch.delenv("KENTCBS_ETL_FAULT")
+    done = ingest(layer=layer, path=path, department="imar_sehircilik")
+    assert (done.status, done.count_inserted) == ("loaded", 2950)
+    assert _indexes(table) == indexes
