@@ -377,17 +377,17 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
         return
     starts = list(range(0, info.feature_count, chunk_size))
 
-    def start(skip: int) -> Pending[gpd.GeoDataFrame]:
+    def launch(skip: int) -> Pending[gpd.GeoDataFrame]:
         return start_limited(_read_chunk, str(info.dataset), info.layer, info.encoding, skip,
                              chunk_size, limits=limits, what=info.original.name)
 
     # The next chunk is parsed in its child while the caller validates and loads this one.
-    pending = start(starts[0]) if starts else None
+    pending = launch(starts[0]) if starts else None
     try:
         for number, skip in enumerate(starts):
             assert pending is not None
             chunk = pending.result()
-            pending = start(starts[number + 1]) if number + 1 < len(starts) else None
+            pending = launch(starts[number + 1]) if number + 1 < len(starts) else None
             chunk.index = pd.RangeIndex(skip, skip + len(chunk))
             if chunk.crs is None and crs:
                 chunk = chunk.set_crs(crs)
