@@ -1,0 +1,139 @@
+"""Every validation rule, on GeoDataFrames made in code (pure functions, no database)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from etl.testing import make_layer
+from etl.validate import FileState, closest, validate_chunk
+
+
+def frame(rows: list[dict], start: int = 0) -> gpd.GeoDataFrame:
+    geoms = [r.pop("geometry") for r in rows]
+    out = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=geoms, crs=5254)
+    out.index = pd.RangeIndex(start, start + len(out))
+    return out
+
+
+def row(i: int, **kw) -> dict:
+    base = {"bina_no": f"B-{i}", "ad": f"Bina {i}", "mahalle_adi": "Yenidoğan",
+            "kat_sayisi": "3", "geometry": shapely.box(i * 100, 0, i * 100 + 20, 20)}
+    base.update(kw)
+    return base
+
+
+def codes(result) -> set[tuple[int, str, str]]:
+    return {(p.feature, p.code, p.severity) for p in result.problems.itertuples()}
+
+
+def test_attribute_rules():
+    layer = make_layer(fields=[
+        *make_layer().model_dump()["fields"],
+        {"name": "tarih", "type": "date", "title": {"tr": "Tarih", "en": "Date"}},
+        {"name": "vergi_no", "type": "string", "unique": True,
+         "title": {"tr": "Vergi no", "en": "Tax no"}},
+    ])
+    rows = [
+        row(0, tarih="2024-05-01", vergi_no="111"),
+        row(1, bina_no=None),  # REQUIRED
+        row(2, kat_sayisi="üç"),  # TYPE
+        row(3, mahalle_adi="Yenidogan"),  # CODELIST with suggestion
+        row(4, bina_no="X-4"),  # PATTERN
+        row(5, kat_sayisi="61"),  # RANGE
+        row(6, ad="x" * 101),  # MAX_LENGTH
+        row(7, tarih="31.02.2024"),  # TYPE (no such date)
+        row(8, vergi_no="222"),  # UNIQUE_IN_DB (stored under another key)
+        row(9, vergi_no="333", kat_sayisi="4,0"),  # decimal comma is a valid integer
+    ]
+
+    def lookup(field: str, values: list) -> pd.DataFrame:
+        stored = {"222": "B-999", "333": "B-9"}
+        return pd.DataFrame([(v, stored[v]) for v in values if v in stored],
+                            columns=["value", "bina_no"])
+
+    result = validate_chunk(frame(rows), layer, FileState(), unique_lookup=lookup)
+    found = codes(result)
+    assert (1, "REQUIRED", "error") in found
+    assert (2, "TYPE", "error") in found
+    assert (3, "CODELIST", "error") in found
+    assert (4, "PATTERN", "error") in found
+    assert (5, "RANGE", "error") in found
+    assert (6, "MAX_LENGTH", "error") in found
+    assert (7, "TYPE", "error") in found
+    assert (8, "UNIQUE_IN_DB", "error") in found
+    assert not any(f in (0, 9) for f, _, _ in found)
+    suggestion = result.problems.set_index("code").loc["CODELIST", "suggestion"]
+    assert suggestion == "Yenidoğan"
+    assert result.frame.loc[9, "kat_sayisi"] == 4
+    assert list(result.rejected) == [1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_unique_in_file_across_chunks():
+    layer = make_layer()
+    state = FileState()
+    first = validate_chunk(frame([row(0), row(1)]), layer, state)
+    again = frame([row(2, bina_no="B-0"), row(3), row(4, bina_no="B-3",
+                                                    geometry=shapely.box(900, 0, 920, 20))],
+                  start=2)
+    second = validate_chunk(again, layer, state)
+    assert first.problems.empty
+    assert {(f, c) for f, c, _ in codes(second)} == {(2, "UNIQUE_IN_FILE"),
+                                                      (4, "UNIQUE_IN_FILE")}
+
+
+def test_geometry_rules():
+    boundary = shapely.box(-50, -50, 1000, 1000)
+    layer = make_layer(geometry_rules={"valid": True, "not_empty": True,
+                                       "within_municipality": True, "min_area": 4,
+                                       "no_overlap": True, "snap_tolerance": 0.1})
+    bowtie = shapely.Polygon([(300, 0), (320, 20), (320, 0), (300, 20)])
+    rows = [
+        row(0),
+        row(1, geometry=None),  # GEOM_EMPTY
+        row(2, geometry=shapely.Point(200, 0)),  # GEOM_TYPE (mixed types in one file)
+        row(3, geometry=bowtie),  # GEOM_INVALID
+        row(4, geometry=shapely.box(5000, 0, 5020, 20)),  # OUTSIDE_MUNICIPALITY
+        row(5, geometry=shapely.box(990, 0, 1010, 20)),  # partly outside: warning
+        row(6, geometry=shapely.box(600, 0, 601, 1)),  # BELOW_MIN_AREA
+        row(7, geometry=shapely.box(0, 0, 20, 20)),  # GEOM_DUPLICATE of 0
+        row(8, geometry=shapely.box(10, 10, 30, 30)),  # GEOM_OVERLAP with 0
+        row(9, geometry=shapely.box(-20, 0, 0, 20)),  # touches 0: fine
+        row(10, geometry=shapely.MultiPolygon([shapely.box(1100 - 200, 0, 920, 20)])),
+        row(11, geometry=shapely.GeometryCollection([shapely.Point(1, 1)])),  # GEOM_TYPE
+    ]
+    result = validate_chunk(frame(rows), layer, FileState(), boundary=boundary)
+    found = codes(result)
+    assert (1, "GEOM_EMPTY", "error") in found
+    assert (2, "GEOM_TYPE", "error") in found
+    assert (3, "GEOM_INVALID", "error") in found
+    assert (4, "OUTSIDE_MUNICIPALITY", "error") in found
+    assert (5, "OUTSIDE_MUNICIPALITY", "warning") in found
+    assert (6, "BELOW_MIN_AREA", "error") in found
+    assert (7, "GEOM_DUPLICATE", "error") in found
+    assert (8, "GEOM_OVERLAP", "error") in found
+    assert (11, "GEOM_TYPE", "error") in found
+    assert not [x for x in found if x[0] in (0, 9, 10)], found
+    invalid = result.problems[result.problems["code"] == "GEOM_INVALID"].iloc[0]
+    assert invalid["detail"].startswith("Self-intersection")
+    assert shapely.is_valid(result.repaired.loc[3])  # make_valid() offered
+    overlap = result.problems[result.problems["code"] == "GEOM_OVERLAP"].iloc[0]
+    assert overlap["detail"] == "0"
+
+
+def test_min_length_on_lines():
+    layer = make_layer(geometry_type="LineString", geometry_rules={"min_length": 5})
+    rows = [row(0, geometry=shapely.LineString([(0, 0), (10, 0)])),
+            row(1, geometry=shapely.LineString([(0, 10), (2, 10)])),
+            row(2, geometry=shapely.MultiLineString([[(0, 20), (10, 20)]]))]  # single part
+    result = validate_chunk(frame(rows), layer, FileState())
+    assert {(f, c) for f, c, _ in codes(result)} == {(1, "BELOW_MIN_LENGTH")}
+    assert result.frame.geometry.iloc[2].geom_type == "LineString"
+
+
+def test_closest_value_on_folded_text():
+    assert closest("Yenidogan", ["Yenidoğan", "Yeşiltepe"]) == "Yenidoğan"
+    assert closest("sirintepe", ["Şirintepe"]) == "Şirintepe"
+    assert closest("GOKMEYDANI", ["Gökmeydan", "Akarbaşı"]) == "Gökmeydan"
+    assert closest("zzz", ["Gökmeydan"]) == ""
