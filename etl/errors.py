@@ -9,7 +9,14 @@ class UploadRefused(KentCBSError):
     """The upload as a whole is refused (hostile, unreadable, too big, no CRS...).
 
     ``code`` is a stable reason code such as ``ZIP_BOMB`` or ``NOT_GEODATA``.
+    The English template and its parameters are kept, so that a refusal made in
+    a parser child process can be raised again, translated, in the parent.
     """
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        self.template = message
+        self.params = params
+        super().__init__(code, message, **params)
 
 
 class LoadFailed(KentCBSError):

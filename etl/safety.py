@@ -237,7 +237,9 @@ def _child(conn: Any, func: Callable[..., Any], args: tuple[Any, ...], limits: L
     try:
         result = ("ok", func(*args))
     except UploadRefused as exc:
-        result = ("refused", (exc.code, exc.english))
+        result = ("refused", (exc.code, exc.template,
+                              {k: v if isinstance(v, int | float) else str(v)
+                               for k, v in exc.params.items()}))
     except MemoryError:
         result = ("limit", "memory")
     except BaseException as exc:  # noqa: BLE001 - reported to the parent as a refusal
@@ -306,8 +308,8 @@ class Pending[T]:
         if status == "ok":
             return value  # type: ignore[no-any-return]
         if status == "refused":
-            code, english = value
-            raise UploadRefused(code, "{reason}", reason=english)
+            code, template, params = value
+            raise UploadRefused(code, template, **params)
         if status == "limit":
             raise UploadRefused("PARSE_LIMIT", "Reading '{what}' needed more than {limit} bytes "
                                 "of memory.", what=what, limit=limits.memory_bytes)

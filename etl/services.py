@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +39,7 @@ from etl.read import SourceInfo, open_upload, read_chunks
 from etl.safety import Limits
 from etl.validate import FileState, validate_chunk
 
+logger = logging.getLogger(__name__)
 Progress = Callable[[int, int | None], None]
 DEFAULT_CHUNK = 200_000
 
@@ -242,10 +245,26 @@ def _audit(batch: Batch) -> None:
     except ImportError:
         return
     record = getattr(audit, "record_bulk_change", None)
-    if record is None or batch.status not in (BatchStatusChoices.LOADED,):
+    if record is None or batch.status != BatchStatusChoices.LOADED:
         return
-    record(source="etl", user=batch.user, layer=batch.layer_code, batch_id=batch.pk,
-           inserted=batch.count_inserted, updated=batch.count_updated)
+    offered: dict[str, Any] = {
+        "source": "etl", "user": batch.user, "layer": batch.layer_code,
+        "layer_code": batch.layer_code, "table": "", "batch_id": batch.pk, "batch": batch,
+        "inserted": batch.count_inserted, "updated": batch.count_updated,
+        "count": batch.count_inserted + batch.count_updated,
+        "description": f"ETL batch #{batch.pk}: {batch.file_name}"}
+    params = inspect.signature(record).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        record(**offered)
+        return
+    try:
+        bound = inspect.signature(record).bind(**{k: v for k, v in offered.items()
+                                                  if k in params})
+    except TypeError as exc:
+        logger.warning("etl: batch %s not recorded by gis_core.audit.record_bulk_change: %s",
+                       batch.pk, exc)
+        return
+    record(*bound.args, **bound.kwargs)
 
 
 def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.BatchReport, *,
