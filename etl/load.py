@@ -321,10 +321,22 @@ class BatchLoader:
               RETURNING (xmax = 0) AS inserted
             ) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
                 FROM up"""  # noqa: S608
+        insert_only = f"""  -- first load into an empty layer: no conflict is possible
+            INSERT INTO {target} ({", ".join([*names, geom_col, *extra_cols])})
+            SELECT {", ".join([*select, geom_expr, *extra_vals])} FROM {STAGE} s"""  # noqa: S608
+        with connection.cursor() as cur:
+            # One batch at a time per layer (readers are not blocked by this mode).
+            cur.execute(f"LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE")
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {target})")  # noqa: S608
+            empty = not cur.fetchone()[0]
         rebuild = self._bulk_drop_indexes()
         with connection.cursor() as cur:
-            cur.execute(sql)
-            inserted, updated = cur.fetchone()
+            if empty:
+                cur.execute(insert_only)
+                inserted, updated = cur.rowcount, 0
+            else:
+                cur.execute(sql)
+                inserted, updated = cur.fetchone()
             for statement in rebuild:
                 cur.execute(statement)
         counts.inserted, counts.updated = int(inserted), int(updated)
