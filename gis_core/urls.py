@@ -23,3 +23,9 @@ urlpatterns = [
     path("etl/", include("etl.urls")),
     path("", include("web.urls")),
 ]
+
+# Modules (settings.KENTCBS_MODULES) mount their pages under /<code>/ (gis_core.modules).
+from gis_core.modules import module_urlpatterns  # noqa: E402
+
+urlpatterns += module_urlpatterns()
+
