@@ -1,0 +1,162 @@
+"""The pygeoapi configuration, generated from the layer registry (never hand-kept).
+
+:func:`build_config` is a pure function of the layer definitions a caller may
+read (and which of their personal fields they may see); the gate in
+:mod:`ogc_api.views` builds one per distinct view and caches it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connection
+from psycopg2 import sql
+
+from ogc_api.query import CRS84, MAX_LIMIT, crs_uri, supported_crs, table_ref
+
+if TYPE_CHECKING:
+    from layers.schema import LayerDefinition
+
+PROVIDER = "ogc_api.provider.RegistryProvider"
+#: Fallback extent (Turkey) when a layer is empty.
+TURKEY_BBOX = [25.6, 35.8, 44.8, 42.1]
+
+
+@dataclass(frozen=True)
+class LayerView:
+    """A layer as one caller sees it: the definition and the field names they may read."""
+
+    layer: LayerDefinition
+    fields: tuple[str, ...]
+
+    @property
+    def key(self) -> tuple[str, int, tuple[str, ...]]:
+        return (self.layer.code, self.layer.version, self.fields)
+
+
+_EXTENTS: dict[tuple[str, int], list[float]] = {}
+_EXTENT_LOCK = threading.Lock()
+
+
+def table_exists(layer: LayerDefinition) -> bool:
+    """True when the layer's table or view is in the database (synced)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [str(layer.backing.table)])
+        return bool(cursor.fetchone()[0])
+
+
+def layer_extent(layer: LayerDefinition) -> list[float]:
+    """CRS84 bbox of the layer's features (cached per process), Turkey when empty."""
+    key = (layer.code, layer.version)
+    with _EXTENT_LOCK:
+        if key in _EXTENTS:
+            return _EXTENTS[key]
+    statement = sql.SQL(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+        "ST_Transform(ST_SetSRID(ST_Extent({})::geometry, {}), 4326) AS e FROM {}) AS x"
+    ).format(sql.Identifier(layer.geometry_column), sql.Literal(layer.srid), table_ref(layer))
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        row = cursor.fetchone()
+    bbox = [round(float(v), 6) for v in row] if row and row[0] is not None else TURKEY_BBOX
+    if bbox[0] == bbox[2] or bbox[1] == bbox[3]:
+        bbox = [bbox[0] - 0.001, bbox[1] - 0.001, bbox[2] + 0.001, bbox[3] + 0.001]
+    with _EXTENT_LOCK:
+        _EXTENTS[key] = bbox
+    return bbox
+
+
+def forget_extents() -> None:
+    """Drop cached extents (after loads)."""
+    with _EXTENT_LOCK:
+        _EXTENTS.clear()
+
+
+def resource(view: LayerView, *, extent: list[float]) -> dict[str, Any]:
+    """The pygeoapi resource of one layer."""
+    layer = view.layer
+    return {
+        "type": "collection",
+        "title": {"tr": layer.title.tr, "en": layer.title.en},
+        "description": {"tr": layer.description.tr or layer.title.tr,
+                        "en": layer.description.en or layer.title.en},
+        "keywords": list(layer.keywords) or [layer.code],
+        "links": [],
+        "extents": {"spatial": {"bbox": extent, "crs": CRS84}},
+        "providers": [{
+            "type": "feature",
+            "name": PROVIDER,
+            "data": layer.code,
+            "properties": list(view.fields),
+            "id_field": layer.id_column,
+            "storage_crs": crs_uri(layer.srid),
+            "crs": supported_crs(layer),
+            "editable": False,
+            "count": False,
+        }],
+    }
+
+
+def build_config(views: list[LayerView], *, base_url: str,
+                 extents: dict[str, list[float]] | None = None) -> dict[str, Any]:
+    """The whole pygeoapi configuration for these layer views.
+
+    Parameters
+    ----------
+    views : the layers the caller may read, with their visible fields
+    base_url : absolute URL of the API root (``https://host/ogc``)
+    extents : CRS84 bbox per layer code (looked up in the database when missing)
+
+    Examples
+    --------
+    >>> cfg = build_config([], base_url="http://localhost/ogc")
+    >>> cfg["server"]["admin"], cfg["resources"]
+    (False, {})
+    """
+    extents = extents or {}
+    from gis_core.profiles import get_profile
+
+    profile = get_profile(settings.KENTCBS_PROFILE)
+    return {
+        "server": {
+            "bind": {"host": "127.0.0.1", "port": 0},
+            "url": base_url.rstrip("/"),
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "gzip": False,
+            "languages": ["tr", "en"],
+            "pretty_print": False,
+            "admin": False,
+            "limits": {"default_items": 10, "max_items": MAX_LIMIT, "on_exceed": "error"},
+            "map": {"url": "", "attribution": ""},
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": {"tr": f"{profile.name} KentCBS OGC API",
+                          "en": f"{profile.name} KentCBS OGC API"},
+                "description": {"tr": "Belediye CBS katmanları (OGC API – Features, Tiles)",
+                                "en": "Municipal GIS layers (OGC API – Features, Tiles)"},
+                "keywords": {"tr": ["CBS", "KentCBS"], "en": ["GIS", "KentCBS"]},
+                "keywords_type": "theme",
+                "terms_of_service": base_url.rstrip("/"),
+                "url": base_url.rstrip("/"),
+            },
+            "license": {"name": "Belediye içi kullanım / internal use",
+                        "url": base_url.rstrip("/")},
+            "provider": {"name": profile.name, "url": base_url.rstrip("/")},
+            "contact": {"name": "Bilgi İşlem Müdürlüğü", "position": "CBS",
+                        "address": "", "city": profile.name, "stateorprovince": profile.province,
+                        "postalcode": "", "country": "Türkiye", "phone": "", "fax": "",
+                        "email": "", "url": base_url.rstrip("/"), "hours": "",
+                        "instructions": "", "role": "pointOfContact"},
+        },
+        "resources": {
+            view.layer.code: resource(view, extent=extents.get(view.layer.code)
+                                      or layer_extent(view.layer))
+            for view in views
+        },
+    }

@@ -1,0 +1,351 @@
+"""The gate in front of pygeoapi: who is calling, what they may read, parameters to the letter.
+
+pygeoapi has no access control: every request passes here first. The caller's
+readable layers (``layers.access``) decide the pygeoapi configuration they get
+(one cached per distinct view), so a layer they may not read is absent from the
+landing page, ``/collections`` and the OpenAPI document and 404 by name. JSON
+items and tiles are served by PostGIS directly (:mod:`ogc_api.query`,
+:mod:`ogc_api.tiles`).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pygeoapi
+import pygeoapi.api as core_api
+import pygeoapi.api.itemtypes as itemtypes_api
+import pygeoapi.api.tiles as tiles_api
+from django.db.utils import DatabaseError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from pygeoapi.api import API, APIRequest
+
+from ogc_api import conformance, openapi, query, tiles
+from ogc_api.auth import BadCredentials, request_user
+from ogc_api.config import LayerView, build_config
+from ogc_api.selectors import layer_views
+from ogc_api.services import record_access
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+BASIC_PARAMS = frozenset({"f", "lang"})
+STATIC_ROOT = Path(pygeoapi.__file__).resolve().parent / "static"
+
+_CACHE: OrderedDict[tuple[Any, ...], tuple[API, dict[str, Any]]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_SIZE = 64
+
+
+def _error(status: int, code: str, description: str, *, headers: dict[str, str] | None = None
+           ) -> HttpResponse:
+    response = HttpResponse(json.dumps({"code": code, "description": description},
+                                       ensure_ascii=False),
+                            status=status, content_type=JSON)
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+class Call:
+    """One request: the caller, the layers they may read, the pygeoapi API for that view."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.user = request_user(request)
+        self.views = layer_views(user=self.user)
+        self.base_url = request.build_absolute_uri("/ogc").rstrip("/")
+
+    def view(self, code: str) -> LayerView:
+        view = self.views.get(code)
+        if view is None:
+            raise Http404
+        return view
+
+    def api(self) -> tuple[API, dict[str, Any]]:
+        key = (self.base_url, tuple(v.key for v in self.views.values()))
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+            if hit is not None:
+                _CACHE.move_to_end(key)
+                return hit
+        config = build_config(list(self.views.values()), base_url=self.base_url)
+        document = openapi.build(config, list(self.views.values()))
+        api = API(config, document)
+        with _CACHE_LOCK:
+            _CACHE[key] = (api, document)
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        return api, document
+
+    def pygeoapi(self, function: Callable[..., Any], *args: Any) -> HttpResponse:
+        api, _doc = self.api()
+        api_request = APIRequest.from_django(self.request, api.locales)
+        if not api_request.is_valid():
+            headers, status, content = api.get_format_exception(api_request)
+        else:
+            headers, status, content = function(api, api_request, *args)
+        response = HttpResponse(content, status=status)
+        for key, value in headers.items():
+            response[key] = value
+        return conformance.fix_response(self.request, response)
+
+    def audit(self, view: LayerView, *, bbox: str = "", filter_text: str = "") -> None:
+        if view.layer.personal_data:
+            record_access(user=self.user, layer=view.layer.code, path=self.request.path,
+                          query=self.request.META.get("QUERY_STRING", ""), bbox=bbox,
+                          filter_text=filter_text)
+
+
+def gate(*, params: frozenset[str] | None = BASIC_PARAMS) -> Callable[..., Any]:
+    """Decorator: authenticate, refuse unknown parameters and unsafe methods."""
+
+    def wrap(handler: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @csrf_exempt
+        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in {"GET", "HEAD"}:
+                response = _error(405, "MethodNotAllowed", "only GET and HEAD are supported")
+                response["Allow"] = "GET, HEAD"
+                return response
+            try:
+                call = Call(request)
+            except BadCredentials:
+                return _error(401, "Unauthorized", "wrong username, password or token",
+                              headers={"WWW-Authenticate": 'Basic realm="KentCBS"'})
+            if params is not None:
+                unknown = [name for name in request.GET if name not in params]
+                if unknown:
+                    return _error(400, "InvalidParameterValue",
+                                  f"unknown parameter {unknown[0][:40]!r}")
+                fmt = request.GET.get("f")
+                if fmt is not None and fmt not in {"json", "html", "jsonld"}:
+                    return _error(400, "InvalidParameterValue", "f must be json or html")
+            try:
+                return handler(call, *args, **kwargs)
+            except Http404:
+                return _error(404, "NotFound", "not found")
+
+        return view
+
+    return wrap
+
+
+def _wants_html(request: HttpRequest) -> bool:
+    fmt = request.GET.get("f")
+    if fmt:
+        return fmt == "html"
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return "text/html" in accept and "json" not in accept.split("text/html")[0]
+
+
+@gate()
+def landing_page(call: Call) -> HttpResponse:
+    return call.pygeoapi(core_api.landing_page)
+
+
+@gate()
+def openapi_document(call: Call) -> HttpResponse:
+    if call.request.GET.get("f") == "html":
+        return call.pygeoapi(core_api.openapi_)
+    _api, document = call.api()
+    return HttpResponse(json.dumps(document, ensure_ascii=False),
+                        content_type="application/vnd.oai.openapi+json;version=3.0")
+
+
+@gate()
+def conformance_page(call: Call) -> HttpResponse:
+    if _wants_html(call.request):
+        return call.pygeoapi(core_api.conformance)
+    body = {"conformsTo": conformance.CONFORMANCE_CLASSES}
+    return HttpResponse(json.dumps(body), content_type=JSON)
+
+
+@gate()
+def collections(call: Call) -> HttpResponse:
+    return call.pygeoapi(core_api.describe_collections, None)
+
+
+@gate()
+def collection(call: Call, collection_id: str) -> HttpResponse:
+    call.view(collection_id)
+    return call.pygeoapi(core_api.describe_collections, collection_id)
+
+
+@gate()
+def queryables(call: Call, collection_id: str) -> HttpResponse:
+    call.view(collection_id)
+    return call.pygeoapi(itemtypes_api.get_collection_queryables, collection_id)
+
+
+@gate()
+def schema(call: Call, collection_id: str) -> HttpResponse:
+    call.view(collection_id)
+    return call.pygeoapi(core_api.get_collection_schema, collection_id)
+
+
+def _field_types(view: LayerView) -> dict[str, str]:
+    return {name: view.layer.field(name).type for name in view.fields}
+
+
+@gate(params=None)
+def items(call: Call, collection_id: str) -> HttpResponse:
+    view = call.view(collection_id)
+    request = call.request
+    try:
+        parsed = query.parse_items(request.GET, view.layer, _field_types(view))
+    except query.ParameterError as exc:
+        return _error(400, "InvalidParameterValue", str(exc))
+    fmt = request.GET.get("f")
+    if fmt is not None and fmt not in {"json", "html"}:
+        return _error(400, "InvalidParameterValue", "f must be json or html")
+    call.audit(view, bbox=request.GET.get("bbox", ""), filter_text=parsed.filter_text)
+    if _wants_html(request):
+        if parsed.filter_sql is not None or parsed.cursor is not None:
+            return _error(400, "InvalidParameterValue",
+                          "the HTML page supports limit, offset, bbox and property filters")
+        return call.pygeoapi(itemtypes_api.get_collection_items, collection_id)
+    try:
+        text, last_id, count = query.run_page(parsed, list(view.fields))
+        more = count == parsed.limit and query.has_more(parsed, last_id)
+        matched = query.number_matched(parsed) if parsed.cursor is None and not parsed.offset \
+            else None
+    except DatabaseError:
+        if parsed.has_selection:
+            return _error(400, "InvalidParameterValue", "the filter cannot be applied")
+        raise
+    self_url = request.build_absolute_uri(request.path)
+    base_params = {k: v for k, v in request.GET.items() if k not in {"cursor", "offset", "f"}}
+    links = [
+        {"rel": "self", "type": GEOJSON, "title": "GeoJSON",
+         "href": f"{self_url}?{urlencode({**request.GET.dict(), 'f': 'json'})}"},
+        {"rel": "alternate", "type": "text/html", "title": "HTML",
+         "href": f"{self_url}?{urlencode({**base_params, 'f': 'html'})}"},
+        {"rel": "collection", "type": JSON, "title": view.layer.title.tr,
+         "href": self_url.rsplit("/items", 1)[0]},
+    ]
+    if more:
+        following = urlencode({**base_params, "cursor": last_id, "f": "json"})
+        links.append({"rel": "next", "type": GEOJSON, "title": "next page",
+                      "href": f"{self_url}?{following}"})
+    head: dict[str, Any] = {"type": "FeatureCollection", "numberReturned": count}
+    if matched is not None:
+        head["numberMatched"] = matched
+    head["timeStamp"] = timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    head["links"] = links
+    body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + text + "}"
+    response = HttpResponse(body, content_type=GEOJSON)
+    response["Content-Crs"] = f"<{query.crs_uri(parsed.out_srid)}>"
+    return response
+
+
+@gate(params=query.ITEM_PARAMS)
+def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
+    view = call.view(collection_id)
+    request = call.request
+    try:
+        parsed = query.parse_items(request.GET, view.layer, {})
+    except query.ParameterError as exc:
+        return _error(400, "InvalidParameterValue", str(exc))
+    if not item_id.isdigit() or len(item_id) > 18:
+        raise Http404
+    call.audit(view)
+    if _wants_html(request):
+        return call.pygeoapi(itemtypes_api.get_collection_item, collection_id, item_id)
+    text, _last, count = query.run_page(parsed, list(view.fields), single=int(item_id))
+    if not count:
+        raise Http404
+    feature = text[1:-1]
+    url = request.build_absolute_uri(request.path)
+    links = json.dumps([
+        {"rel": "self", "type": GEOJSON, "href": f"{url}?f=json"},
+        {"rel": "alternate", "type": "text/html", "href": f"{url}?f=html"},
+        {"rel": "collection", "type": JSON, "href": url.rsplit("/items/", 1)[0]},
+    ])
+    body = feature[:-1] + ', "links": ' + links + "}"
+    response = HttpResponse(body, content_type=GEOJSON)
+    response["Content-Crs"] = f"<{query.crs_uri(parsed.out_srid)}>"
+    return response
+
+
+# -- tiles -----------------------------------------------------------------
+def _tileset(call: Call, view: LayerView) -> dict[str, Any]:
+    base = f"{call.base_url}/collections/{view.layer.code}/tiles/WebMercatorQuad"
+    low = tiles.min_zoom(view.layer)
+    return {
+        "title": view.layer.title.tr,
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "tileMatrixSetLimits": [{"tileMatrix": str(z), "minTileRow": 0, "maxTileRow": 2**z - 1,
+                                 "minTileCol": 0, "maxTileCol": 2**z - 1}
+                                for z in range(low, tiles.MAX_ZOOM + 1)],
+        "layers": [{"id": view.layer.code, "dataType": "vector",
+                    "geometryDimension": 0 if "Point" in view.layer.geometry_type else
+                    1 if "Line" in view.layer.geometry_type else 2,
+                    "minTileMatrix": str(low), "maxTileMatrix": str(tiles.MAX_ZOOM)}],
+        "links": [
+            {"rel": "self", "type": JSON, "href": base},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "type": JSON,
+             "href": f"{call.base_url}/TileMatrixSets/WebMercatorQuad"},
+            {"rel": "item", "type": "application/vnd.mapbox-vector-tile", "templated": True,
+             "href": base + "/{tileMatrix}/{tileRow}/{tileCol}"},
+        ],
+    }
+
+
+@gate()
+def tilesets(call: Call, collection_id: str) -> HttpResponse:
+    view = call.view(collection_id)
+    tileset = _tileset(call, view)
+    summary = {k: tileset[k] for k in ("title", "dataType", "crs", "tileMatrixSetURI")}
+    summary["links"] = [tileset["links"][0] | {"rel": "self"}]
+    body = {"links": [{"rel": "self", "type": JSON,
+                       "href": f"{call.base_url}/collections/{collection_id}/tiles"}],
+            "tilesets": [summary]}
+    return HttpResponse(json.dumps(body, ensure_ascii=False), content_type=JSON)
+
+
+@gate()
+def tileset(call: Call, collection_id: str) -> HttpResponse:
+    view = call.view(collection_id)
+    return HttpResponse(json.dumps(_tileset(call, view), ensure_ascii=False), content_type=JSON)
+
+
+@gate(params=frozenset({"f"}))
+def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse:
+    view = call.view(collection_id)
+    if call.request.GET.get("f", "mvt") != "mvt":
+        return _error(400, "InvalidParameterValue", "f must be mvt")
+    if z > tiles.MAX_ZOOM or x >= 2**z or y >= 2**z:
+        return _error(400, "InvalidParameterValue", "tile outside the tile matrix set")
+    if z < tiles.min_zoom(view.layer):
+        return _error(404, "NotFound", "no tiles below the layer's minimum zoom")
+    call.audit(view, bbox=f"tile {z}/{y}/{x}")
+    data = tiles.render_tile(view.layer, list(view.fields), z, x, y)
+    response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+@gate()
+def tile_matrix_sets(call: Call, tms: str | None = None) -> HttpResponse:
+    if tms is None:
+        return call.pygeoapi(tiles_api.tilematrixsets)
+    return call.pygeoapi(tiles_api.tilematrixset, tms)
+
+
+def static(request: HttpRequest, path: str) -> HttpResponse:
+    """pygeoapi's own CSS/images (served by the app; nothing from a CDN)."""
+    target = (STATIC_ROOT / path).resolve()
+    if not target.is_file() or STATIC_ROOT not in target.parents:
+        raise Http404
+    kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+    return FileResponse(target.open("rb"), content_type=kind)
