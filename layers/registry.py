@@ -25,7 +25,12 @@ import yaml
 from pydantic import ValidationError
 
 from layers.errors import LayerDefinitionError, UnknownLayerError
-from layers.schema import LayerDefinition
+from layers.schema import FieldDefinition, LayerDefinition
+
+#: ``LayerDefinition`` and ``FieldDefinition`` are re-exported for type hints elsewhere:
+#: ``from layers.registry import LayerDefinition``.
+__all__ = ["FieldDefinition", "LayerDefinition", "LayerRegistry", "build_definition",
+           "registry"]
 
 LAYERS_DIR = Path(__file__).resolve().parent
 DEFINITIONS_DIR = LAYERS_DIR / "definitions"
@@ -154,15 +159,35 @@ def build_definition(data: Mapping[str, Any], *, default_srid: int | None = None
 
 
 def module_definition_dirs() -> list[Path]:
-    """``layer_definitions/`` folders of installed apps in the ``modules`` package."""
+    """Definition folders of installed ``modules.*`` apps.
+
+    Each app's ``layer_definitions/`` folder, and the ``layer_definitions_dir``
+    its ``kentcbs.py`` declares (``gis_core.modules.ModuleSpec``), if another.
+    """
     from django.apps import apps
 
-    found = []
+    found: list[Path] = []
+    paths: dict[str, Path] = {}
     for config in apps.get_app_configs():
         if config.name.startswith("modules."):
+            paths[config.name] = Path(config.path)
             folder = Path(config.path) / MODULE_DEFINITIONS_FOLDER
             if folder.is_dir():
-                found.append(folder)
+                found.append(folder.resolve())
+    try:
+        from gis_core.modules import discover
+    except ImportError:  # the core does not ship module discovery
+        return found
+    for spec in discover():
+        declared = spec.layer_definitions_dir
+        if declared is None:
+            continue
+        folder = Path(declared)
+        if not folder.is_absolute() and spec.app_name in paths:
+            folder = paths[spec.app_name] / folder
+        folder = folder.resolve()
+        if folder.is_dir() and folder not in found:
+            found.append(folder)
     return found
 
 
