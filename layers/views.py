@@ -25,6 +25,8 @@ class ResolvedSource:
     column: str
     #: (table, fk column on the base table, target column) when the path crosses a relation.
     join: tuple[str, str, str] | None = None
+    #: Django's internal field type (``GenericIPAddressField`` ...).
+    internal_type: str = ""
 
 
 def resolve_model(layer: LayerDefinition) -> Any:
@@ -56,14 +58,15 @@ def resolve_source(model: Any, path: str) -> ResolvedSource:
     first, _, rest = path.partition(".")
     field = _concrete(model, first)
     if not rest:
-        return ResolvedSource(column=field.column)
+        return ResolvedSource(column=field.column, internal_type=field.get_internal_type())
     if not (field.many_to_one or field.one_to_one):
         raise LookupError(f"{model._meta.label}.{first} is not a foreign key")
     target = field.related_model
     target_field = _concrete(target, rest)
     return ResolvedSource(column=target_field.column,
                           join=(target._meta.db_table, field.column,
-                                field.target_field.column))
+                                field.target_field.column),
+                          internal_type=target_field.get_internal_type())
 
 
 def view_sql(layer: LayerDefinition, model: Any) -> sql.Composed:
@@ -83,9 +86,11 @@ def view_sql(layer: LayerDefinition, model: Any) -> sql.Composed:
             alias = base
         else:
             alias = joins.setdefault(source.join, sql.Identifier(f"j{len(joins) + 1}"))
-        columns.append(sql.SQL("CAST({}.{} AS {}) AS {}").format(
-            alias, sql.Identifier(source.column), column_type(item, for_view=True),
-            sql.Identifier(item.name)))
+        value: sql.Composable = sql.SQL("{}.{}").format(alias, sql.Identifier(source.column))
+        if source.internal_type == "GenericIPAddressField":
+            value = sql.SQL("host({})").format(value)  # inet::text would append "/32"
+        columns.append(sql.SQL("CAST({} AS {}) AS {}").format(
+            value, column_type(item, for_view=True), sql.Identifier(item.name)))
     join_sql = [
         sql.SQL("LEFT JOIN {} AS {} ON {}.{} = {}.{}").format(
             sql.Identifier(table), alias, alias, sql.Identifier(target), base,
