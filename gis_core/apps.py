@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -6,3 +7,18 @@ class GisCoreConfig(AppConfig):
     name = "gis_core"
     verbose_name = _("KentCBS çekirdek / Core")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from simple_history.signals import pre_create_historical_record
+
+        from gis_core import signals
+        from gis_core.models import Membership
+
+        pre_create_historical_record.connect(signals.attribute_history,
+                                             dispatch_uid="kentcbs_history_source")
+        post_save.connect(signals.sync_role_groups, sender=Membership,
+                          dispatch_uid="kentcbs_role_groups_save")
+        post_delete.connect(signals.sync_role_groups, sender=Membership,
+                            dispatch_uid="kentcbs_role_groups_delete")
+        post_migrate.connect(signals.grant_role_permissions, sender=self,
+                             dispatch_uid="kentcbs_role_permissions")

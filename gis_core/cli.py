@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> int:
             from gis_core import database
 
             database.ensure_ready()
-        execute_from_command_line(argv)
+        from gis_core.audit import audit_context
+
+        with audit_context(source="shell"):
+            execute_from_command_line(argv)
     except KentCBSError as exc:
         sys.stderr.write(f"kentcbs: {exc}\n")
         return exc.exit_code
