@@ -100,6 +100,8 @@ def _from_choices(dotted: str, path: str) -> list[CodeListItem]:
             label_tr = str(label)
         with translation.override("en"):
             label_en = str(label)
+        if label_tr == label_en and " / " in label_tr:  # "Türkçe / English" labels
+            label_tr, label_en = (part.strip() for part in label_tr.split(" / ", 1))
         items.append(CodeListItem(str(value), label_tr, label_en))
     return items
 

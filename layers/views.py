@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from layers.schema import LayerDefinition
 
 
+#: Django fields stored as text, where a blank value means "no value".
+TEXT_TYPES = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
+
+
 @dataclass(frozen=True)
 class ResolvedSource:
     """Where a model field path lives: an optional join and a column."""
@@ -89,6 +93,8 @@ def view_sql(layer: LayerDefinition, model: Any) -> sql.Composed:
         value: sql.Composable = sql.SQL("{}.{}").format(alias, sql.Identifier(source.column))
         if source.internal_type == "GenericIPAddressField":
             value = sql.SQL("host({})").format(value)  # inet::text would append "/32"
+        elif source.internal_type in TEXT_TYPES:
+            value = sql.SQL("NULLIF({}, '')").format(value)  # blank is NULL, as in tables
         columns.append(sql.SQL("CAST({} AS {}) AS {}").format(
             value, column_type(item, for_view=True), sql.Identifier(item.name)))
     join_sql = [

@@ -54,3 +54,13 @@ def test_reload_removes_retired_codes_and_sync_reloads() -> None:
 def test_unknown_code_list_is_a_typed_error() -> None:
     with pytest.raises(UnknownCodeListError):
         codelist("no_such_list")
+
+
+def test_choice_backed_lists_follow_gis_core_choices() -> None:
+    from gis_core import choices
+
+    assert codes("bt_varlik_kategori") == set(choices.AssetCategoryChoices.values)
+    assert codes("bt_varlik_durum") == set(choices.AssetStatusChoices.values)
+    assert codes("ag_ortam") == set(choices.LinkMediumChoices.values)
+    scrapped = next(e for e in codelist("bt_varlik_durum") if e.code == "scrapped")
+    assert (scrapped.label_tr, scrapped.label_en) == ("Hurda", "Scrapped")

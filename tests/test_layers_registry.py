@@ -166,3 +166,37 @@ def test_a_broken_definition_stops_kentcbs_with_one_line(tmp_path: Path) -> None
     checked = kentcbs("check", "--tag", "layers", env=env)
     assert checked.returncode != 0
     assert "(layers.E001)" in checked.stderr and "fields[alan].max" in checked.stderr
+
+
+@pytest.mark.django_db
+def test_unknown_department_role_and_model_field_are_reported(tmp_path: Path,
+                                                              monkeypatch) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    import layers.registry
+
+    broken = GOOD.replace("owner: park_bahceler", "owner: parklar\naccess: {edit: {roles: [sef]}}")
+    _write(tmp_path, "test_park.yaml", broken)
+    _write(tmp_path, "test_bina.yaml", """
+code: test_bina
+version: 1
+title: {tr: Bina, en: Building}
+theme: bina
+geometry_type: MultiPolygon
+fields:
+  - {name: kod, type: string, source: code, title: {tr: Kod, en: Code}}
+  - {name: ilce, type: string, source: neighbourhood.district, title: {tr: İlçe, en: District}}
+key: [kod]
+owner: bilgi_islem
+backing: {kind: model, model: gis_core.Building, geometry_source: footprint}
+""")
+    monkeypatch.setattr(layers.registry, "registry",
+                        LayerRegistry(paths=[tmp_path], include_modules=False))
+    with pytest.raises(SystemCheckError) as info:
+        call_command("check", "--tag", "layers")
+    text = str(info.value)
+    assert "(layers.E002)" in text and "field 'owner': unknown department 'parklar'" in text
+    assert "(layers.E007)" in text and "unknown role 'sef'" in text
+    assert "(layers.E006)" in text and "fields[ilce].source" in text
+    assert "gis_core.Neighbourhood has no field 'district'" in text
