@@ -1,0 +1,1 @@
+"""Helpdesk (arıza / talep): faults and requests on assets, rooms and buildings."""

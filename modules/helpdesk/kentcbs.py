@@ -1,0 +1,60 @@
+"""What the helpdesk attaches to the core (read by ``gis_core.modules.discover``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gis_core.modules import BuildingSummary, MenuItem, ModuleSpec, Permission
+
+IT_ROLES = ("technician", "network_admin", "gis_admin", "manager")
+
+
+def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
+    """Open and total tickets of ``building`` visible to ``user``, and 'open a ticket'."""
+    from django.urls import reverse
+
+    from modules.helpdesk.choices import OPEN_STATUSES
+    from modules.helpdesk.selectors import visible_tickets
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    tickets = visible_tickets(user=user).filter(building=building)
+    new_url = reverse("helpdesk:ticket_new") + f"?building={building.pk}"
+    return BuildingSummary(
+        title_tr="Arıza ve talepler", title_en="Tickets",
+        lines=(("Açık talep", str(tickets.filter(status__in=OPEN_STATUSES).count())),
+               ("Toplam talep", str(tickets.count()))),
+        links=(("Arıza / talep bildir", new_url),
+               ("Bina sayfası", reverse("helpdesk:building", args=[building.pk]))),
+    )
+
+
+def load_demo(**kwargs: Any) -> dict[str, Any]:
+    from modules.helpdesk.demo import load_demo as load
+
+    return load(**kwargs)
+
+
+MODULE = ModuleSpec(
+    code="helpdesk",
+    title_tr="Arıza ve Talep Yönetimi",
+    title_en="Helpdesk",
+    layer_definitions_dir=Path(__file__).resolve().parent / "layer_definitions",
+    urls="modules.helpdesk.urls",
+    menu_items=(
+        MenuItem("helpdesk:ticket_list", "Arıza / talepler", "Tickets"),
+        MenuItem("helpdesk:ticket_new", "Arıza / talep bildir", "Report a fault"),
+        MenuItem("helpdesk:map", "Talep haritası", "Ticket map", IT_ROLES),
+        MenuItem("helpdesk:statistics", "Destek istatistikleri", "Helpdesk statistics", IT_ROLES),
+    ),
+    building_panels=(building_panel,),
+    permissions=(
+        Permission("helpdesk.report", "Arıza / talep bildirme", "Report faults and requests"),
+        Permission("helpdesk.work", "Birimin taleplerini işleme", "Work on the unit's tickets",
+                   ("technician", "network_admin")),
+        Permission("helpdesk.view_all", "Tüm talepleri görme", "See every ticket",
+                   ("manager", "gis_admin")),
+    ),
+    demo=load_demo,
+)

@@ -1,0 +1,89 @@
+"""The helpdesk load map: buildings shaded by ticket count (folium, assets served locally)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import folium
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import escape
+
+from modules.helpdesk.statistics import BuildingLoad
+
+#: Sequential shades (light to dark) for ticket load classes.
+SHADES = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
+
+
+class LocalMap(folium.Map):
+    """A folium map that loads Leaflet from the app's static files only (no CDN)."""
+
+    default_js = [("leaflet", "helpdesk/leaflet/leaflet.js")]
+    default_css = [("leaflet_css", "helpdesk/leaflet/leaflet.css")]
+
+    def render(self, **kwargs: object) -> None:
+        self.default_js = [(name, static(path)) for name, path in type(self).default_js]
+        self.default_css = [(name, static(path)) for name, path in type(self).default_css]
+        super().render(**kwargs)
+
+
+def shade(count: int, maximum: int) -> str:
+    """Colour of a building with ``count`` tickets when the busiest has ``maximum``."""
+    if count <= 0 or maximum <= 0:
+        return SHADES[0]
+    index = 1 + min(len(SHADES) - 2, (count - 1) * (len(SHADES) - 1) // maximum)
+    return SHADES[index]
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    """The parts of a folium map to place in a page: head links, the div, the script."""
+
+    header: str
+    html: str
+    script: str
+
+
+def load_map(loads: Sequence[BuildingLoad], *, centre: tuple[float, float]) -> RenderedMap:
+    """Buildings as polygons shaded by ticket load; each popup links to 'open a ticket'."""
+    fmap = LocalMap(location=list(centre), zoom_start=15, tiles=None, control_scale=True,
+                    prefer_canvas=False)
+    maximum = max((load.tickets for load in loads), default=0)
+    bounds: list[list[float]] = []
+    for load in loads:
+        geometry = json.loads(load.geojson)
+        feature = {"type": "Feature", "geometry": geometry,
+                   "properties": {"code": load.code, "tickets": load.tickets}}
+        colour = shade(load.tickets, maximum)
+        new_url = reverse("helpdesk:ticket_new") + f"?building={load.building_id}"
+        page_url = reverse("helpdesk:building", args=[load.building_id])
+        popup = (f'<b>{escape(load.name)}</b> ({escape(load.code)})<br>'
+                 f'Talep: {load.tickets} — açık: {load.open}<br>'
+                 f'<a class="helpdesk-new" href="{new_url}" target="_top">Arıza / talep bildir</a>'
+                 f' · <a href="{page_url}" target="_top">Bina sayfası</a>')
+        layer = folium.GeoJson(
+            feature, name=load.code,
+            style_function=lambda _f, c=colour: {"color": "#555555", "weight": 1,
+                                                 "fillColor": c, "fillOpacity": 0.8},
+            tooltip=f"{load.name}: {load.tickets}",
+        )
+        folium.Popup(popup, max_width=300).add_to(layer)
+        layer.add_to(fmap)
+        bounds.extend(_corners(geometry))
+    if bounds:
+        lats = [p[0] for p in bounds]
+        lons = [p[1] for p in bounds]
+        fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+    figure = fmap.get_root()
+    figure.render()
+    return RenderedMap(header=figure.header.render(), html=figure.html.render(),
+                       script=figure.script.render())
+
+
+def _corners(geometry: dict) -> list[list[float]]:
+    """(lat, lon) pairs of a GeoJSON polygon or multipolygon's outer rings."""
+    rings = (geometry["coordinates"] if geometry["type"] == "Polygon"
+             else [ring for poly in geometry["coordinates"] for ring in poly])
+    return [[lat, lon] for ring in rings for lon, lat in ring]

@@ -1,0 +1,105 @@
+"""Permission-aware reads of tickets.
+
+Who sees which ticket:
+
+* superusers, managers (``manager`` role) and IT administrators (``gis_admin``
+  in the IT directorate) see every ticket;
+* technicians (``technician`` or ``network_admin`` membership in a unit) see the
+  tickets their unit is responsible for and the tickets assigned to them;
+* every other user sees the tickets they reported and the tickets reported by
+  the departments they are a member of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from modules.helpdesk.models import Ticket
+
+#: Roles whose members work on the tickets of their unit.
+WORKER_ROLES = frozenset({"technician", "network_admin"})
+IT_DIRECTORATE = "bilgi_islem"
+
+
+@dataclass(frozen=True)
+class HelpdeskAccess:
+    """What a user may see and do in the helpdesk."""
+
+    user_id: int | None
+    sees_all: bool
+    #: Departments the user is directly a member of.
+    departments: frozenset[str]
+    #: Units whose tickets the user works on.
+    work_units: frozenset[str]
+
+    @property
+    def is_staff(self) -> bool:
+        """IT staff: sees everything or works on a unit's tickets."""
+        return self.sees_all or bool(self.work_units)
+
+
+def helpdesk_access(user: Any) -> HelpdeskAccess:
+    """The helpdesk view of ``user``'s memberships and roles."""
+    from gis_core.selectors import user_access
+
+    from gis_core.models import Membership
+
+    access = user_access(user)
+    if not access.is_authenticated:
+        return HelpdeskAccess(None, False, frozenset(), frozenset())
+    rows = access.memberships
+    sees_all = (access.is_superuser or "manager" in access.roles
+                or (any(role == "gis_admin" for _code, role in rows)
+                    and IT_DIRECTORATE in access.departments))
+    return HelpdeskAccess(
+        user_id=user.pk,
+        sees_all=sees_all,
+        departments=frozenset(code for code, _role in rows),
+        work_units=frozenset(code for code, role in rows if role in WORKER_ROLES),
+    )
+
+
+def visible_tickets(*, user: Any) -> QuerySet[Ticket]:
+    """Tickets ``user`` may see (empty for anonymous users).
+
+    Examples
+    --------
+    >>> visible_tickets(user=request.user).filter(status="new")  # doctest: +SKIP
+    """
+    access = helpdesk_access(user)
+    tickets = Ticket.objects.select_related(
+        "reporter", "reporter_department", "responsible_unit", "technician", "asset",
+        "room", "building")
+    if access.user_id is None:
+        return tickets.none()
+    if access.sees_all:
+        return tickets
+    condition = (Q(reporter_id=access.user_id) | Q(technician_id=access.user_id)
+                 | Q(reporter_department__code__in=access.departments)
+                 | Q(responsible_unit__code__in=access.work_units))
+    return tickets.filter(condition)
+
+
+def can_work_on(*, user: Any, ticket: Ticket) -> bool:
+    """May ``user`` assign, progress, resolve or close ``ticket``?"""
+    access = helpdesk_access(user)
+    return access.sees_all or (
+        access.user_id is not None
+        and (ticket.technician_id == access.user_id
+             or ticket.responsible_unit.code in access.work_units))
+
+
+def can_see(*, user: Any, ticket: Ticket) -> bool:
+    return visible_tickets(user=user).filter(pk=ticket.pk).exists()
+
+
+def technicians_of(*, unit_code: str) -> QuerySet[Any]:
+    """Users who work on ``unit_code``'s tickets."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(
+        memberships__department__code=unit_code, memberships__role__in=WORKER_ROLES
+    ).distinct().order_by("username")

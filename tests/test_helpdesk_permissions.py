@@ -1,0 +1,110 @@
+"""Who sees and works on which ticket (services, selectors, pages, the layer)."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from modules.helpdesk import services
+from modules.helpdesk.errors import HelpdeskPermissionError
+from modules.helpdesk.selectors import visible_tickets
+from tests import test_helpdesk_support as support
+from tests.test_helpdesk_support import World, user
+
+world = support.world
+
+
+@pytest.fixture
+def tickets(world: World) -> dict:
+    w = world
+    return {
+        "mine": services.open_ticket(reporter=w.reporter, category="hardware_fault",
+                                     title="PC", inventory_number="DB-0001"),
+        "colleague": services.open_ticket(reporter=w.colleague, category="e_signature",
+                                          title="E-imza", building=w.hall),
+        "zabita": services.open_ticket(reporter=w.outsider, category="software_ebys",
+                                       title="EBYS", building=w.depot),
+        "zabita_hw": services.open_ticket(reporter=w.outsider, category="network",
+                                          title="Ağ", building=w.depot,
+                                          responsible_unit="teknik_destek"),
+    }
+
+
+def _numbers(user_: object) -> set[str]:
+    return set(visible_tickets(user=user_).values_list("title", flat=True))
+
+
+def test_department_user_sees_own_and_own_department_tickets(world: World, tickets: dict) -> None:
+    assert _numbers(world.reporter) == {"PC", "E-imza"}
+    assert _numbers(world.colleague) == {"PC", "E-imza"}
+    assert _numbers(world.outsider) == {"EBYS", "Ağ"}
+    assert _numbers(AnonymousUser()) == set()
+
+
+def test_technicians_see_their_units_tickets_managers_see_all(world: World,
+                                                              tickets: dict) -> None:
+    assert _numbers(world.tech) == {"PC", "E-imza", "Ağ"}
+    assert _numbers(world.developer) == {"EBYS"}
+    assert _numbers(world.manager) == {"PC", "E-imza", "EBYS", "Ağ"}
+    admin = user("root", superuser=True)
+    assert len(_numbers(admin)) == 4
+    it_admin = user("cbsadmin", ("cbs", "gis_admin"))
+    assert len(_numbers(it_admin)) == 4
+    # gis_admin outside the IT directorate is not an IT administrator.
+    assert _numbers(user("imarcbs", ("imar_sehircilik", "gis_admin"))) == set()
+    # A ticket assigned to a technician of another unit becomes visible to them.
+    services.assign_ticket(ticket=tickets["zabita"], technician=world.tech, by=world.developer)
+    assert "EBYS" in _numbers(world.tech)
+
+
+def test_only_the_responsible_unit_works_on_a_ticket(world: World, tickets: dict) -> None:
+    with pytest.raises(HelpdeskPermissionError) as caught:
+        services.resolve_ticket(ticket=tickets["mine"], by=world.developer, outcome="repaired")
+    assert caught.value.code == "HELPDESK_FORBIDDEN"
+    with pytest.raises(HelpdeskPermissionError):
+        services.assign_ticket(ticket=tickets["mine"], technician=world.reporter,
+                               by=world.reporter)
+    with pytest.raises(HelpdeskPermissionError):
+        services.add_comment(ticket=tickets["zabita"], by=world.reporter, body="?")
+    services.resolve_ticket(ticket=tickets["mine"], by=world.tech, outcome="repaired")
+    services.close_ticket(ticket=tickets["mine"], by=world.reporter)  # the reporter may close
+
+
+def test_pages_follow_the_same_rules(world: World, tickets: dict, client) -> None:
+    client.force_login(world.reporter)
+    listing = client.get("/helpdesk/").content.decode()
+    assert tickets["mine"].number in listing and tickets["zabita"].number not in listing
+    assert client.get(f"/helpdesk/tickets/{tickets['zabita'].pk}/").status_code == 404
+    assert client.get(f"/helpdesk/tickets/{tickets['mine'].pk}/").status_code == 200
+    response = client.post(f"/helpdesk/tickets/{tickets['zabita'].pk}/action/",
+                           {"action": "comment", "text": "x"})
+    assert response.status_code == 404
+    # A forbidden step on a visible ticket is refused with the bilingual message.
+    response = client.post(f"/helpdesk/tickets/{tickets['mine'].pk}/action/",
+                           {"action": "resolve", "outcome": "repaired"}, follow=True)
+    assert "not allowed" in response.content.decode()
+    tickets["mine"].refresh_from_db()
+    assert tickets["mine"].status == "new"
+    client.logout()
+    assert client.get("/helpdesk/").status_code == 302
+
+
+def test_ticket_layer_is_readable_by_it_staff_only(world: World, tickets: dict) -> None:
+    from django.db import connection
+
+    from layers.access import can_read
+    from layers.registry import registry
+
+    layer = registry.get("helpdesk_ticket")
+    assert layer.backing.table == "cbs.v_helpdesk_ticket"
+    assert can_read(world.tech, layer) and can_read(world.developer, layer)
+    assert can_read(world.manager, layer)
+    assert not can_read(world.reporter, layer) and not can_read(world.outsider, layer)
+    assert not can_read(AnonymousUser(), layer)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT talep_no, kategori, bina_kodu, ST_GeometryType(geom) "
+                       "FROM cbs.v_helpdesk_ticket ORDER BY talep_no")
+        rows = cursor.fetchall()
+    assert len(rows) == 4
+    assert rows[0][:3] == (tickets["mine"].number, "hardware_fault", "B001")
+    assert {row[3] for row in rows} == {"ST_Point"}
