@@ -73,7 +73,7 @@ CSRF_TRUSTED_ORIGINS = _env_list("KENTCBS_CSRF_TRUSTED_ORIGINS", "")
 
 #: Optional modules (Django apps under modules/). Each attaches to the core
 #: through its own ``kentcbs.py`` (layers, menu entries, permissions).
-KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "")
+KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
