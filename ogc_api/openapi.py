@@ -134,7 +134,8 @@ def items_parameters(view: LayerView) -> list[dict[str, Any]]:
         _param("offset", "number of features to skip",
                {"type": "integer", "minimum": 0, "maximum": 10**9}),
     ]
-    kinds: dict[str, dict[str, Any]] = {"integer": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+    kinds: dict[str, dict[str, Any]] = {
+             "integer": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
              "decimal": {"type": "number", "minimum": -1e12, "maximum": 1e12},
              "boolean": {"type": "boolean"},
              "date": {"type": "string", "format": "date"},

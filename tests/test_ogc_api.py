@@ -1,0 +1,439 @@
+"""OGC API against a live KentCBS server: conformance fixes, access gate, hostile input.
+
+The server is pytest-django's live server (real HTTP, same test database);
+layer tables are the registry's own (``cbs.yol`` public, ``cbs.bina``
+restricted), filled here through SQL and emptied afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+
+from layers import access
+from layers.registry import registry
+from ogc_api.models import AccessLog
+from ogc_api.services import create_token
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
+
+SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+#: Eskişehir (Odunpazarı) in CRS84.
+LON, LAT = 30.52, 39.77
+BBOX = f"{LON - 0.1},{LAT - 0.1},{LON + 0.1},{LAT + 0.1}"
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> object:
+        return json.loads(self.body)
+
+    @property
+    def type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def fetch(url: str, *, auth: tuple[str, str] | None = None,
+          headers: dict[str, str] | None = None) -> Response:
+    request = urllib.request.Request(url, headers=headers or {})
+    if auth:
+        raw = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {raw}")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return Response(answer.status, {k.lower(): v for k, v in answer.headers.items()},
+                            answer.read())
+    except urllib.error.HTTPError as error:
+        return Response(error.code, {k.lower(): v for k, v in error.headers.items()},
+                        error.read())
+
+
+def _execute(statement: str, params: list[object] | None = None) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params or [])
+
+
+@dataclass
+class OgcSite:
+    url: str
+    yol_ids: list[int]
+    bina_ids: list[int]
+    token: str
+    admin_password: str
+
+
+@pytest.fixture
+def ogc(live_server) -> Iterator[OgcSite]:
+    """25 streets (public, one named with a script), 5 buildings (restricted), an admin token."""
+    _execute("TRUNCATE cbs.yol, cbs.bina RESTART IDENTITY")
+    for i in range(25):
+        name = SCRIPT if i == 0 else f"Sokak {i:02d}"
+        lon = LON + (i % 5) * 0.001
+        lat = LAT + (i // 5) * 0.001
+        _execute(
+            "INSERT INTO cbs.yol (yol_kodu, yol_adi, yol_tipi, genislik_m, serit_sayisi, "
+            "tek_yon, geom) VALUES (%s, %s, 'Sokak', %s, %s, %s, ST_Multi(ST_Transform("
+            "ST_SetSRID(ST_MakeLine(ST_MakePoint(%s, %s), ST_MakePoint(%s, %s)), 4326), 5254)))",
+            [str(1000 + i), name, 5 + i, 1 + i % 3, i % 2 == 0, lon, lat, lon + 0.0005, lat])
+    for i in range(5):
+        _execute(
+            "INSERT INTO cbs.bina (uavt_bina_kodu, bina_adi, mahalle_adi, kat_sayisi, "
+            "kullanim, geom) VALUES (%s, %s, 'Arifiye', 3, 'konut', ST_Multi(ST_Transform("
+            "ST_Expand(ST_SetSRID(ST_MakePoint(%s, %s), 4326), 0.0002), 5254)))",
+            [f"{1000000000 + i}", f"Bina {i}", LON + i * 0.001, LAT])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM cbs.yol ORDER BY id")
+        yol_ids = [r[0] for r in cursor.fetchall()]
+        cursor.execute("SELECT id FROM cbs.bina ORDER BY id")
+        bina_ids = [r[0] for r in cursor.fetchall()]
+    get_user_model().objects.create_superuser("ogc_admin", "a@example.org", "Gizli-parola-42")
+    _row, token = create_token(username="ogc_admin", name="QGIS")
+    from ogc_api.config import forget_extents
+
+    forget_extents()
+    yield OgcSite(f"{live_server.url}/ogc", yol_ids, bina_ids, token, "Gizli-parola-42")
+    _execute("TRUNCATE cbs.yol, cbs.bina RESTART IDENTITY")
+
+
+# -- Part 1 core, content types, parameters -----------------------------------
+def test_landing_conformance_openapi(ogc: OgcSite) -> None:
+    landing = fetch(f"{ogc.url}/")
+    assert landing.status == 200 and landing.type.startswith("application/json")
+    rels = {link["rel"] for link in landing.json()["links"]}
+    assert {"self", "service-desc", "conformance", "data"} <= rels
+    conf = fetch(f"{ogc.url}/conformance")
+    classes = conf.json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
+    assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in classes
+    # declared but not served by stock pygeoapi: gone
+    assert not [c for c in classes if re.search(r"sorting|transactions|create-replace|"
+                                                r"processes|edr|coverages|maps|records", c)]
+    doc = fetch(f"{ogc.url}/openapi")
+    assert doc.status == 200
+    assert doc.type.startswith("application/vnd.oai.openapi+json")
+    text = doc.body.decode()
+    external = re.findall(r'"\$ref":\s*"(https?://[^"]+)"', text)
+    assert external == []
+    refs = set(re.findall(r'"\$ref":\s*"#/components/(\w+)/([^"]+)"', text))
+    components = doc.json()["components"]
+    for kind, name in refs:
+        assert name in components[kind], (kind, name)
+    assert "/collections/yol/items" in doc.json()["paths"]
+    assert "/collections/bina/items" not in doc.json()["paths"]
+
+
+def test_items_paging_bbox_and_single(ogc: OgcSite) -> None:
+    first = fetch(f"{ogc.url}/collections/yol/items?limit=10")
+    assert first.status == 200 and first.type == "application/geo+json"
+    assert first.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    page = first.json()
+    assert page["numberReturned"] == 10 and page["numberMatched"] == 25
+    seen = [f["id"] for f in page["features"]]
+    url = next(link["href"] for link in page["links"] if link["rel"] == "next")
+    while url:
+        assert "cursor=" in url and "offset=" not in url
+        page = fetch(url).json()
+        seen += [f["id"] for f in page["features"]]
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+    assert seen == ogc.yol_ids
+    small = f"{LON - 0.0001},{LAT - 0.0001},{LON + 0.0006},{LAT + 0.0001}"
+    boxed = fetch(f"{ogc.url}/collections/yol/items?bbox={small}").json()
+    assert [f["id"] for f in boxed["features"]] == [ogc.yol_ids[0]]
+    single = fetch(f"{ogc.url}/collections/yol/items/{ogc.yol_ids[3]}")
+    assert single.status == 200 and single.type == "application/geo+json"
+    assert single.json()["properties"]["yol_adi"] == "Sokak 03"
+    assert fetch(f"{ogc.url}/collections/yol/items/999999").status == 404
+    by_prop = fetch(f"{ogc.url}/collections/yol/items?yol_kodu=1007").json()
+    assert [f["properties"]["yol_kodu"] for f in by_prop["features"]] == ["1007"]
+
+
+def test_crs_part2(ogc: OgcSite) -> None:
+    collection = fetch(f"{ogc.url}/collections/yol").json()
+    assert collection["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/5254"
+    assert "http://www.opengis.net/def/crs/EPSG/0/5254" in collection["crs"]
+    tm = "http://www.opengis.net/def/crs/EPSG/0/5254"
+    answer = fetch(f"{ogc.url}/collections/yol/items?limit=1&crs={urllib.parse.quote(tm)}")
+    assert answer.headers["content-crs"] == f"<{tm}>"
+    x, y = answer.json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert 300_000 < x < 700_000 and 4_000_000 < y < 4_800_000
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
+                       "FROM cbs.yol WHERE id = %s", [ogc.yol_ids[0]])
+        x1, y1, x2, y2 = cursor.fetchone()
+    tm_box = f"{x1 - 1},{y1 - 1},{x2 + 1},{y2 + 1}"
+    boxed = fetch(f"{ogc.url}/collections/yol/items?bbox={tm_box}"
+                  f"&bbox-crs={urllib.parse.quote(tm)}").json()
+    assert [f["id"] for f in boxed["features"]] == [ogc.yol_ids[0]]
+
+
+def test_cql2_text_and_json_and_queryables(ogc: OgcSite) -> None:
+    q = urllib.parse.quote("serit_sayisi = 2 AND genislik_m > 10")
+    text = fetch(f"{ogc.url}/collections/yol/items?filter={q}&limit=100").json()
+    expected = [i for i in range(25) if 1 + i % 3 == 2 and 5 + i > 10]
+    assert sorted(int(f["properties"]["yol_kodu"]) - 1000 for f in text["features"]) == expected
+    cql_json = json.dumps({"op": "like", "args": [{"property": "yol_adi"}, "Sokak 1%"]})
+    answer = fetch(f"{ogc.url}/collections/yol/items?filter-lang=cql2-json&limit=100"
+                   f"&filter={urllib.parse.quote(cql_json)}").json()
+    assert len(answer["features"]) == 10
+    spatial = urllib.parse.quote(
+        f"S_INTERSECTS(geometry, POLYGON(({LON - 0.0001} {LAT - 0.0001}, {LON + 0.0006} "
+        f"{LAT - 0.0001}, {LON + 0.0006} {LAT + 0.0001}, {LON - 0.0001} {LAT + 0.0001}, "
+        f"{LON - 0.0001} {LAT - 0.0001})))")
+    hit = fetch(f"{ogc.url}/collections/yol/items?filter={spatial}").json()
+    assert [f["id"] for f in hit["features"]] == [ogc.yol_ids[0]]
+    queryables = fetch(f"{ogc.url}/collections/yol/queryables")
+    assert queryables.status == 200 and queryables.type.startswith("application/schema+json")
+    assert "yol_adi" in queryables.json()["properties"]
+
+
+@pytest.mark.parametrize("query", [
+    "unknown=1", "limit=0", "limit=-1", "limit=abc", "limit=10001", "bbox=1,2,3",
+    "bbox=a,b,c,d", "bbox=3,4,1,2", "bbox=1,2,3,nan", "bbox=-200,0,0,10", "crs=EPSG:4326x",
+    "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857&bbox=1,2,3,4", "datetime=yesterday",
+    "datetime=2024-13-45T99", "filter-lang=sql", "f=xml", "limit=1&limit=2", "cursor=-5",
+    "offset=x", "genislik_m=abc", "tek_yon=maybe",
+])
+def test_invalid_parameters_are_400(ogc: OgcSite, query: str) -> None:
+    answer = fetch(f"{ogc.url}/collections/yol/items?{query}")
+    assert answer.status == 400, (query, answer.body[:200])
+    assert answer.type.startswith("application/json")
+
+
+def test_datetime_on_a_layer_without_time(ogc: OgcSite) -> None:
+    for value in ["2024-01-01", "2024-01-01T00:00:00Z/..", "../2030-01-01T00:00:00Z"]:
+        answer = fetch(f"{ogc.url}/collections/yol/items?limit=100&datetime="
+                       f"{urllib.parse.quote(value)}")
+        assert answer.status == 200
+        assert len(answer.json()["features"]) == 25
+
+
+def test_unknown_parameters_elsewhere_and_methods(ogc: OgcSite) -> None:
+    for path in ["/", "/collections", "/collections/yol", "/conformance",
+                 "/collections/yol/queryables", f"/collections/yol/items/{ogc.yol_ids[0]}"]:
+        assert fetch(f"{ogc.url}{path}?bogus=1").status == 400, path
+    request = urllib.request.Request(f"{ogc.url}/collections/yol/items", method="POST",
+                                     data=b"{}", headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=30)
+        status = 200
+    except urllib.error.HTTPError as error:
+        status = error.code
+    assert status == 405
+
+
+def test_values_come_back_as_stored_and_html_escapes(ogc: OgcSite) -> None:
+    feature = fetch(f"{ogc.url}/collections/yol/items/{ogc.yol_ids[0]}").json()
+    assert feature["properties"]["yol_adi"] == SCRIPT
+    page = fetch(f"{ogc.url}/collections/yol/items?limit=1").json()
+    assert page["features"][0]["properties"]["yol_adi"] == SCRIPT
+    for url in [f"{ogc.url}/collections/yol/items/{ogc.yol_ids[0]}?f=html",
+                f"{ogc.url}/collections/yol/items?f=html&limit=5"]:
+        html = fetch(url)
+        assert html.status == 200 and html.type.startswith("text/html")
+        assert b"<script>alert" not in html.body and b"<img src=x onerror" not in html.body
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """(x, y) of the WebMercatorQuad tile holding a CRS84 point."""
+    import math
+
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def test_tiles(ogc: OgcSite) -> None:
+    tileset = fetch(f"{ogc.url}/collections/yol/tiles/WebMercatorQuad")
+    assert tileset.status == 200
+    template = next(link["href"] for link in tileset.json()["links"] if link["rel"] == "item")
+    assert fetch(f"{ogc.url}/collections/yol/tiles").json()["tilesets"]
+    x, y = tile_of(LON + 0.0002, LAT, 16)
+    url = template.replace("{tileMatrix}", "16").replace("{tileRow}", str(y)).replace(
+        "{tileCol}", str(x))
+    tile = fetch(url)
+    assert tile.status == 200 and tile.type == "application/vnd.mapbox-vector-tile"
+    assert 0 < len(tile.body) < 500 * 1024 and b"yol" in tile.body
+    empty = fetch(f"{ogc.url}/collections/yol/tiles/WebMercatorQuad/16/0/0")
+    assert empty.status == 200 and empty.body == b""
+    assert fetch(f"{ogc.url}/collections/yol/tiles/WebMercatorQuad/2/1/1").status == 404
+    assert fetch(f"{ogc.url}/collections/yol/tiles/WebMercatorQuad/3/9/1").status == 400
+
+
+# -- access --------------------------------------------------------------------
+def test_restricted_layer_gate(ogc: OgcSite) -> None:
+    anonymous = fetch(f"{ogc.url}/collections").json()
+    ids = {c["id"] for c in anonymous["collections"]}
+    assert "yol" in ids and "bina" not in ids
+    for path in ["/collections/bina", "/collections/bina/items", "/collections/bina/queryables",
+                 f"/collections/bina/items/{ogc.bina_ids[0]}", "/collections/bina/schema",
+                 "/collections/bina/tiles/WebMercatorQuad/16/24000/37000",
+                 "/collections/bina/tiles"]:
+        assert fetch(f"{ogc.url}{path}").status == 404, path
+    landing = fetch(f"{ogc.url}/?f=json").body.decode()
+    assert "/collections/bina" not in landing
+    assert "/collections/bina" not in fetch(f"{ogc.url}/openapi").body.decode()
+    as_admin = fetch(f"{ogc.url}/collections", auth=("ogc_admin", ogc.token)).json()
+    assert "bina" in {c["id"] for c in as_admin["collections"]}
+    items = fetch(f"{ogc.url}/collections/bina/items", auth=("ogc_admin", ogc.token)).json()
+    assert len(items["features"]) == 5
+    by_password = fetch(f"{ogc.url}/collections/bina/items",
+                        auth=("ogc_admin", ogc.admin_password))
+    assert by_password.status == 200
+    wrong = fetch(f"{ogc.url}/collections", auth=("ogc_admin", "kcbs_wrong"))
+    assert wrong.status == 401 and "Basic" in wrong.headers["www-authenticate"]
+    from ogc_api.models import PersonalAccessToken
+    from ogc_api.services import revoke_token
+
+    revoke_token(token_id=PersonalAccessToken.objects.get().pk)
+    assert fetch(f"{ogc.url}/collections", auth=("ogc_admin", ogc.token)).status == 401
+
+
+HOSTILE_FILTERS = [
+    "yol_adi = 'x'; DROP TABLE cbs.yol; --",
+    "yol_adi = 'x' OR 1=1",
+    "yol_adi = 'x'' OR ''1''=''1'",
+    "\"yol_adi\"\" OR 1=1 --\" = 'x'",
+    "pg_sleep(5) = 1",
+    "uavt_bina_kodu = '1000000000'",
+    "id IN (SELECT id FROM cbs.bina)",
+    "yol_adi LIKE '%' UNION SELECT * FROM cbs.bina",
+    "S_INTERSECTS(geometry, POINT(1e400 1e400))",
+    "S_INTERSECTS(geometry, POLYGON((0 0, 1 1)))",
+    "genislik_m > 'abc'",
+    "yol_adi = 5",
+    "NOT (" * 300 + "yol_adi = 'x'" + ")" * 300,
+    "yol_adi = '\x00'",
+    "kat_sayisi > 0",
+    "ST_Intersects(geom, geom)",
+]
+HOSTILE_JSON = [
+    {"op": "=", "args": [{"property": "yol_adi; DROP TABLE x"}, "a"]},
+    {"op": "=", "args": [{"property": "bina_adi"}, "Bina 1"]},
+    {"op": "s_intersects", "args": [{"property": "geometry"}, {"type": "Point"}]},
+    {"op": "exec", "args": ["DROP TABLE cbs.yol"]},
+    [1, 2, 3],
+    {"op": "=", "args": [{"property": "genislik_m"}, {"property": "yol_adi"}]},
+]
+HOSTILE_QUERIES = [
+    "sortby=yol_adi;DROP TABLE cbs.yol", "sortby=-(select 1)", "bbox=1,2,3,4);DROP TABLE x",
+    "crs=http://evil.example/crs", "crs=' OR 1=1", "bbox-crs=EPSG:4326;--&bbox=1,2,3,4",
+    "yol_adi'=1", "cursor=1 OR 1=1", "offset=1;--", "limit=1e3", "filter-crs=x&filter=a",
+]
+HOSTILE_IDS = ["1 OR 1=1", "1;DROP TABLE cbs.yol", "-1", "99999999999999999999999",
+               "%27", "..%2F..%2Fetc%2Fpasswd", "1e5"]
+
+
+def test_hostile_corpus_is_4xx(ogc: OgcSite) -> None:
+    base = f"{ogc.url}/collections/yol/items"
+    seen: list[tuple[str, int]] = []
+    for text in HOSTILE_FILTERS:
+        seen.append((text, fetch(f"{base}?filter={urllib.parse.quote(text)}").status))
+    for data in HOSTILE_JSON:
+        q = urllib.parse.quote(json.dumps(data))
+        seen.append((str(data), fetch(f"{base}?filter-lang=cql2-json&filter={q}").status))
+    for query in HOSTILE_QUERIES:
+        seen.append((query, fetch(f"{base}?{urllib.parse.quote(query, safe='=&%')}").status))
+    for ident in HOSTILE_IDS:
+        seen.append((ident, fetch(f"{base}/{urllib.parse.quote(ident, safe='%')}").status))
+    for code in ["bina", "../bina", "yol%00", "YOL", "bina;--"]:
+        quoted = urllib.parse.quote(code, safe="%/")
+        seen.append((code, fetch(f"{ogc.url}/collections/{quoted}/items").status))
+    bad = [(what, status) for what, status in seen if not 400 <= status < 500]
+    assert bad == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cbs.yol")
+        assert cursor.fetchone()[0] == 25
+
+
+def test_personal_data_reads_are_logged(ogc: OgcSite) -> None:
+    personal = [layer for layer in registry.all() if layer.personal_data]
+    assert personal, "a shipped layer holds personal data"
+    assert AccessLog.objects.count() == 0
+    fetch(f"{ogc.url}/collections/yol/items")
+    assert AccessLog.objects.count() == 0  # yol holds no personal data
+
+
+def _users() -> dict[str, tuple[object, tuple[str, str] | None]]:
+    from gis_core.models import Department, Membership
+
+    User = get_user_model()
+    out: dict[str, tuple[object, tuple[str, str] | None]] = {}
+    from django.contrib.auth.models import AnonymousUser
+
+    out["anonymous"] = (AnonymousUser(), None)
+    plans = {
+        "nobody": [],
+        "imar_viewer": [("imar_sehircilik", "viewer")],
+        "park_data_entry": [("park_bahceler", "data_entry")],
+        "manager": [("yazi_isleri", "manager")],
+        "cbs_gis_admin": [("cbs", "gis_admin")],
+        "destek_technician": [("destek_hizmetleri", "technician")],
+    }
+    # A transactional test database was flushed: make the shipped departments it needs.
+    bilgi, _ = Department.objects.get_or_create(code="bilgi_islem",
+                                                defaults={"name": "Bilgi İşlem"})
+    for code in ["imar_sehircilik", "park_bahceler", "yazi_isleri", "destek_hizmetleri"]:
+        Department.objects.get_or_create(code=code, defaults={"name": code})
+    Department.objects.get_or_create(code="cbs", defaults={"name": "CBS", "parent": bilgi})
+    for name, memberships in plans.items():
+        user = User.objects.create_user(name, f"{name}@example.org", "Parola-uzun-123")
+        for department, role in memberships:
+            Membership.objects.create(user=user, department=Department.objects.get(code=department),
+                                      role=role)
+        _row, token = create_token(username=name, name="parity")
+        out[name] = (user, (name, token))
+    return out
+
+
+def test_parity_roles_layers_paths(ogc: OgcSite) -> None:
+    """Every path answers "may this caller read this layer" exactly as layers.access does."""
+    from ogc_api.config import table_exists
+
+    layers = [layer for layer in registry.all() if table_exists(layer)]
+    assert {"yol", "bina"} <= {layer.code for layer in layers}
+    first_ids = {}
+    for layer in layers:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min({layer.id_column}) FROM {layer.backing.table}")
+            first_ids[layer.code] = cursor.fetchone()[0]
+    differences = []
+    for who, (user, auth) in _users().items():
+        listed = {c["id"] for c in
+                  fetch(f"{ogc.url}/collections", auth=auth).json()["collections"]}
+        landing = fetch(f"{ogc.url}/collections?f=html", auth=auth).body.decode()
+        document = fetch(f"{ogc.url}/openapi", auth=auth).json()
+        for layer in layers:
+            expected = access.can_read(user, layer)
+            code = layer.code
+            answers = {
+                "collections": code in listed,
+                "collections-html": f"/collections/{code}\"" in landing,
+                "openapi": f"/collections/{code}/items" in document["paths"],
+            }
+            paths = ["", "/items", "/queryables", "/schema", "/tiles", "/tiles/WebMercatorQuad",
+                     "/items?f=html"]
+            if first_ids[code] is not None:
+                paths.append(f"/items/{first_ids[code]}")
+            for path in paths:
+                status = fetch(f"{ogc.url}/collections/{code}{path}", auth=auth).status
+                assert status in {200, 404}, (who, code, path, status)
+                answers[path or "collection"] = status == 200
+            for path, got in answers.items():
+                if got != expected:
+                    differences.append((who, code, path, got, expected))
+    assert differences == []
