@@ -86,8 +86,14 @@ class Command(BaseCommand):
     def _sync(self, codes: list[str], using: str) -> None:
         counts = load_codelists(using=using)
         self.stdout.write(f"code lists: {sum(counts.values())} entries in {len(counts)} lists")
+        refused: list[LayerError] = []
         for layer in self._selected(codes):
-            plan = sync_layer(layer, using=using)
+            try:
+                plan = sync_layer(layer, using=using)
+            except LayerError as exc:  # reported below; the other layers still sync
+                self.stderr.write(f"{layer.code}: {exc}")
+                refused.append(exc)
+                continue
             if plan.action == "none":
                 self.stdout.write(f"{layer.code}: up to date (v{layer.version})")
             else:
@@ -95,3 +101,5 @@ class Command(BaseCommand):
                     f"{layer.code}: {plan.action} {layer.backing.table} (v{layer.version})"))
                 for line in plan.describe():
                     self.stdout.write(f"  - {line}")
+        if refused:
+            raise refused[0]
