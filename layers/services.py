@@ -101,7 +101,8 @@ def plan_layer(layer: LayerDefinition, *, using: str = "default") -> SyncPlan:
     with connections[using].cursor() as cursor:
         exists = _relation_exists(cursor, str(layer.backing.table))
     if layer.is_model_backed:
-        return _plan_view(layer, exists=exists, version=version, applied_hash=applied_hash)
+        return _plan_view(layer, exists=exists, version=version, applied_hash=applied_hash,
+                          using=using)
     if old is None or not exists:
         if exists:
             raise UntrackedTableError(layer=layer.code, table=str(layer.backing.table))
@@ -128,8 +129,8 @@ def check_plan(plan: SyncPlan) -> None:
 
 
 def _plan_view(layer: LayerDefinition, *, exists: bool, version: int | None,
-               applied_hash: str | None) -> SyncPlan:
-    from layers.views import drop_view_sql, resolve_model, view_sql
+               applied_hash: str | None, using: str) -> SyncPlan:
+    from layers.views import drop_view_sql, resolve_model, view_sql, view_tables
 
     if exists and applied_hash == layer.definition_hash():
         return SyncPlan(layer, "none", version)
@@ -138,6 +139,12 @@ def _plan_view(layer: LayerDefinition, *, exists: bool, version: int | None,
         create = view_sql(layer, model)
     except LookupError as exc:
         raise BackingModelError(layer=layer.code, problem=str(exc.args[0])) from None
+    missing = [table for table in view_tables(layer, model)
+               if table not in connections[using].introspection.table_names()]
+    if missing:
+        raise BackingModelError(
+            layer=layer.code,
+            problem=f"table {', '.join(missing)} does not exist yet (run 'kentcbs migrate')")
     schema = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(layer.table_schema))
     return SyncPlan(layer, "create" if not exists else "view", version,
                     changes=[Change(f"(re)create view {layer.backing.table}")],

@@ -73,6 +73,16 @@ def resolve_source(model: Any, path: str) -> ResolvedSource:
                           internal_type=target_field.get_internal_type())
 
 
+def view_tables(layer: LayerDefinition, model: Any) -> list[str]:
+    """Every table the view reads (the model's and the joined ones)."""
+    tables = [model._meta.db_table]
+    for item in layer.fields:
+        source = resolve_source(model, item.source_path)
+        if source.join is not None and source.join[0] not in tables:
+            tables.append(source.join[0])
+    return tables
+
+
 def view_sql(layer: LayerDefinition, model: Any) -> sql.Composed:
     """``CREATE VIEW`` statement of a model-backed layer."""
     base = sql.Identifier("t")
