@@ -200,3 +200,17 @@ backing: {kind: model, model: gis_core.Building, geometry_source: footprint}
     assert "(layers.E007)" in text and "unknown role 'sef'" in text
     assert "(layers.E006)" in text and "fields[ilce].source" in text
     assert "gis_core.Neighbourhood has no field 'district'" in text
+
+
+def test_installed_modules_contribute_their_layer_definitions() -> None:
+    from django.apps import apps
+
+    registry.reload()
+    expected = {}
+    for config in apps.get_app_configs():
+        if config.name.startswith("modules."):
+            for path in sorted((Path(config.path) / "layer_definitions").glob("*.yaml")):
+                expected[path.stem] = path
+    for code, path in expected.items():
+        assert code in registry.codes()
+        assert registry.source(code) == str(path.relative_to(Path(__file__).parent.parent))
