@@ -72,6 +72,13 @@ RESPONSES: dict[str, Any] = {
 }
 
 
+PARAMETERS: dict[str, Any] = {
+    "featureId": {"name": "featureId", "in": "path", "required": True,
+                  "description": "identifier of a feature",
+                  "schema": {"type": "integer", "minimum": 1, "maximum": 10**17}},
+}
+
+
 def _generic(kind: str, name: str) -> dict[str, Any]:
     if kind == "responses":
         return _json(name, {"type": "object"})
@@ -90,7 +97,8 @@ def _localise(node: Any, components: dict[str, dict[str, Any]]) -> Any:
             kind, name = ref.split("#/components/", 1)[1].split("/", 1)
         else:
             kind, name = "schemas", ref.rsplit("/", 1)[-1].split(".", 1)[0]
-        table = {"schemas": SCHEMAS, "responses": RESPONSES}.get(kind, {})
+        table = {"schemas": SCHEMAS, "responses": RESPONSES,
+                 "parameters": PARAMETERS}.get(kind, {})
         components.setdefault(kind, {})
         if name not in components[kind]:
             components[kind][name] = copy.deepcopy(table.get(name) or _generic(kind, name))
@@ -188,9 +196,14 @@ def build(config: dict[str, Any], views: list[LayerView]) -> dict[str, Any]:
         target.setdefault(kind, {}).update(entries)
     target.setdefault("schemas", {}).update(
         {k: copy.deepcopy(v) for k, v in SCHEMAS.items() if k not in target["schemas"]})
+    target.setdefault("parameters", {}).update(copy.deepcopy(PARAMETERS))
     target.setdefault("responses", {}).update(
         {k: copy.deepcopy(v) for k, v in RESPONSES.items() if k not in target["responses"]})
     paths = document.setdefault("paths", {})
+    for entry in paths.values():  # read-only API: GET (and HEAD) only
+        for method in [m for m in entry if m not in {"get", "parameters", "summary",
+                                                    "description"}]:
+            del entry[method]
     for view in views:
         code = view.layer.code
         items_path = paths.get(f"/collections/{code}/items")
@@ -201,7 +214,15 @@ def build(config: dict[str, Any], views: list[LayerView]) -> dict[str, Any]:
                 "400": {"$ref": "#/components/responses/InvalidParameter"},
                 "404": {"$ref": "#/components/responses/NotFound"},
             }
-            for method in [m for m in items_path if m not in {"get", "parameters"}]:
-                del items_path[method]
+        item_path = paths.get(f"/collections/{code}/items/{{featureId}}")
+        if item_path and "get" in item_path:
+            crs = query.supported_crs(view.layer)
+            item_path["get"]["parameters"] = [
+                {"$ref": "#/components/parameters/featureId"},
+                _param("f", "format", {"type": "string", "enum": ["json", "html"]}),
+                _param("lang", "language", {"type": "string", "enum": ["tr", "en"]}),
+                _param("crs", "CRS of the response",
+                       {"type": "string", "format": "uri", "enum": crs}),
+            ]
         paths.update(_tiles_paths(view))
     return document
