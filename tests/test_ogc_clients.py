@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ogc_api import BBOX, LAT, LON, OgcSite, ogc  # noqa: F401 - fixture
+from tests.test_ogc_api import BBOX, LAT, LON, OgcSite
+from tests.test_ogc_api import ogc as ogc  # the live-server fixture
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
