@@ -100,6 +100,10 @@ def plan_layer(layer: LayerDefinition, *, using: str = "default") -> SyncPlan:
     old, version, applied_hash = _applied(layer.code, using)
     with connections[using].cursor() as cursor:
         exists = _relation_exists(cursor, str(layer.backing.table))
+    if old is None and version is not None and exists and not layer.is_model_backed:
+        raise IncompatibleChangeError(
+            layer=layer.code, changes="the applied definition stored in layers_layerstate "
+            "can no longer be read by this version of KentCBS")
     if layer.is_model_backed:
         return _plan_view(layer, exists=exists, version=version, applied_hash=applied_hash,
                           using=using)

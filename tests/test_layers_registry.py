@@ -214,3 +214,14 @@ def test_installed_modules_contribute_their_layer_definitions() -> None:
     for code, path in expected.items():
         assert code in registry.codes()
         assert registry.source(code) == str(path.relative_to(Path(__file__).parent.parent))
+
+
+def test_the_efeler_profile_stores_layers_in_tm27() -> None:
+    import json
+
+    from tests.conftest import kentcbs
+
+    result = kentcbs("layers", "show", "yol", "--format", "json",
+                     env={"KENTCBS_PROFILE": "efeler"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["srid"] == 5253
