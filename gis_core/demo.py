@@ -18,4 +18,9 @@ def load_demo(*, profile: str | None = None) -> dict[str, object]:
     if created:
         admin.set_password(os.environ.get("KENTCBS_DEMO_PASSWORD", "kentcbs-demo"))
         admin.save()
-    return {"profile": profile, "users": user_model.objects.count()}
+    counts: dict[str, object] = {"profile": profile, "users": user_model.objects.count()}
+    # Modules' demos run after the core's (gis_core.modules; the core names no module).
+    from gis_core.modules import load_module_demos
+
+    counts["modules"] = load_module_demos(profile=profile)
+    return counts
