@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ STAGE = "etl_stage"
 BULK_MIN_ROWS = 100_000
 
 
-def fault(point: str) -> None:
+def fault(point: str, raw: Any = None) -> None:
     """Fail on purpose at ``point`` when ``KENTCBS_ETL_FAULT`` asks for it (tests only)."""
     wanted = os.environ.get("KENTCBS_ETL_FAULT", "")
     if not wanted or wanted.split(":", 1)[0] != point:
@@ -51,9 +52,12 @@ def fault(point: str) -> None:
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
     if action == "terminate":
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid()")
-            pid = cur.fetchone()[0]
+        if raw is not None:
+            pid = raw.get_backend_pid()
+        else:
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_backend_pid()")
+                pid = cur.fetchone()[0]
         params = connection.get_connection_params()
         other = psycopg2.connect(**params)
         other.autocommit = True
@@ -151,27 +155,46 @@ class LoadCounts:
 class BatchLoader:
     """Stream one batch into the database inside a single transaction.
 
+    Each chunk's valid rows are serialised in the calling thread, then COPYed
+    and upserted by one background thread on the *same* connection (so the
+    same transaction) while the caller validates the next chunk: PostgreSQL
+    works on one core while Python works on the other. At most one chunk is
+    in flight, so memory stays bounded. With ``incremental=False`` (strict
+    policy) rows are only staged and :meth:`finish` decides whether to upsert.
+
     Parameters
     ----------
     layer : LayerDefinition
         Target layer (``backing.table``, ``key``, ``fields``, ``srid``).
     batch_id : int
         The :class:`~etl.models.Batch` the quarantine rows belong to.
+    expected_rows : int
+        Features in the file (for the bulk-index decision); 0 if unknown.
+    incremental : bool
+        Upsert chunk by chunk (default) or all at once in :meth:`finish`.
 
     Examples
     --------
     >>> with BatchLoader(layer=layer, batch_id=batch.pk) as loader:  # doctest: +SKIP
-    ...     loader.stage(valid_chunk); loader.quarantine(rows)
+    ...     loader.stage(valid_chunk); loader.quarantine(rows, errors)
     ...     counts = loader.finish(upsert=True)
     """
 
-    def __init__(self, *, layer: Any, batch_id: int) -> None:
+    def __init__(self, *, layer: Any, batch_id: int, expected_rows: int = 0,
+                 incremental: bool = True) -> None:
         self.layer = layer
         self.batch_id = batch_id
         self.table = str(layer.backing.table)
         self.fields = [f.name for f in layer.fields]
+        self.expected_rows = expected_rows
+        self.incremental = incremental
         self.staged = 0
+        self.counts = LoadCounts()
         self._atomic: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: Future[tuple[int, int]] | None = None
+        self._rebuild: list[str] = []
+        self._first_copy = True
 
     # -- transaction -------------------------------------------------------------
     def __enter__(self) -> BatchLoader:
@@ -185,9 +208,19 @@ class BatchLoader:
         except BaseException:
             self._atomic.__exit__(*sys.exc_info())
             raise
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-load")
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        failure: BaseException | None = None
+        if self._inflight is not None:
+            failure = self._inflight.exception()  # waits for the loader thread
+            self._inflight = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if exc is None and failure is not None:
+            self._atomic.__exit__(type(failure), failure, failure.__traceback__)
+            raise failure
         self._atomic.__exit__(exc_type, exc, tb)
 
     def _prepare(self) -> None:
@@ -205,14 +238,93 @@ class BatchLoader:
                              "its key ({key}).", table=self.table, key=", ".join(self.layer.key))
         self.columns = columns
         cols = ", ".join(f"{_quote(f)} text" for f in self.fields)
+        target = _qualified(self.table)
         with connection.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {STAGE}")
             cur.execute(f"CREATE TEMP TABLE {STAGE} (kentcbs_feature bigint, {cols}, "
                         f"kentcbs_geom geometry) ON COMMIT DROP")
+            # One batch at a time per layer (readers are not blocked by this mode).
+            cur.execute(f"LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE")
+            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {target})")  # noqa: S608
+            self._empty = not cur.fetchone()[0]
+        self._upsert_sql, self._insert_sql = self._statements()
+        self._copy_sql = (f"COPY {STAGE} (kentcbs_feature, "
+                          f"{', '.join(map(_quote, self.fields))}, kentcbs_geom) FROM STDIN")
+        self._raw = connection.connection  # the psycopg2 connection of this transaction
+        if self.incremental:
+            self._rebuild = self._bulk_drop_indexes(self.expected_rows)
+
+    def _statements(self) -> tuple[str, str]:
+        target = _qualified(self.table)
+        geom_col = _quote(self.layer.geometry_column)
+        geom_type = self.columns[self.layer.geometry_column].sql_type.lower()
+        geom_expr = "ST_Multi(s.kentcbs_geom)" if "multi" in geom_type else "s.kentcbs_geom"
+        names = [_quote(f) for f in self.fields]
+        select = [f"s.{_quote(f)}::{self.columns[f].sql_type}" for f in self.fields]
+        extra_cols, extra_vals, extra_set = [], [], []
+        if "batch_id" in self.columns:
+            extra_cols.append('"batch_id"')
+            extra_vals.append(str(int(self.batch_id)))
+            extra_set.append('"batch_id" = EXCLUDED."batch_id"')
+        if "updated_at" in self.columns:
+            extra_set.append('"updated_at" = now()')
+        non_key = [f for f in self.fields if f not in self.layer.key]
+        sets = [f"{_quote(f)} = EXCLUDED.{_quote(f)}" for f in non_key]
+        sets.append(f"{geom_col} = EXCLUDED.{geom_col}")
+        compare_old = ", ".join([*(f"t.{_quote(f)}" for f in non_key), f"t.{geom_col}"])
+        compare_new = ", ".join([*(f"EXCLUDED.{_quote(f)}" for f in non_key),
+                                 f"EXCLUDED.{geom_col}"])
+        conflict = ", ".join(_quote(k) for k in self.layer.key)
+        upsert = f"""  -- identifiers quoted by _quote; no user values
+            WITH up AS (
+              INSERT INTO {target} AS t ({", ".join([*names, geom_col, *extra_cols])})
+              SELECT {", ".join([*select, geom_expr, *extra_vals])}
+                FROM {STAGE} s
+              ON CONFLICT ({conflict}) DO UPDATE
+                 SET {", ".join([*sets, *extra_set])}
+               WHERE ROW({compare_old}) IS DISTINCT FROM ROW({compare_new})
+              RETURNING (xmax = 0) AS inserted
+            ) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+                FROM up"""  # noqa: S608
+        insert_only = f"""  -- the layer was empty when the batch locked it: no conflict
+            INSERT INTO {target} ({", ".join([*names, geom_col, *extra_cols])})
+            SELECT {", ".join([*select, geom_expr, *extra_vals])} FROM {STAGE} s"""  # noqa: S608
+        return upsert, insert_only
 
     # -- streaming ---------------------------------------------------------------------
+    def wait(self) -> None:
+        """Wait for the chunk in flight. Call before using the connection from this thread:
+        a psycopg2 connection must not be used by two threads at once."""
+        self._merge()
+
+    def _merge(self) -> None:
+        """Wait for the chunk in flight; add its counts (its error is raised here)."""
+        if self._inflight is not None:
+            future, self._inflight = self._inflight, None
+            inserted, updated = future.result()
+            self.counts.inserted += inserted
+            self.counts.updated += updated
+
+    def _load(self, text: io.StringIO, first: bool) -> tuple[int, int]:
+        """Background thread: COPY one chunk, upsert it, empty the staging table."""
+        with self._raw.cursor() as cur:
+            cur.copy_expert(self._copy_sql, text)
+            if first:
+                fault("copy", raw=self._raw)
+            if not self.incremental:
+                return 0, 0
+            if self._empty:
+                cur.execute(self._insert_sql)
+                result = (cur.rowcount, 0)
+            else:
+                cur.execute(self._upsert_sql)
+                inserted, updated = cur.fetchone()
+                result = (int(inserted), int(updated))
+            cur.execute(f"TRUNCATE {STAGE}")
+        return result
+
     def stage(self, frame: gpd.GeoDataFrame) -> None:
-        """COPY valid rows (storage CRS, coerced values) into the staging table."""
+        """Serialise valid rows (storage CRS, coerced values) and hand them to the loader thread."""
         if frame.empty:
             return
         out = pd.DataFrame({"kentcbs_feature": frame.index.to_numpy(dtype=np.int64)})
@@ -220,11 +332,12 @@ class BatchLoader:
             out[name] = _text_for_copy(frame[name]).to_numpy() if name in frame else None
         out["kentcbs_geom"] = hex_ewkb(np.asarray(frame.geometry.to_numpy(), dtype=object),
                                        int(self.layer.srid))
-        columns = ", ".join(["kentcbs_feature", *map(_quote, self.fields), "kentcbs_geom"])
-        with connection.cursor() as cur:
-            cur.copy_expert(f"COPY {STAGE} ({columns}) FROM STDIN", _csv_frame(out))
+        text = _csv_frame(out)
+        self._merge()  # at most one chunk in flight
+        assert self._pool is not None
+        self._inflight = self._pool.submit(self._load, text, self._first_copy)
+        self._first_copy = False
         self.staged += len(out)
-        fault("copy")
 
     def quarantine(self, frame: gpd.GeoDataFrame, errors: pd.Series) -> None:
         """COPY rejected features with their errors into ``etl_quarantine``."""
@@ -250,11 +363,12 @@ class BatchLoader:
         })
         for col in ("properties", "errors"):
             out[col] = _text_for_copy(out[col]).to_numpy()
-        with connection.cursor() as cur:
+        self._merge()  # the connection is the loader thread's until its chunk is done
+        with self._raw.cursor() as cur:
             cur.copy_expert("COPY etl_quarantine (batch_id, feature_index, properties, geom, "
                             "errors) FROM STDIN", _csv_frame(out))
 
-    def _bulk_drop_indexes(self) -> list[str]:
+    def _bulk_drop_indexes(self, rows: int) -> list[str]:
         """For a bulk load, drop the table's plain (non-unique) indexes; return their DDL.
 
         When a batch brings at least :data:`BULK_MIN_ROWS` rows and at least as
@@ -264,12 +378,12 @@ class BatchLoader:
         of the layer wait for the commit meanwhile (the drop takes an exclusive
         lock), which is acceptable for such loads.
         """
-        if self.staged < BULK_MIN_ROWS:
+        if rows < BULK_MIN_ROWS:
             return []
         with connection.cursor() as cur:
             cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [self.table])
             existing = float(cur.fetchone()[0])
-            if existing > self.staged:
+            if existing > rows:
                 return []
             cur.execute("""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
                              FROM pg_index i
@@ -282,67 +396,27 @@ class BatchLoader:
 
     # -- the end ------------------------------------------------------------------------
     def finish(self, *, upsert: bool) -> LoadCounts:
-        """Upsert the staging table into the layer (when ``upsert``); return the counts."""
-        counts = LoadCounts()
-        if not upsert or self.staged == 0:
-            fault("upsert")
-            return counts
-        target = _qualified(self.table)
-        geom_col = _quote(self.layer.geometry_column)
-        geom_type = self.columns[self.layer.geometry_column].sql_type.lower()
-        geom_expr = "s.kentcbs_geom"
-        if "multi" in geom_type:
-            geom_expr = "ST_Multi(s.kentcbs_geom)"
-        cast = {f: self.columns[f].sql_type for f in self.fields}
-        names = [_quote(f) for f in self.fields]
-        select = [f"s.{_quote(f)}::{cast[f]}" for f in self.fields]
-        extra_cols, extra_vals, extra_set = [], [], []
-        if "batch_id" in self.columns:
-            extra_cols.append('"batch_id"')
-            extra_vals.append(str(int(self.batch_id)))
-            extra_set.append('"batch_id" = EXCLUDED."batch_id"')
-        if "updated_at" in self.columns:
-            extra_set.append('"updated_at" = now()')
-        non_key = [f for f in self.fields if f not in self.layer.key]
-        sets = [f"{_quote(f)} = EXCLUDED.{_quote(f)}" for f in non_key]
-        sets.append(f"{geom_col} = EXCLUDED.{geom_col}")
-        compare_old = ", ".join([*(f"t.{_quote(f)}" for f in non_key), f"t.{geom_col}"])
-        compare_new = ", ".join([*(f"EXCLUDED.{_quote(f)}" for f in non_key),
-                                 f"EXCLUDED.{geom_col}"])
-        conflict = ", ".join(_quote(k) for k in self.layer.key)
-        sql = f"""  -- identifiers quoted by _quote; no user values
-            WITH up AS (
-              INSERT INTO {target} AS t ({", ".join([*names, geom_col, *extra_cols])})
-              SELECT {", ".join([*select, geom_expr, *extra_vals])}
-                FROM {STAGE} s
-              ON CONFLICT ({conflict}) DO UPDATE
-                 SET {", ".join([*sets, *extra_set])}
-               WHERE ROW({compare_old}) IS DISTINCT FROM ROW({compare_new})
-              RETURNING (xmax = 0) AS inserted
-            ) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
-                FROM up"""  # noqa: S608
-        insert_only = f"""  -- first load into an empty layer: no conflict is possible
-            INSERT INTO {target} ({", ".join([*names, geom_col, *extra_cols])})
-            SELECT {", ".join([*select, geom_expr, *extra_vals])} FROM {STAGE} s"""  # noqa: S608
-        with connection.cursor() as cur:
-            # One batch at a time per layer (readers are not blocked by this mode).
-            cur.execute(f"LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE")
-            cur.execute(f"SELECT EXISTS (SELECT 1 FROM {target})")  # noqa: S608
-            empty = not cur.fetchone()[0]
-        rebuild = self._bulk_drop_indexes()
-        with connection.cursor() as cur:
-            if empty:
-                cur.execute(insert_only)
-                inserted, updated = cur.rowcount, 0
-            else:
-                cur.execute(sql)
-                inserted, updated = cur.fetchone()
-            for statement in rebuild:
-                cur.execute(statement)
-        counts.inserted, counts.updated = int(inserted), int(updated)
-        counts.unchanged = self.staged - counts.inserted - counts.updated
+        """Wait for the last chunk; upsert what is staged (non-incremental) when ``upsert``;
+        rebuild dropped indexes; return the counts."""
+        self._merge()
+        if not self.incremental and upsert and self.staged:
+            self._rebuild = self._bulk_drop_indexes(self.staged)
+            with connection.cursor() as cur:
+                if self._empty:
+                    cur.execute(self._insert_sql)
+                    self.counts.inserted = cur.rowcount
+                else:
+                    cur.execute(self._upsert_sql)
+                    inserted, updated = cur.fetchone()
+                    self.counts.inserted, self.counts.updated = int(inserted), int(updated)
+        if self.incremental or upsert:
+            with connection.cursor() as cur:
+                for statement in self._rebuild:
+                    cur.execute(statement)
+        loaded = self.staged if (self.incremental or upsert) else 0
+        self.counts.unchanged = loaded - self.counts.inserted - self.counts.updated
         fault("upsert")
-        return counts
+        return self.counts
 
 
 def run_load_error(exc: BaseException) -> LoadFailed:

@@ -248,8 +248,8 @@ def _audit(batch: Batch) -> None:
     if record is None or batch.status != BatchStatusChoices.LOADED:
         return
     offered: dict[str, Any] = {
-        "source": "etl", "user": batch.user, "layer": batch.layer_code,
-        "layer_code": batch.layer_code, "table": "", "batch_id": batch.pk, "batch": batch,
+        "target": batch.layer_code, "action": "upsert", "source": "etl", "user": batch.user,
+        "layer_code": batch.layer_code, "batch_id": batch.pk,
         "inserted": batch.count_inserted, "updated": batch.count_updated,
         "count": batch.count_inserted + batch.count_updated,
         "description": f"ETL batch #{batch.pk}: {batch.file_name}"}
@@ -287,11 +287,20 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
     state = FileState()
     lookup = _unique_lookup(layer)
     total = info.feature_count if info.feature_count >= 0 else None
-    loader = None if dry_run else BatchLoader(layer=layer, batch_id=batch.pk)
+    loader = None if dry_run else BatchLoader(
+        layer=layer, batch_id=batch.pk, expected_rows=max(info.feature_count, 0),
+        incremental=not strict)
     errors_seen = 0
     first = True
     if loader is not None:
         loader.__enter__()
+        if lookup is not None:
+            raw_lookup = lookup
+
+            def lookup(field: str, values: list[Any]) -> pd.DataFrame:
+                loader.wait()  # one thread at a time on the connection
+                return raw_lookup(field, values)
+
     try:
         for chunk in read_chunks(info, crs=source_crs.to_wkt(), chunk_size=chunk_size,
                                  limits=limits):
@@ -317,6 +326,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             result = validate_chunk(stored, layer, state, boundary=boundary,
                                     unique_lookup=lookup)
             if first is False and batch.count_read == 0:
+                if loader is not None:
+                    loader.wait()
                 offsets = _stored_offsets(layer, result.frame)
                 if len(offsets):
                     minx, miny, maxx, maxy = result.frame.total_bounds
@@ -342,11 +353,13 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             if flagged.any():
                 report.locations.append(stored.geometry[flagged])
             if loader is not None:
-                loader.stage(result.frame.loc[~bad])
+                # quarantine first: it waits for the previous chunk's load, then this
+                # chunk's load runs in the loader thread while the next one is validated
                 if bad.any():
                     rej_props = original.loc[bad].rename(columns=match.rename)
                     rej_props = to_storage(rej_props, int(layer.srid))
                     loader.quarantine(rej_props, _errors_per_feature(problems))
+                loader.stage(result.frame.loc[~bad])
             if progress:
                 progress(batch.count_read, total)
         if batch.count_read == 0:

@@ -35,10 +35,28 @@ def make_layer(code: str = "etl_bina", **overrides: Any) -> Any:
     return LayerDefinition.model_validate(data)
 
 
+def ensure_departments() -> None:
+    """Restore the shipped departments (a transactional test's flush removes them)."""
+    import importlib
+
+    from django.apps import apps
+
+    try:
+        model = apps.get_model("gis_core", "Department")
+    except LookupError:
+        return
+    if model.objects.exists():
+        return
+    shipped = importlib.import_module("gis_core.migrations.0003_departments")
+    shipped.create(apps, None)
+
+
 def create_layer_table(layer: Any) -> None:
-    """(Re)create the layer's table with the registry's own DDL (``layers.ddl``)."""
+    """(Re)create the layer's table with the registry's own DDL (``layers.ddl``); make sure
+    the shipped departments exist."""
     from layers.ddl import create_table
 
+    ensure_departments()
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {layer.backing.table} CASCADE")
         for statement in create_table(layer):

@@ -11,6 +11,7 @@ import shapely
 from django.db import connection
 from pyproj import Transformer
 
+from etl.testing import ensure_departments
 from tests.conftest import kentcbs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,6 +23,7 @@ def env():
     from layers.codelists import load_codelists
 
     load_codelists()
+    ensure_departments()
     with connection.cursor() as cur:
         cur.execute("TRUNCATE cbs.bina")
     db = connection.settings_dict

@@ -81,9 +81,9 @@ def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
         django.setup()
         from etl.services import ingest
         from etl.testing import make_layer
-        ingest(layer=make_layer("etl_fail"), path={str(path)!r}, department="imar_sehircilik",
-               chunk_size=1000)
-        print("NOT KILLED")
+        b = ingest(layer=make_layer("etl_fail"), path={str(path)!r},
+                   department="imar_sehircilik", chunk_size=1000)
+        print("NOT KILLED", b.status, b.message)
     """)
     env = {**os.environ, "DATABASE_URL": url, "KENTCBS_ETL_FAULT": "copy:kill"}
     env.pop("KENTCBS_TEST_DB_NAME", None)
