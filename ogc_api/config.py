@@ -8,6 +8,7 @@ read (and which of their personal fields they may see); the gate in
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,30 @@ _EXTENTS: dict[tuple[str, int], list[float]] = {}
 _EXTENT_LOCK = threading.Lock()
 
 
+_TABLES: dict[str, tuple[float, frozenset[str]]] = {}
+_TABLES_TTL = 30.0
+
+
+def existing_tables(tables: list[str]) -> frozenset[str]:
+    """Which of ``tables`` exist in the database (one query, cached for 30 seconds)."""
+    key = connection.settings_dict["NAME"] + "|" + ",".join(sorted(tables))
+    now = time.monotonic()
+    with _EXTENT_LOCK:
+        hit = _TABLES.get(key)
+    if hit and hit[0] > now:
+        return hit[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM unnest(%s::text[]) AS name "
+                       "WHERE to_regclass(name) IS NOT NULL", [sorted(tables)])
+        found = frozenset(row[0] for row in cursor.fetchall())
+    with _EXTENT_LOCK:
+        _TABLES[key] = (now + _TABLES_TTL, found)
+    return found
+
+
 def table_exists(layer: LayerDefinition) -> bool:
     """True when the layer's table or view is in the database (synced)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [str(layer.backing.table)])
-        return bool(cursor.fetchone()[0])
+    return str(layer.backing.table) in existing_tables([str(layer.backing.table)])
 
 
 def layer_extent(layer: LayerDefinition) -> list[float]:
@@ -70,9 +90,10 @@ def layer_extent(layer: LayerDefinition) -> list[float]:
 
 
 def forget_extents() -> None:
-    """Drop cached extents (after loads)."""
+    """Drop cached extents and table lists (after loads and syncs)."""
     with _EXTENT_LOCK:
         _EXTENTS.clear()
+        _TABLES.clear()
 
 
 def resource(view: LayerView, *, extent: list[float]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ See ``ogc_api/CONFORMANCE.md`` for each deviation of stock pygeoapi and its fix.
 
 from __future__ import annotations
 
+import re
+
 from django.http import HttpRequest, HttpResponse
 
 #: Only classes that are actually served (stock pygeoapi declares more than it serves).
@@ -44,6 +46,17 @@ JSON_TYPES = {
 }
 
 
+#: Asset tags that load from the internet (pygeoapi's templates use unpkg/jsDelivr/cdnjs).
+EXTERNAL_ASSET = re.compile(
+    rb"<script[^>]*\ssrc=[\"']https?://[^>]*>\s*</script>|"
+    rb"<link[^>]*\shref=[\"']https?://[^\"']*\.(?:css|js)[^>]*>", re.IGNORECASE)
+
+
+def strip_external_assets(content: bytes) -> bytes:
+    """Remove script and stylesheet tags that point outside the server (offline intranet)."""
+    return EXTERNAL_ASSET.sub(b"", content)
+
+
 def fix_response(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Correct what stock pygeoapi answers with the wrong media type."""
     kind = response.get("Content-Type", "")
@@ -51,6 +64,8 @@ def fix_response(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         last = request.path.rstrip("/").rsplit("/", 1)[-1]
         if last in JSON_TYPES:
             response["Content-Type"] = JSON_TYPES[last]
+    if "text/html" in kind:
+        response.content = strip_external_assets(response.content)
     if response.status_code >= 400 and "html" in kind and request.GET.get("f") != "html":
         response["Content-Type"] = "application/json"
     return response

@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
-#: Below this many matching rows (planner estimate) numberMatched is counted exactly.
-EXACT_COUNT_BELOW = 50_000
+#: numberMatched is counted exactly only when the planner expects a small, cheap match;
+#: otherwise it is omitted (it is optional in Features Part 1, and a wrong number is worse).
+EXACT_COUNT_BELOW = 10_000
+EXACT_COUNT_MAX_COST = 20_000.0
 #: CRS84 bbox clamp before projecting into a TM zone (Turkey and around).
 PROJECTABLE = (20.0, 30.0, 50.0, 46.0)
 
@@ -310,7 +312,8 @@ def number_matched(query: ItemsQuery) -> int | None:
         cursor.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(select))
         plan = cursor.fetchone()[0]
         estimate = plan[0]["Plan"]["Plan Rows"]
-        if estimate >= EXACT_COUNT_BELOW:
+        cost = plan[0]["Plan"]["Total Cost"]
+        if estimate >= EXACT_COUNT_BELOW or cost >= EXACT_COUNT_MAX_COST:
             return None
         cursor.execute(sql.SQL("SELECT count(*) FROM ({}) AS matched").format(select))
         return int(cursor.fetchone()[0])

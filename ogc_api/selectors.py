@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from layers import access
-from ogc_api.config import LayerView, table_exists
+from ogc_api.config import LayerView, existing_tables
 
 
 def layer_views(*, user: Any) -> dict[str, LayerView]:
@@ -15,8 +15,10 @@ def layer_views(*, user: Any) -> dict[str, LayerView]:
     items, single items, queryables, tiles): ``layers.access``.
     """
     views: dict[str, LayerView] = {}
-    for layer in access.readable_layers(user):
-        if not table_exists(layer):
+    readable = access.readable_layers(user)
+    present = existing_tables([str(layer.backing.table) for layer in readable])
+    for layer in readable:
+        if str(layer.backing.table) not in present:
             continue
         views[layer.code] = LayerView(layer=layer,
                                       fields=tuple(access.visible_fields(user, layer)))

@@ -245,6 +245,17 @@ def test_values_come_back_as_stored_and_html_escapes(ogc: OgcSite) -> None:
         html = fetch(url)
         assert html.status == 200 and html.type.startswith("text/html")
         assert b"<script>alert" not in html.body and b"<img src=x onerror" not in html.body
+        assert b"&lt;script&gt;" in html.body or b"\\u003cscript" in html.body \
+            or b"&#34;" in html.body or b"&lt;" in html.body
+
+
+def test_html_pages_load_nothing_from_the_internet(ogc: OgcSite) -> None:
+    for path in ["/?f=html", "/collections?f=html", "/collections/yol?f=html",
+                 "/collections/yol/items?f=html", f"/collections/yol/items/{ogc.yol_ids[1]}?f=html",
+                 "/conformance?f=html", "/collections/yol/queryables?f=html"]:
+        body = fetch(f"{ogc.url}{path}").body.decode()
+        sources = re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"'](https?://[^\"']+)", body)
+        assert [s for s in sources if not s.startswith(ogc.url.split("/ogc")[0])] == [], path
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:

@@ -1,0 +1,190 @@
+"""Benchmark (not a test): the OGC API on a 1,000,000-feature layer against raw PostGIS.
+
+Run: ``.venv/bin/python bench/ogc_api.py`` (uses the configured database; the
+layer ``bench_nokta`` lives in ``cbs.bench_nokta`` and is kept between runs).
+
+Compared in the same run, median of several repetitions, after a warm-up:
+
+* ``/items?limit=1000`` (first page, a deep page via the cursor, bbox, CQL2)
+  through the whole Django stack against the same query as raw SQL building the
+  FeatureCollection in PostGIS (``json_build_object``/``ST_AsGeoJSON``);
+* vector tiles at z14 and z16 against a raw ``ST_AsMVT`` query.
+
+Targets: items within 3x raw SQL, deep page <= 1.5x the first page, tiles
+within 1.2x raw, no tile over 500 KB.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CODE = "bench_nokta"
+ROWS = 1_000_000
+DEFINITION = f"""
+code: {CODE}
+version: 1
+title: {{tr: Kıyaslama noktaları, en: Benchmark points}}
+theme: ulasim
+geometry_type: Point
+fields:
+  - {{name: ad, type: string, max_length: 40, title: {{tr: Ad, en: Name}}}}
+  - {{name: kategori, type: integer, title: {{tr: Kategori, en: Category}}}}
+  - {{name: deger, type: decimal, title: {{tr: Değer, en: Value}}}}
+key: [ad]
+owner: bilgi_islem
+access: {{read: {{public: true}}}}
+style: {{min_zoom: 14}}
+backing: {{kind: table}}
+"""
+folder = Path(tempfile.mkdtemp(prefix="kentcbs-bench-"))
+(folder / f"{CODE}.yaml").write_text(DEFINITION, encoding="utf-8")
+os.environ["KENTCBS_LAYER_DIRS"] = str(folder)
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_core.settings")
+os.environ.setdefault("KENTCBS_ALLOWED_HOSTS", "testserver,localhost")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from layers.registry import registry  # noqa: E402
+from layers.services import sync_layer  # noqa: E402
+
+REPEAT = 7
+
+
+def median_ms(fn) -> float:
+    fn()
+    times = []
+    for _ in range(REPEAT):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def prepare() -> None:
+    layer = registry.get(CODE)
+    sync_layer(layer)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM cbs.{CODE}")
+        if cursor.fetchone()[0] == ROWS:
+            return
+        print(f"generating {ROWS:,} points ...", flush=True)
+        cursor.execute(f"TRUNCATE cbs.{CODE} RESTART IDENTITY")
+        cursor.execute(
+            f"INSERT INTO cbs.{CODE} (ad, kategori, deger, geom) "
+            "SELECT 'nokta ' || i, i % 10, (i % 1000) / 10.0, "
+            "ST_SetSRID(ST_MakePoint(530000 + random() * 30000, 4390000 + random() * 30000), "
+            f"{layer.srid}) FROM generate_series(1, {ROWS}) AS i")
+        cursor.execute(f"ANALYZE cbs.{CODE}")
+
+
+def raw_page(where: str, order_limit: str = "ORDER BY id LIMIT 1000") -> str:
+    return (
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', "
+        "coalesce(json_agg(json_build_object('type', 'Feature', 'id', id, 'geometry', "
+        "ST_AsGeoJSON(ST_Transform(geom, 4326), 8)::json, 'properties', json_build_object("
+        "'ad', ad, 'kategori', kategori, 'deger', deger)) ORDER BY id), '[]'::json))::text "
+        f"FROM (SELECT * FROM cbs.{CODE} WHERE {where} {order_limit}) AS page")
+
+
+def run_sql(statement: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        value = cursor.fetchone()[0]
+    return len(value or b"")
+
+
+def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return (int((lon + 180) / 360 * n),
+            int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+
+
+def raw_tile(z: int, x: int, y: int, srid: int) -> str:
+    return (
+        f"SELECT ST_AsMVT(t, '{CODE}', 4096, 'g', 'id') FROM (SELECT id, ad, kategori, deger, "
+        f"ST_AsMVTGeom(ST_Transform(geom, 3857), ST_TileEnvelope({z}, {x}, {y}), 4096, 64, "
+        f"true) AS g FROM cbs.{CODE} WHERE geom && ST_Transform(ST_TileEnvelope({z}, {x}, "
+        f"{y}, margin => 64.0 / 4096), {srid})) AS t")
+
+
+def main() -> None:
+    prepare()
+    layer = registry.get(CODE)
+    client = Client()
+    base = f"/ogc/collections/{CODE}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ST_X(c), ST_Y(c) FROM (SELECT ST_Transform(ST_SetSRID("
+                       f"ST_MakePoint(545000, 4405000), {layer.srid}), 4326) AS c) AS p")
+        lon, lat = cursor.fetchone()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) FROM ("
+                       f"SELECT ST_Transform(ST_MakeEnvelope(544000, 4404000, 546000, 4406000, "
+                       f"{layer.srid}), 4326) AS b) AS e")
+        bbox = ",".join(f"{v:.6f}" for v in cursor.fetchone())
+    minx, miny, maxx, maxy = bbox.split(",")
+    bbox_where = (f"geom && ST_Transform(ST_MakeEnvelope({minx}, {miny}, {maxx}, {maxy}, 4326), "
+                  f"{layer.srid})")
+
+    def get(url: str) -> int:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code, response.content[:300])
+        return len(response.content)
+
+    cases = [
+        ("first page", f"{base}/items?limit=1000", raw_page("TRUE")),
+        ("deep page (cursor 900000)", f"{base}/items?limit=1000&cursor=900000",
+         raw_page("id > 900000")),
+        ("bbox", f"{base}/items?limit=1000&bbox={bbox}", raw_page(bbox_where)),
+        ("CQL2 kategori = 3 AND deger > 50", f"{base}/items?limit=1000&filter="
+         "kategori%20%3D%203%20AND%20deger%20%3E%2050",
+         raw_page("kategori = 3 AND deger > 50")),
+    ]
+    print(f"\nOGC API items vs raw SQL, {ROWS:,} features, median of {REPEAT} (ms)")
+    print(f"{'case':36} {'api':>9} {'raw sql':>9} {'ratio':>7}")
+    results = {}
+    for name, url, raw in cases:
+        api_ms = median_ms(lambda url=url: get(url))
+        raw_ms = median_ms(lambda raw=raw: run_sql(raw))
+        results[name] = api_ms
+        print(f"{name:36} {api_ms:9.1f} {raw_ms:9.1f} {api_ms / raw_ms:7.2f}")
+    offset_ms = median_ms(lambda: run_sql(raw_page("TRUE", "ORDER BY id LIMIT 1000 OFFSET 900000")))
+    deep = results["deep page (cursor 900000)"] / results["first page"]
+    print(f"deep page / first page: {deep:.2f}  (raw SQL with OFFSET 900000: {offset_ms:.1f} ms)")
+
+    print(f"\nTiles vs raw ST_AsMVT, median of {REPEAT} (ms)")
+    print(f"{'tile':24} {'api':>9} {'raw':>9} {'ratio':>7} {'bytes':>9}")
+    largest = 0
+    for z in (14, 16):
+        x, y = tile_xy(lon, lat, z)
+        url = f"{base}/tiles/WebMercatorQuad/{z}/{y}/{x}"
+        api_ms = median_ms(lambda url=url: get(url))
+        raw_ms = median_ms(lambda z=z, x=x, y=y: run_sql(raw_tile(z, x, y, layer.srid)))
+        size = get(url)
+        largest = max(largest, size)
+        print(f"{f'z{z}/{y}/{x}':24} {api_ms:9.1f} {raw_ms:9.1f} {api_ms / raw_ms:7.2f} "
+              f"{size:9,}")
+    for z in (14, 15):
+        x, y = tile_xy(lon, lat, z)
+        for dx in (-1, 0, 1):
+            largest = max(largest, get(f"{base}/tiles/WebMercatorQuad/{z}/{y}/{x + dx}"))
+    print(f"largest tile served: {largest:,} bytes (limit 512,000)")
+    low = client.get(f"{base}/tiles/WebMercatorQuad/10/{tile_xy(lon, lat, 10)[1]}/"
+                     f"{tile_xy(lon, lat, 10)[0]}")
+    print(f"z10 (below min zoom 14): HTTP {low.status_code}")
+
+
+if __name__ == "__main__":
+    main()
