@@ -89,7 +89,10 @@ def municipality_area(srid: int) -> tuple[Any, tuple[float, float, float, float]
                    if f.__class__.__name__ in ("MultiPolygonField", "PolygonField")]
     if not geom_fields:
         return None, box
-    row = model.objects.exclude(**{f"{geom_fields[0]}__isnull": True}).first()
+    rows = model.objects.exclude(**{f"{geom_fields[0]}__isnull": True})
+    if any(f.name == "code" for f in model._meta.get_fields()):
+        rows = rows.filter(code=settings.KENTCBS_PROFILE)
+    row = rows.first()
     if row is None:
         return None, box
     geom = getattr(row, geom_fields[0]).clone()

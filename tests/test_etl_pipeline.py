@@ -127,3 +127,29 @@ def test_dry_run_and_strict_load_nothing(layer, tmp_path):
     assert (strict.status, strict.count_loaded, strict.count_rejected) == ("rejected", 0, 4)
     assert layer_rows(layer) == []
     assert Batch.objects.count() == 2
+
+
+def test_outside_municipality_and_audit(layer, tmp_path):
+    from django.apps import apps
+    from django.conf import settings
+    from django.contrib.gis.geos import GEOSGeometry
+
+    municipality = apps.get_model("gis_core", "Municipality")
+    area = shapely.MultiPolygon([shapely.box(X0 - 5000, Y0 - 5000, X0 + 5000, Y0 + 5000)])
+    municipality.objects.update_or_create(
+        code=settings.KENTCBS_PROFILE,
+        defaults={"name": "Odunpazarı", "province": "Eskişehir", "srid": 5254,
+                  "boundary": GEOSGeometry(area.wkt, srid=5254)})
+    definition = make_layer("etl_sinir", geometry_rules={"within_municipality": True})
+    create_layer_table(definition)
+    frame = buildings(3)
+    frame.loc[2, "geometry"] = shapely.box(X0 + 20000, Y0, X0 + 20020, Y0 + 15)
+    frame.to_file(tmp_path / "s.gpkg")
+    batch = ingest(layer=definition, path=tmp_path / "s.gpkg", department="imar_sehircilik")
+    assert (batch.status, batch.count_loaded, batch.count_rejected) == ("loaded", 2, 1)
+    q = Quarantine.objects.get(batch=batch)
+    assert (q.feature_index, q.errors[0]["code"]) == (2, "OUTSIDE_MUNICIPALITY")
+    change = apps.get_model("gis_core", "BulkChange").objects.get(batch_id=batch.pk)
+    assert (change.source, change.target, change.count) == ("etl", "etl_sinir", 2)
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE cbs.etl_sinir CASCADE")
