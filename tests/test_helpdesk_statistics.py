@@ -154,5 +154,5 @@ def test_pages_render_with_local_assets_only(fixed: World, client) -> None:
         assert sources == [], (url, sources)
     map_html = client.get("/helpdesk/map/").content.decode()
     assert "/static/helpdesk/leaflet/leaflet.js" in map_html
-    assert "Arıza / talep bildir" in map_html and "<svg" in client.get(
+    assert "helpdesk-new" in map_html and "<svg" in client.get(
         "/helpdesk/statistics/").content.decode()

@@ -24,7 +24,7 @@ def at(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> dt.da
     return dt.datetime(year, month, day, hour, minute, tzinfo=TZ)
 
 
-def square(lon: float, lat: float, size: float = 20.0) -> MultiPolygon:
+def square(lon: float, lat: float, size: float = 40.0) -> MultiPolygon:
     """A ``size`` m square footprint around (lon, lat), in the storage SRID."""
     x, y = _to_storage.transform(lon, lat)
     ring = ((x, y), (x + size, y), (x + size, y + size), (x, y + size), (x, y))

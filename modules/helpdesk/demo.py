@@ -16,8 +16,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from modules.helpdesk import services
-from modules.helpdesk.choices import DEFAULT_UNIT
 from modules.helpdesk.models import MaintenancePlan, MaintenanceWorkItem, Ticket
+from modules.helpdesk.selectors import IT_DEPARTMENTS
 
 SEED = 20261123
 TZ = dt.timezone(dt.timedelta(hours=3))
@@ -33,8 +33,9 @@ CATEGORY_WEIGHTS = {
 }
 PRIORITY_WEIGHTS = {"critical": 4, "high": 18, "normal": 58, "low": 20}
 TITLES = {
-    "hardware_fault": ["Bilgisayar açılmıyor", "Yazıcı kağıt sıkıştırıyor", "Ekran görüntü vermiyor",
-                       "Klavye arızalı", "Mavi ekran hatası", "Tarayıcı çalışmıyor"],
+    "hardware_fault": ["Bilgisayar açılmıyor", "Yazıcı kağıt sıkıştırıyor",
+                       "Ekran görüntü vermiyor", "Klavye arızalı", "Mavi ekran hatası",
+                       "Tarayıcı çalışmıyor"],
     "software_ebys": ["EBYS'ye giriş yapılamıyor", "EBYS evrak havale hatası",
                       "EBYS imza akışı takıldı"],
     "software_cbs": ["CBS katmanı görünmüyor", "Ruhsat katmanı güncellemesi"],
@@ -49,7 +50,6 @@ TITLES = {
 TECHNICIANS = {"teknik_destek": ["demo_teknik1", "demo_teknik2", "demo_teknik3"],
                "ag_yonetimi": ["demo_ag1"], "yazilim": ["demo_yazilim1", "demo_yazilim2"],
                "cbs": ["demo_cbs1"]}
-IT_DEPARTMENTS = {"bilgi_islem", "teknik_destek", "ag_yonetimi", "yazilim", "cbs", "idari_mali"}
 
 
 def _pick(rng: random.Random, weights: dict[str, int]) -> str:
@@ -81,8 +81,8 @@ def _reporters(departments: list[Any]) -> list[Any]:
 
 
 @transaction.atomic
-def load_demo(*, profile: str | None = None) -> dict[str, Any]:
-    """Load the helpdesk demo (idempotent); returns counts."""
+def load_demo(*, profile: str | None = None, tickets: int = TICKETS) -> dict[str, Any]:
+    """Load the helpdesk demo (idempotent): ``tickets`` over the demo year; returns counts."""
     from gis_core.audit import audit_context
     from gis_core.models import Asset, Building, Department
 
@@ -91,7 +91,7 @@ def load_demo(*, profile: str | None = None) -> dict[str, Any]:
     buildings = list(Building.objects.order_by("code"))
     if not buildings:
         return {"tickets": 0, "created": 0}
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 (demo data, not security)
     units = {code: Department.objects.get(code=code) for code in TECHNICIANS}
     technicians = {code: [_user(name, units[code], "technician") for name in names]
                    for code, names in TECHNICIANS.items()}
@@ -104,7 +104,7 @@ def load_demo(*, profile: str | None = None) -> dict[str, Any]:
     # Busy buildings: weight by the number of assets and a building-specific factor.
     weights = [(1 + len(assets_by_building.get(b.pk, []))) * rng.lognormvariate(0, 0.8)
                for b in buildings]
-    offsets = sorted(rng.uniform(0, DAYS) for _ in range(TICKETS))
+    offsets = sorted(rng.uniform(0, DAYS) for _ in range(tickets))
     created = 0
     with audit_context(source="system"):
         for offset in offsets:

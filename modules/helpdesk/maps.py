@@ -10,6 +10,7 @@ import folium
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import escape
+from folium.utilities import JsCode
 
 from modules.helpdesk.statistics import BuildingLoad
 
@@ -54,8 +55,6 @@ def load_map(loads: Sequence[BuildingLoad], *, centre: tuple[float, float]) -> R
     bounds: list[list[float]] = []
     for load in loads:
         geometry = json.loads(load.geojson)
-        feature = {"type": "Feature", "geometry": geometry,
-                   "properties": {"code": load.code, "tickets": load.tickets}}
         colour = shade(load.tickets, maximum)
         new_url = reverse("helpdesk:ticket_new") + f"?building={load.building_id}"
         page_url = reverse("helpdesk:building", args=[load.building_id])
@@ -63,23 +62,35 @@ def load_map(loads: Sequence[BuildingLoad], *, centre: tuple[float, float]) -> R
                  f'Talep: {load.tickets} — açık: {load.open}<br>'
                  f'<a class="helpdesk-new" href="{new_url}" target="_top">Arıza / talep bildir</a>'
                  f' · <a href="{page_url}" target="_top">Bina sayfası</a>')
-        layer = folium.GeoJson(
-            feature, name=load.code,
+        feature = {"type": "Feature", "geometry": geometry,
+                   "properties": {"code": load.code, "tickets": load.tickets, "popup": popup}}
+        # Popups are bound in plain Leaflet: folium's Popup element needs jQuery.
+        folium.GeoJson(
+            feature, name=load.code, smooth_factor=0,
             style_function=lambda _f, c=colour: {"color": "#555555", "weight": 1,
                                                  "fillColor": c, "fillOpacity": 0.8},
-            tooltip=f"{load.name}: {load.tickets}",
-        )
-        folium.Popup(popup, max_width=300).add_to(layer)
-        layer.add_to(fmap)
+            on_each_feature=JsCode(
+                "function (feature, layer) {"
+                " layer.bindPopup(feature.properties.popup, {maxWidth: 300});"
+                " layer.bindTooltip(feature.properties.code + ': ' + feature.properties.tickets);"
+                " }"),
+        ).add_to(fmap)
         bounds.extend(_corners(geometry))
+    refit = ""
     if bounds:
         lats = [p[0] for p in bounds]
         lons = [p[1] for p in bounds]
-        fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]])
+        box = [[min(lats), min(lons)], [max(lats), max(lons)]]
+        # Fitted once the page is laid out, without animation (an animated pan leaves
+        # paths clipped to the old view until it ends).
+        name = fmap.get_name()
+        options = "{padding: [30, 30], maxZoom: 18, animate: false}"
+        refit = (f"\nwindow.addEventListener('load', function () {{ {name}.invalidateSize();"
+                 f" {name}.fitBounds({json.dumps(box)}, {options}); }});")
     figure = fmap.get_root()
     figure.render()
     return RenderedMap(header=figure.header.render(), html=figure.html.render(),
-                       script=figure.script.render())
+                       script=figure.script.render() + refit)
 
 
 def _corners(geometry: dict) -> list[list[float]]:

@@ -13,7 +13,6 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from gis_core.models.base import AuditedQuerySet, HistorySource
-
 from modules.helpdesk.choices import (
     RepairKindChoices,
     TicketCategoryChoices,

@@ -21,7 +21,9 @@ from modules.helpdesk.models import Ticket
 
 #: Roles whose members work on the tickets of their unit.
 WORKER_ROLES = frozenset({"technician", "network_admin"})
-IT_DIRECTORATE = "bilgi_islem"
+#: The IT directorate and its units (gis_core's shipped departments).
+IT_DEPARTMENTS = frozenset({"bilgi_islem", "teknik_destek", "ag_yonetimi", "yazilim", "cbs",
+                            "idari_mali"})
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,12 @@ def helpdesk_access(user: Any) -> HelpdeskAccess:
     """The helpdesk view of ``user``'s memberships and roles."""
     from gis_core.selectors import user_access
 
-    from gis_core.models import Membership
-
     access = user_access(user)
     if not access.is_authenticated:
         return HelpdeskAccess(None, False, frozenset(), frozenset())
     rows = access.memberships
     sees_all = (access.is_superuser or "manager" in access.roles
-                or (any(role == "gis_admin" for _code, role in rows)
-                    and IT_DIRECTORATE in access.departments))
+                or any(role == "gis_admin" and code in IT_DEPARTMENTS for code, role in rows))
     return HelpdeskAccess(
         user_id=user.pk,
         sees_all=sees_all,
