@@ -20,5 +20,7 @@ class GisCoreConfig(AppConfig):
                           dispatch_uid="kentcbs_role_groups_save")
         post_delete.connect(signals.sync_role_groups, sender=Membership,
                             dispatch_uid="kentcbs_role_groups_delete")
+        post_migrate.connect(signals.ensure_departments, sender=self,
+                             dispatch_uid="kentcbs_departments")
         post_migrate.connect(signals.grant_role_permissions, sender=self,
                              dispatch_uid="kentcbs_role_permissions")

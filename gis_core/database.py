@@ -251,11 +251,10 @@ class EmbeddedCluster:
         os.chmod(self.data_dir, 0o700)
         base = [bins.tool("initdb"), "-D", str(self.data_dir), "-U", DB_USER, "-E", "UTF8",
                 "--auth-local=trust", "--auth-host=scram-sha-256", "--data-checksums"]
-        # Turkish (ICU) collation by default, so names sort as Turkish readers expect.
-        result = self._run([*base, "--locale=C.UTF-8", "--locale-provider=icu",
-                            "--icu-locale=tr-TR"], check=False)
-        if result.returncode != 0:
-            self._run([*base, "--locale=C.UTF-8"])
+        # C.UTF-8 by default: a Turkish default collation would upper-case 'point' to
+        # 'POİNT' inside PostGIS's own catalogue views and break GDAL and QGIS. Turkish
+        # names carry the ICU collation "tr-TR-x-icu" on their own columns instead.
+        self._run([*base, "--locale=C.UTF-8"])
         lines = [f"{key} = {value}" for key, value in DURABLE_SETTINGS.items()]
         lines += ["shared_buffers = 256MB", "max_connections = 200",
                   "work_mem = 32MB", "maintenance_work_mem = 256MB"]

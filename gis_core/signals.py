@@ -41,6 +41,13 @@ def sync_role_groups(sender: Any, instance: Any, **kwargs: Any) -> None:
             user.groups.remove(group)
 
 
+def ensure_departments(sender: Any, **kwargs: Any) -> None:
+    """Re-create the shipped departments and role groups after migrate or a test flush."""
+    from gis_core.departments import ensure_shipped_departments
+
+    ensure_shipped_departments()
+
+
 def grant_role_permissions(sender: Any, **kwargs: Any) -> None:
     from django.contrib.auth.models import Group, Permission
 

@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 
 from gis_core.choices import AuditSourceChoices
 
+#: ICU Turkish collation for names (sorting Ç after C, I before İ, case rules for ı/İ).
+TURKISH = "tr-TR-x-icu"
+
 
 class HistorySource(models.Model):
     """Extra columns on every history table: where the change came from."""

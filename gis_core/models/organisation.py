@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from gis_core.choices import DepartmentKindChoices, RoleChoices
-from gis_core.models.base import AuditedQuerySet, HistorySource
+from gis_core.models.base import TURKISH, AuditedQuerySet, HistorySource
 
 
 class Municipality(models.Model):
@@ -48,7 +48,7 @@ class Department(models.Model):
 
     code = models.SlugField(_("kod / code"), max_length=60, unique=True,
                             help_text=_("ASCII kod, örn. bilgi_islem / ASCII code"))
-    name = models.CharField(_("ad / name"), max_length=150)
+    name = models.CharField(_("ad / name"), max_length=150, db_collation=TURKISH)
     name_en = models.CharField(_("İngilizce ad / English name"), max_length=150, blank=True)
     kind = models.CharField(_("tür / kind"), max_length=12, choices=DepartmentKindChoices.choices,
                             default=DepartmentKindChoices.DIRECTORATE)

@@ -10,7 +10,7 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from gis_core.models.base import AuditedQuerySet, HistorySource
+from gis_core.models.base import TURKISH, AuditedQuerySet, HistorySource
 
 SRID = settings.KENTCBS_SRID
 
@@ -18,7 +18,7 @@ SRID = settings.KENTCBS_SRID
 class Neighbourhood(models.Model):
     """A mahalle, with its official name from the national list."""
 
-    name = models.CharField(_("ad / name"), max_length=120, unique=True)
+    name = models.CharField(_("ad / name"), max_length=120, unique=True, db_collation=TURKISH)
     uavt_code = models.CharField(_("UAVT mahalle kodu / UAVT code"), max_length=20, blank=True)
     geom = models.MultiPolygonField(_("sınır / boundary"), srid=SRID)
 
@@ -51,7 +51,7 @@ class Building(models.Model):
     """A hizmet binası (municipal service building)."""
 
     code = models.CharField(_("bina kodu / building code"), max_length=20, unique=True)
-    name = models.CharField(_("ad / name"), max_length=150)
+    name = models.CharField(_("ad / name"), max_length=150, db_collation=TURKISH)
     footprint = models.MultiPolygonField(_("taban alanı / footprint"), srid=SRID)
     uavt_code = models.CharField(_("UAVT bina kodu / UAVT building code"), max_length=10,
                                  blank=True, help_text=_("10 haneli / 10 digits"))
