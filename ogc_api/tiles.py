@@ -7,7 +7,7 @@ would still be too large is generalised (one feature per grid cell, id only).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 from psycopg2 import sql
@@ -27,18 +27,20 @@ def min_zoom(layer: LayerDefinition) -> int:
     return layer.style.min_zoom if layer.style.min_zoom is not None else DEFAULT_MIN_ZOOM
 
 
-def tile_sql(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int, *,
+def tile_sql(layer: LayerDefinition, fields: list[str], *,
              grid: int | None = None) -> sql.Composable:
-    """The ST_AsMVT query of one tile (``grid``: thin to one feature per grid cell)."""
+    """The ST_AsMVT query of one tile, with placeholders ``%(z)s``, ``%(x)s``, ``%(y)s``.
+
+    ``grid``: thin to one feature per grid cell (generalisation of over-full tiles).
+    """
     geom = sql.Identifier(layer.geometry_column)
     ident = sql.Identifier(layer.id_column)
-    envelope = sql.SQL("ST_TileEnvelope({}, {}, {})").format(
-        sql.Literal(z), sql.Literal(x), sql.Literal(y))
-    margin = sql.SQL("ST_TileEnvelope({}, {}, {}, margin => {})").format(
-        sql.Literal(z), sql.Literal(x), sql.Literal(y), sql.Literal(BUFFER / EXTENT))
-    search = sql.SQL("ST_Transform(ST_Segmentize({}, ({} - {}) / 8), {})").format(
-        margin, sql.SQL("ST_XMax({})").format(margin), sql.SQL("ST_XMin({})").format(margin),
-        sql.Literal(layer.srid))
+    z, x, y = sql.Placeholder("z"), sql.Placeholder("x"), sql.Placeholder("y")
+    envelope = sql.SQL("ST_TileEnvelope({}, {}, {})").format(z, x, y)
+    # Tiles start at city scale (min zoom), where a tile's outline barely bends between
+    # Web Mercator and the TM zone; the 64-pixel margin covers the difference.
+    search = sql.SQL("ST_Transform(ST_TileEnvelope({}, {}, {}, margin => {}), {})").format(
+        z, x, y, sql.Literal(BUFFER / EXTENT), sql.Literal(layer.srid))
     columns = [ident, *[sql.Identifier(name) for name in fields]]
     mvt_geom = sql.SQL("ST_AsMVTGeom(ST_Transform({}, 3857), {}, {}, {}, true)").format(
         geom, envelope, sql.Literal(EXTENT), sql.Literal(BUFFER))
@@ -59,14 +61,27 @@ def tile_sql(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int, 
         sql.Literal(layer.code), sql.Literal(EXTENT), sql.Literal(layer.id_column), inner)
 
 
+_SQL_CACHE: dict[tuple[str, int, tuple[str, ...], int | None], str] = {}
+
+
+def _statement(cursor: Any, layer: LayerDefinition, fields: list[str], grid: int | None) -> str:
+    key = (layer.code, layer.version, tuple(fields), grid)
+    text = _SQL_CACHE.get(key)
+    if text is None:
+        text = tile_sql(layer, fields, grid=grid).as_string(cursor.connection)
+        _SQL_CACHE[key] = text
+    return text
+
+
 def render_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int) -> bytes:
     """The MVT bytes of one tile, generalised until it fits in MAX_TILE_BYTES."""
+    params = {"z": z, "x": x, "y": y}
     with connection.cursor() as cursor:
-        cursor.execute(tile_sql(layer, fields, z, x, y))
+        cursor.execute(_statement(cursor, layer, fields, None), params)
         data = bytes(cursor.fetchone()[0] or b"")
         grid = 256
         while len(data) > MAX_TILE_BYTES and grid >= 16:
-            cursor.execute(tile_sql(layer, [], z, x, y, grid=grid))
+            cursor.execute(_statement(cursor, layer, [], grid), params)
             data = bytes(cursor.fetchone()[0] or b"")
             grid //= 2
     return data

@@ -371,12 +371,6 @@ def test_hostile_corpus_is_4xx(ogc: OgcSite) -> None:
         assert cursor.fetchone()[0] == 25
 
 
-def test_personal_data_reads_are_logged(ogc: OgcSite) -> None:
-    personal = [layer for layer in registry.all() if layer.personal_data]
-    assert personal, "a shipped layer holds personal data"
-    assert AccessLog.objects.count() == 0
-    fetch(f"{ogc.url}/collections/yol/items")
-    assert AccessLog.objects.count() == 0  # yol holds no personal data
 
 
 def _users() -> dict[str, tuple[object, tuple[str, str] | None]]:
@@ -448,3 +442,69 @@ def test_parity_roles_layers_paths(ogc: OgcSite) -> None:
                 if got != expected:
                     differences.append((who, code, path, got, expected))
     assert differences == []
+
+
+def test_personal_fields_hidden_and_reads_audited(ogc: OgcSite) -> None:
+    """bt_varlik: assigned person only for bilgi_islem; every read of it is logged."""
+    from django.contrib.gis.geos import Point
+
+    from gis_core.audit import audit_context
+    from gis_core.choices import AssetCategoryChoices
+    from gis_core.models import Asset, Department
+    from layers.services import sync_layer
+    from ogc_api.config import forget_extents
+
+    sync_layer(registry.get("bt_varlik"))
+    forget_extents()
+    users = _users()
+    bilgi = Department.objects.get(code="bilgi_islem")
+    from gis_core.models import Membership
+
+    Membership.objects.create(user=users["nobody"][0], department=bilgi, role="viewer")
+    with audit_context(source="shell"):
+        asset = Asset.objects.create(
+            inventory_number="D-0001", category=AssetCategoryChoices.DESKTOP,
+            assigned_person="Ayşe <b>Yılmaz</b>", department=bilgi,
+            location=Point(LON, LAT, srid=4326).transform(5254, clone=True))
+    url = f"{ogc.url}/collections/bt_varlik"
+    it_user = users["nobody"][1]       # now bilgi_islem viewer: reads, sees personal
+    manager = users["manager"][1]      # reads through the manager role, no personal data
+    assert fetch(f"{url}/items").status == 404
+    seen = fetch(f"{url}/items", auth=it_user).json()
+    assert seen["features"][0]["properties"]["zimmetli_kisi"] == "Ayşe <b>Yılmaz</b>"
+    hidden = fetch(f"{url}/items?bbox={BBOX}", auth=manager).json()
+    assert [f["id"] for f in hidden["features"]] == [asset.pk]
+    assert "zimmetli_kisi" not in hidden["features"][0]["properties"]
+    single = fetch(f"{url}/items/{asset.pk}", auth=manager).json()
+    assert "zimmetli_kisi" not in single["properties"]
+    assert "zimmetli_kisi" not in fetch(f"{url}/queryables", auth=manager).json()["properties"]
+    leak = urllib.parse.quote("zimmetli_kisi LIKE 'A%'")
+    assert fetch(f"{url}/items?filter={leak}", auth=manager).status == 400
+    assert fetch(f"{url}/items?zimmetli_kisi=x", auth=manager).status == 400
+    logs = list(AccessLog.objects.order_by("pk"))
+    assert [log.username for log in logs[:2]] == ["nobody", "manager"]
+    assert {log.layer for log in logs} == {"bt_varlik"}
+    assert logs[1].bbox == BBOX
+    fetch(f"{ogc.url}/collections/yol/items")
+    assert AccessLog.objects.filter(layer="yol").count() == 0
+
+
+def test_tokens_command(ogc: OgcSite) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from ogc_api.models import PersonalAccessToken
+
+    out = StringIO()
+    call_command("tokens", "create", "ogc_admin", "--name", "GDAL", stdout=out, stderr=StringIO())
+    token = out.getvalue().strip().splitlines()[-1]
+    assert token.startswith("kcbs_")
+    row = PersonalAccessToken.objects.get(name="GDAL")
+    assert token not in row.token_hash and len(row.token_hash) == 64
+    assert fetch(f"{ogc.url}/collections/bina", auth=("ogc_admin", token)).status == 200
+    listing = StringIO()
+    call_command("tokens", "list", stdout=listing)
+    assert "GDAL" in listing.getvalue() and token not in listing.getvalue()
+    call_command("tokens", "revoke", str(row.pk), stdout=StringIO())
+    assert fetch(f"{ogc.url}/collections/bina", auth=("ogc_admin", token)).status == 401
