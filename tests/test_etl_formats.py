@@ -195,3 +195,19 @@ def test_ed50_declared_as_itrf96_is_warned(tmp_path):
     assert "CRS_ED50_SUSPECTED" in [d["code"] for d in report["diagnostics"]]
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE {definition.backing.table} CASCADE")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mixed_geometry_types_in_one_geojson(layer, tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"bina_no": ["B-1", "B-2", "B-3"]},
+        geometry=[shapely.box(X0, Y0, X0 + 20, Y0 + 20), shapely.Point(X0 + 50, Y0),
+                  shapely.LineString([(X0 + 90, Y0), (X0 + 99, Y0)])], crs=5254).to_crs(4326)
+    frame.to_file(tmp_path / "mixed.geojson", driver="GeoJSON")
+    batch = ingest(layer=layer, path=tmp_path / "mixed.geojson", department="imar_sehircilik")
+    assert (batch.status, batch.count_read, batch.count_loaded, batch.count_rejected) == (
+        "loaded", 3, 1, 2)
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    assert sorted((p["feature"], p["code"], p["value"]) for p in report["problems"]) == [
+        (1, "GEOM_TYPE", "Point"), (2, "GEOM_TYPE", "LineString")]
+    assert [r[0] for r in layer_rows(layer)] == ["B-1"]
