@@ -7,13 +7,15 @@ read (and which of their personal fields they may see); the gate in
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
 from psycopg2 import sql
 
 from ogc_api.query import CRS84, MAX_LIMIT, crs_uri, supported_crs, table_ref
@@ -21,6 +23,7 @@ from ogc_api.query import CRS84, MAX_LIMIT, crs_uri, supported_crs, table_ref
 if TYPE_CHECKING:
     from layers.schema import LayerDefinition
 
+logger = logging.getLogger(__name__)
 PROVIDER = "ogc_api.provider.RegistryProvider"
 #: Fallback extent (Turkey) when a layer is empty.
 TURKEY_BBOX = [25.6, 35.8, 44.8, 42.1]
@@ -78,9 +81,14 @@ def layer_extent(layer: LayerDefinition) -> list[float]:
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
         "ST_Transform(ST_SetSRID(ST_Extent({})::geometry, {}), 4326) AS e FROM {}) AS x"
     ).format(sql.Identifier(layer.geometry_column), sql.Literal(layer.srid), table_ref(layer))
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-        row = cursor.fetchone()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement)
+            row = cursor.fetchone()
+    except DatabaseError as exc:
+        # a stored geometry outside the CRS's domain: advertise the country instead of failing
+        logger.warning("extent of %s cannot be projected to CRS84: %s", layer.code, exc)
+        row = None
     bbox = [round(float(v), 6) for v in row] if row and row[0] is not None else TURKEY_BBOX
     if bbox[0] == bbox[2] or bbox[1] == bbox[3]:
         bbox = [bbox[0] - 0.001, bbox[1] - 0.001, bbox[2] + 0.001, bbox[3] + 0.001]

@@ -508,3 +508,31 @@ def test_tokens_command(ogc: OgcSite) -> None:
     assert "GDAL" in listing.getvalue() and token not in listing.getvalue()
     call_command("tokens", "revoke", str(row.pk), stdout=StringIO())
     assert fetch(f"{ogc.url}/collections/bina", auth=("ogc_admin", token)).status == 401
+
+
+def test_one_bad_geometry_never_fails_a_page(ogc: OgcSite) -> None:
+    """A stored point PostGIS cannot project (outside the TM domain) gets a null geometry."""
+    from django.contrib.gis.geos import Point
+
+    from gis_core.audit import audit_context
+    from gis_core.choices import AssetCategoryChoices
+    from gis_core.models import Asset
+    from layers.services import sync_layer
+    from ogc_api.config import forget_extents
+
+    sync_layer(registry.get("bt_varlik"))
+    with audit_context(source="shell"):
+        good = Asset.objects.create(inventory_number="D-1", category=AssetCategoryChoices.LAPTOP,
+                                    location=Point(LON, LAT, srid=4326).transform(5254, True))
+        bad = Asset.objects.create(inventory_number="D-2", category=AssetCategoryChoices.LAPTOP,
+                                   location=Point(1e300, 1e300, srid=5254))
+    forget_extents()
+    auth = ("ogc_admin", ogc.token)
+    page = fetch(f"{ogc.url}/collections/bt_varlik/items", auth=auth)
+    assert page.status == 200
+    geometries = {f["id"]: f["geometry"] for f in page.json()["features"]}
+    assert geometries[bad.pk] is None and geometries[good.pk]["type"] == "Point"
+    single = fetch(f"{ogc.url}/collections/bt_varlik/items/{bad.pk}", auth=auth)
+    assert single.status == 200 and single.json()["geometry"] is None
+    assert fetch(f"{ogc.url}/collections/bt_varlik", auth=auth).status == 200
+    assert fetch(f"{ogc.url}/collections/bt_varlik/items?f=html", auth=auth).status == 200
