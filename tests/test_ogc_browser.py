@@ -1,0 +1,54 @@
+"""Headless Chromium on pygeoapi's HTML pages: stored <script>/<img onerror> never run,
+nothing loads from the internet, and the Django session opens restricted layers."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from tests.test_ogc_api import OgcSite
+from tests.test_ogc_api import ogc as ogc  # the live-server fixture
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.django_db(transaction=True)]
+
+
+def test_html_pages_in_a_browser(ogc: OgcSite, live_server, client, artifacts_dir) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which(CHROMIUM), "Debian chromium is required (bootstrap.sh installs it)"
+    client.force_login(get_user_model().objects.get(username="ogc_admin"))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    dialogs: list[str] = []
+    external: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        anonymous = browser.new_context()
+        page = anonymous.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("request", lambda request: None if request.url.startswith(live_server.url)
+                or request.url.startswith("data:") else external.append(request.url))
+        for path in [f"/collections/yol/items/{ogc.yol_ids[0]}?f=html",
+                     "/collections/yol/items?f=html&limit=5", "/collections/yol?f=html"]:
+            page.goto(f"{ogc.url}{path}")
+            page.wait_for_timeout(300)
+        (artifacts_dir / "item.html").write_text(page.content())
+        assert dialogs == []
+        assert external == []
+        page.goto(f"{ogc.url}/collections?f=html")
+        assert "/collections/bina" not in page.content()
+        logged_in = browser.new_context()
+        logged_in.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session,
+                                "url": live_server.url}])
+        page = logged_in.new_page()
+        page.goto(f"{ogc.url}/collections?f=html")
+        assert "/collections/bina" in page.content()
+        answer = page.goto(f"{ogc.url}/collections/bina/items?f=json")
+        assert answer is not None and answer.status == 200
+        browser.close()
