@@ -108,3 +108,25 @@ def test_ticket_layer_is_readable_by_it_staff_only(world: World, tickets: dict) 
     assert len(rows) == 4
     assert rows[0][:3] == (tickets["mine"].number, "hardware_fault", "B001")
     assert {row[3] for row in rows} == {"ST_Point"}
+
+
+def test_ogc_api_serves_the_ticket_layer_to_it_staff_only(world: World, tickets: dict,
+                                                          client) -> None:
+    import base64
+    import json
+
+    def get(username: str | None) -> tuple[int, dict]:
+        headers = {}
+        if username:
+            token = base64.b64encode(f"{username}:x-Test-12345".encode()).decode()
+            headers["HTTP_AUTHORIZATION"] = f"Basic {token}"
+        response = client.get("/ogc/collections/helpdesk_ticket/items?f=json", **headers)
+        body = json.loads(response.content) if response.status_code == 200 else {}
+        return response.status_code, body
+
+    assert get(None)[0] == 404
+    assert get("ayse")[0] == 404  # a department user: not even the collection
+    status, body = get("tekin")
+    assert status == 200 and len(body["features"]) == 4
+    numbers = {f["properties"]["talep_no"] for f in body["features"]}
+    assert tickets["mine"].number in numbers
