@@ -35,6 +35,6 @@ def get_profile(code: str) -> MunicipalityProfile:
 
         raise KentCBSError(
             "UNKNOWN_PROFILE",
-            "Unknown municipality profile '{code}'. Choose one of: {choices}.",
-            code=code, choices=", ".join(PROFILES),
+            "Unknown municipality profile '{profile}'. Choose one of: {choices}.",
+            profile=code, choices=", ".join(PROFILES),
         ) from None
