@@ -60,7 +60,7 @@ from django.test import Client  # noqa: E402
 from layers.registry import registry  # noqa: E402
 from layers.services import sync_layer  # noqa: E402
 
-REPEAT = 7
+REPEAT = 15
 
 
 def median_ms(fn) -> float:
