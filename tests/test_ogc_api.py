@@ -536,3 +536,31 @@ def test_one_bad_geometry_never_fails_a_page(ogc: OgcSite) -> None:
     assert single.status == 200 and single.json()["geometry"] is None
     assert fetch(f"{ogc.url}/collections/bt_varlik", auth=auth).status == 200
     assert fetch(f"{ogc.url}/collections/bt_varlik/items?f=html", auth=auth).status == 200
+
+
+def test_dense_tiles_are_generalised_under_500_kb(ogc: OgcSite) -> None:
+    """60,000 street lights in one z15 tile: the tile is thinned, never over 500 KB."""
+    _execute("TRUNCATE cbs.aydinlatma RESTART IDENTITY")
+    _execute(
+        "INSERT INTO cbs.aydinlatma (direk_no, lamba_tipi, guc_w, geom) "
+        "SELECT 'D' || lpad(i::text, 6, '0'), 'LED', 100, ST_Transform(ST_SetSRID(ST_MakePoint("
+        "%s + random() * 0.004, %s + random() * 0.003), 4326), 5254) "
+        "FROM generate_series(1, 60000) AS i", [LON + 0.0005, LAT + 0.0005])
+    try:
+        x, y = tile_of(LON + 0.0025, LAT + 0.002, 15)
+        raw_size = 0
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT length(ST_AsMVT(t, 'aydinlatma', 4096, 'g')) FROM (SELECT direk_no, "
+                "lamba_tipi, guc_w, ST_AsMVTGeom(ST_Transform(geom, 3857), "
+                "ST_TileEnvelope(15, %s, %s)) AS g FROM cbs.aydinlatma) AS t", [x, y])
+            raw_size = cursor.fetchone()[0]
+        assert raw_size > 500 * 1024  # the layer really is too dense for one tile
+        url = f"{ogc.url}/collections/aydinlatma/tiles/WebMercatorQuad/15/{y}/{x}"
+        tile = fetch(url, auth=("ogc_admin", ogc.token))
+        assert tile.status == 200
+        assert 0 < len(tile.body) <= 500 * 1024
+        assert fetch(f"{ogc.url}/collections/aydinlatma/tiles/WebMercatorQuad/14/{y // 2}/"
+                     f"{x // 2}", auth=("ogc_admin", ogc.token)).status == 404
+    finally:
+        _execute("TRUNCATE cbs.aydinlatma RESTART IDENTITY")
