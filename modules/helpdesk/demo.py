@@ -110,8 +110,10 @@ def load_demo(*, profile: str | None = None, tickets: int = TICKETS) -> dict[str
         for offset in offsets:
             opened = START + dt.timedelta(days=offset)
             opened = opened.replace(hour=8 + int(rng.random() * 9), minute=rng.randrange(60))
-            if opened.weekday() >= 5:  # offices are closed at weekends
+            if opened.weekday() >= 5:  # offices are closed at weekends: the next Monday,
                 opened += dt.timedelta(days=7 - opened.weekday())
+                if opened >= START + dt.timedelta(days=DAYS):  # or the Friday before
+                    opened -= dt.timedelta(days=3)
             building = rng.choices(buildings, weights=weights)[0]
             category = _pick(rng, CATEGORY_WEIGHTS)
             candidates = [a for a in assets_by_building.get(building.pk, [])
