@@ -65,3 +65,32 @@ def test_demo_is_deterministic_idempotent_and_keeps_assets_consistent(world: Wor
         "category", "priority", "status")[:20])
     assert again == [row[1:] for row in fingerprint]
     assert dict(Ticket.objects.values_list("category").annotate(n=Count("id"))) == by_category
+
+
+def test_helpdesk_command_maintenance_and_report(world: World) -> None:
+    import datetime as dt
+    import io
+    import json
+
+    import pytest
+    from django.core.management import call_command
+
+    from gis_core.errors import KentCBSError
+    from modules.helpdesk.models import MaintenancePlan
+    from tests.test_helpdesk_support import department
+
+    MaintenancePlan.objects.create(name="Yazıcı bakımı", asset_category="printer",
+                                   interval_days=30, starts_on=dt.date(2026, 1, 1),
+                                   responsible_unit=department("teknik_destek"))
+    out = io.StringIO()
+    call_command("helpdesk", "maintenance", "--on", "2026-03-01", stdout=out)
+    assert out.getvalue().startswith("2 bakım işi")  # 1 Jan, 31 Jan (2 Mar is later)
+    with pytest.raises(KentCBSError) as caught:
+        call_command("helpdesk", "maintenance", "--on", "1 Mart")
+    assert caught.value.code == "HELPDESK_BAD_DATE"
+    load_demo(tickets=40)
+    out = io.StringIO()
+    call_command("helpdesk", "report", "--year", "2026", stdout=out)
+    figures = json.loads(out.getvalue())
+    assert figures["tickets"] == Ticket.objects.filter(opened_at__year=2026).count()
+    assert figures["maintenance_due"] >= 2

@@ -26,6 +26,10 @@ IT_DEPARTMENTS = frozenset({"bilgi_islem", "teknik_destek", "ag_yonetimi", "yazi
                             "idari_mali"})
 
 
+#: Reader for whole-municipality reports run by the system (commands), never by a request.
+SYSTEM_READER = object()
+
+
 @dataclass(frozen=True)
 class HelpdeskAccess:
     """What a user may see and do in the helpdesk."""
@@ -47,6 +51,8 @@ def helpdesk_access(user: Any) -> HelpdeskAccess:
     """The helpdesk view of ``user``'s memberships and roles."""
     from gis_core.selectors import user_access
 
+    if user is SYSTEM_READER:
+        return HelpdeskAccess(None, True, frozenset(), frozenset())
     access = user_access(user)
     if not access.is_authenticated:
         return HelpdeskAccess(None, False, frozenset(), frozenset())
@@ -72,10 +78,10 @@ def visible_tickets(*, user: Any) -> QuerySet[Ticket]:
     tickets = Ticket.objects.select_related(
         "reporter", "reporter_department", "responsible_unit", "technician", "asset",
         "room", "building")
-    if access.user_id is None:
-        return tickets.none()
     if access.sees_all:
         return tickets
+    if access.user_id is None:
+        return tickets.none()
     condition = (Q(reporter_id=access.user_id) | Q(technician_id=access.user_id)
                  | Q(reporter_department__code__in=access.departments)
                  | Q(responsible_unit__code__in=access.work_units))
@@ -85,7 +91,7 @@ def visible_tickets(*, user: Any) -> QuerySet[Ticket]:
 def can_work_on(*, user: Any, ticket: Ticket) -> bool:
     """May ``user`` assign, progress, resolve or close ``ticket``?"""
     access = helpdesk_access(user)
-    return access.sees_all or (
+    return (access.sees_all and access.user_id is not None) or (
         access.user_id is not None
         and (ticket.technician_id == access.user_id
              or ticket.responsible_unit.code in access.work_units))
