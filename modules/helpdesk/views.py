@@ -214,8 +214,7 @@ def building_page(request: HttpRequest, pk: int) -> HttpResponse:
     loads = [load for load in building_load(user=request.user) if load.building_id == pk]
     return render(request, "helpdesk/building.html", {
         "building": building, "map": load_map(loads, centre=_centre()),
-        "tickets": visible_tickets(user=request.user).filter(building=building)[:100],
-        "rooms": building.room_set.order_by("code") if hasattr(building, "room_set") else []})
+        "tickets": visible_tickets(user=request.user).filter(building=building)[:100]})
 
 
 @login_required
