@@ -72,6 +72,9 @@ def test_by_building(fixed: World) -> None:
     assert hall.minutes_spent == 90 and hall.label == "Belediye Hizmet Binası"
     assert (depot.tickets, depot.open, depot.resolved, depot.sla_met) == (3, 1, 2, 2)
     assert depot.mean_hours_to_resolve == 17.0 and depot.sla_compliance == 100.0
+    # First response: T1 resolved at 3 h (due 30 min) late, T2 at 80 h (due 8 h) late;
+    # T3 at 24 h (due 24 h) in time, T4 never, T5 assigned after 1 h (due 8 h) in time.
+    assert (hall.response_met, depot.response_met) == (0, 2)
 
 
 def test_by_month_technician_department_category_model_neighbourhood(fixed: World) -> None:
@@ -132,7 +135,7 @@ def test_csv_and_excel_exports(fixed: World, client) -> None:
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0][0].startswith("anahtar")
     body = {row[0]: row for row in rows[1:]}
-    assert body["B001"][2:9] == ["2", "0", "2", "1", "50.0", "41.5", "90"]
+    assert body["B001"][2:10] == ["2", "0", "2", "1", "50.0", "41.5", "90", "0"]
     response = client.get("/helpdesk/statistics/export.xlsx", {"by": "month"})
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active

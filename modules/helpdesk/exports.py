@@ -12,12 +12,13 @@ from modules.helpdesk.statistics import StatRow
 
 HEADERS = ("anahtar / key", "grup / group", "talep / tickets", "açık / open",
            "çözülen / resolved", "SLA içinde / within SLA", "SLA uyumu % / SLA compliance %",
-           "ort. çözüm saati / mean hours to resolve", "harcanan dk / minutes spent")
+           "ort. çözüm saati / mean hours to resolve", "harcanan dk / minutes spent",
+           "zamanında ilk müdahale / responded in time")
 
 
 def _values(row: StatRow) -> list[object]:
     return [row.key or "", row.label, row.tickets, row.open, row.resolved, row.sla_met,
-            row.sla_compliance, row.mean_hours_to_resolve, row.minutes_spent]
+            row.sla_compliance, row.mean_hours_to_resolve, row.minutes_spent, row.response_met]
 
 
 def to_csv(rows: Sequence[StatRow]) -> str:

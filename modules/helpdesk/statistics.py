@@ -84,6 +84,8 @@ class StatRow:
     sla_met: int
     mean_hours_to_resolve: float | None
     minutes_spent: int
+    #: Tickets first answered (assigned or started) by their response due time.
+    response_met: int = 0
 
     @property
     def sla_compliance(self) -> float | None:
@@ -150,7 +152,9 @@ def ticket_statistics(*, user: Any, by: str, date_from: dt.date | None = None,
                    count(t.resolved_at) AS resolved,
                    count(*) FILTER (WHERE t.resolved_at <= t.resolution_due_at) AS sla_met,
                    avg(EXTRACT(EPOCH FROM t.resolved_at - t.opened_at) / 3600.0) AS mean_hours,
-                   COALESCE(sum(w.minutes), 0) AS minutes
+                   COALESCE(sum(w.minutes), 0) AS minutes,
+                   count(*) FILTER (WHERE COALESCE(t.assigned_at, t.started_at, t.resolved_at)
+                                    <= t.response_due_at) AS response_met
             FROM {tables['ticket']} t
             LEFT JOIN (SELECT ticket_id, sum(minutes) AS minutes FROM {tables['worklog']}
                        GROUP BY ticket_id) w ON w.ticket_id = t.id
@@ -166,8 +170,8 @@ def ticket_statistics(*, user: Any, by: str, date_from: dt.date | None = None,
         StatRow(key=key, label=str(labels.get(label, label) if label is not None else "—"),
                 tickets=tickets, open=open_, resolved=resolved, sla_met=sla_met,
                 mean_hours_to_resolve=None if mean is None else round(float(mean), 2),
-                minutes_spent=int(minutes))
-        for key, label, tickets, open_, resolved, sla_met, mean, minutes in rows
+                minutes_spent=int(minutes), response_met=response_met)
+        for key, label, tickets, open_, resolved, sla_met, mean, minutes, response_met in rows
     ]
 
 
