@@ -203,3 +203,18 @@ def test_maintenance_plans_produce_due_work_items_once(world: World) -> None:
                   .values_list("due_on", flat=True))
     assert dues == [dt.date(2026, 1, 1), dt.date(2026, 4, 1), dt.date(2026, 6, 30)]
     assert not MaintenanceWorkItem.objects.filter(asset=world.scrapped).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_flushes_the_database() -> None:
+    from modules.helpdesk.models import SlaTarget
+
+    assert SlaTarget.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sla_targets_survive_the_flush() -> None:
+    from modules.helpdesk.models import SlaTarget
+
+    assert dict(SlaTarget.objects.values_list("priority", "resolution_minutes")) == {
+        "critical": 240, "high": 1440, "normal": 4320, "low": 10080}
