@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.db import transaction
 from django.contrib.gis.db import models as gis_models
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from gis_core.constraints import RuleViolation, rules_explained
-
 from gis_core.models import (
     Asset,
     AssetTransition,
@@ -35,7 +34,7 @@ GEOMETRY_AS_TEXT = {gis_models.GeometryField: {"widget": forms.Textarea(attrs={"
                                                                               "cols": 80})}}
 
 
-class _Rollback(Exception):  # noqa: N818 - control flow, never escapes
+class _Rollback(Exception):
     pass
 
 
@@ -133,7 +132,7 @@ class TransitionInline(admin.TabularInline):
     readonly_fields = ["at", "from_status", "to_status", "user", "source", "reason"]
     fields = readonly_fields
 
-    def has_add_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -156,10 +155,10 @@ class AssetTransitionAdmin(admin.ModelAdmin):
     list_filter = ["to_status", "source"]
     search_fields = ["asset__inventory_number"]
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -192,8 +191,8 @@ class BulkChangeAdmin(admin.ModelAdmin):
     list_display = ["at", "source", "user", "action", "target", "count", "description"]
     list_filter = ["source", "action"]
 
-    def has_add_permission(self, request) -> bool:  # noqa: ANN001
+    def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:  # noqa: ANN001
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -285,7 +285,7 @@ class EmbeddedCluster:
         bins = find_binaries()
         self._run([bins.tool("pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
 
-    def connect(self, dbname: str = "postgres"):  # noqa: ANN201 - psycopg2 connection
+    def connect(self, dbname: str = "postgres"):
         import psycopg2
 
         return psycopg2.connect(host=str(self.socket_dir), port=self.port, user=DB_USER,

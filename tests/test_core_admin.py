@@ -46,7 +46,7 @@ def test_every_core_admin_page_opens_offline(superuser_client: Client) -> None:
             assert not EXTERNAL.search(html), f"{page} loads from outside the app"
 
 
-def _request(client: Client):  # noqa: ANN202
+def _request(client: Client):
     from django.test import RequestFactory
 
     request = RequestFactory().get("/")
@@ -74,7 +74,7 @@ def test_geometry_is_edited_as_text_and_saved_through_the_rules(
     assert asset.location.x != 0
 
 
-def _form_data(asset) -> dict[str, str]:  # noqa: ANN001
+def _form_data(asset) -> dict[str, str]:
     data = {}
     for field in asset._meta.concrete_fields:
         if field.name in {"id", "status"}:
