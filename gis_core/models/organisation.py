@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -40,7 +41,7 @@ class DepartmentQuerySet(AuditedQuerySet):
         sql = (f"WITH RECURSIVE t AS (SELECT id FROM {table} WHERE code = %s "
                f"UNION ALL SELECT d.id FROM {table} d JOIN t ON d.parent_id = t.id) "
                "SELECT id FROM t")
-        return self.filter(id__in=models.expressions.RawSQL(sql, [code]))
+        return self.filter(id__in=RawSQL(sql, [code]))
 
 
 class Department(models.Model):
