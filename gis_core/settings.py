@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "layers",
     "etl",
     "ogc_api",
+    "leaflet",
     "web",
     *KENTCBS_MODULES,
 ]
