@@ -12,10 +12,8 @@ import datetime as dt
 import math
 import os
 import random
-from pathlib import Path
 
 import shapely
-import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
@@ -40,9 +38,6 @@ from gis_core.profiles import get_profile
 from gis_core.services import decide_scrapping, propose_scrapping, register_asset, transition_asset
 
 SEED = 5393  # the number of the Municipal Law
-#: The official names live once, in the registry's neighbourhood code list file.
-NEIGHBOURHOOD_NAMES = (Path(__file__).resolve().parent.parent / "layers" / "codelists"
-                       / "mahalle.yaml")
 
 BUILDINGS = [
     # name, departments, floors
@@ -99,8 +94,10 @@ def _password() -> str:
 
 
 def _neighbourhood_names(profile: str) -> list[str]:
-    data = yaml.safe_load(NEIGHBOURHOOD_NAMES.read_text(encoding="utf-8"))
-    return list(data["profiles"][profile])
+    # The official names live once, in the registry's neighbourhood code list.
+    from layers.codelists import official_neighbourhood_names
+
+    return official_neighbourhood_names(profile)
 
 
 def _ensure_users() -> int:

@@ -194,3 +194,18 @@ def codelist(name: str) -> list[CodeListEntry]:
 def codes(name: str) -> frozenset[str]:
     """The allowed codes of code list ``name``."""
     return frozenset(entry.code for entry in codelist(name))
+
+
+def official_neighbourhood_names(profile: str) -> list[str]:
+    """The official neighbourhood names a municipality profile ships (the ``mahalle`` list).
+
+    Read from the code list file, not from the database: this is what a new
+    deployment (or the demo) creates its neighbourhoods from.
+
+    Examples
+    --------
+    >>> "Yenidoğan" in official_neighbourhood_names("odunpazari")
+    True
+    """
+    profiles = _read("mahalle").get("profiles") or {}
+    return [str(name) for name in profiles.get(profile) or []]
