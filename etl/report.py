@@ -1,7 +1,8 @@
 """Batch reports: JSON for machines, an HTML page for people, a GeoPackage for QGIS.
 
 All three are written under ``MEDIA_ROOT/etl/batches/<id>/``. The HTML page
-loads Leaflet from the app's own static files (``etl/leaflet/``): no CDN, no
+loads Leaflet from the app's own static files (``leaflet/``, shipped by the
+django-leaflet package): no CDN, no
 public tile server, no external URL at all.
 """
 
@@ -114,7 +115,7 @@ def write_gpkg(path: Path, report: BatchReport, *, crs: Any) -> Path | None:
 
 
 def _leaflet_static() -> str:
-    return f"{settings.STATIC_URL.rstrip('/')}/etl/leaflet"
+    return f"{settings.STATIC_URL.rstrip('/')}/leaflet"
 
 
 def problem_map(locations: gpd.GeoDataFrame) -> folium.Map:

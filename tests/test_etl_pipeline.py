@@ -91,7 +91,7 @@ def test_messy_file_is_validated_loaded_and_reported(layer, tmp_path):
     assert "kentcbs_codes" in rejected.columns
     html = open(batch.report_html, encoding="utf-8").read()
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", html), "external URL in report"
-    assert "/static/etl/leaflet/leaflet.js" in html
+    assert "/static/leaflet/leaflet.js" in html
     assert "Doğrulama raporu" in html or "Validation report" in html
 
 

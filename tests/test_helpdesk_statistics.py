@@ -156,6 +156,6 @@ def test_pages_render_with_local_assets_only(fixed: World, client) -> None:
         sources = re.findall(r'(?:src|href)="(https?:[^"]+)"', html)
         assert sources == [], (url, sources)
     map_html = client.get("/helpdesk/map/").content.decode()
-    assert "/static/helpdesk/leaflet/leaflet.js" in map_html
+    assert "/static/leaflet/leaflet.js" in map_html
     assert "helpdesk-new" in map_html and "<svg" in client.get(
         "/helpdesk/statistics/").content.decode()

@@ -21,8 +21,8 @@ SHADES = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 class LocalMap(folium.Map):
     """A folium map that loads Leaflet from the app's static files only (no CDN)."""
 
-    default_js = [("leaflet", "helpdesk/leaflet/leaflet.js")]
-    default_css = [("leaflet_css", "helpdesk/leaflet/leaflet.css")]
+    default_js = [("leaflet", "leaflet/leaflet.js")]
+    default_css = [("leaflet_css", "leaflet/leaflet.css")]
 
     def render(self, **kwargs: object) -> None:
         self.default_js = [(name, static(path)) for name, path in type(self).default_js]
