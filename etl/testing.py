@@ -9,7 +9,7 @@ from django.db import connection
 
 def make_layer(code: str = "etl_bina", **overrides: Any) -> Any:
     """A table-backed building layer definition (``cbs.<code>``) for tests and benches."""
-    from layers.schema import LayerDefinition
+    from layers.registry import build_definition
 
     data: dict[str, Any] = {
         "code": code, "version": 1, "theme": "yapilar",
@@ -32,7 +32,7 @@ def make_layer(code: str = "etl_bina", **overrides: Any) -> Any:
         "backing": {"kind": "table"},
     }
     data.update(overrides)
-    return LayerDefinition.model_validate(data)
+    return build_definition(data, name=f"etl.testing.make_layer({code!r})")
 
 
 def ensure_departments() -> None:
