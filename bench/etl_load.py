@@ -6,7 +6,7 @@ validation) and by ``etl.services.ingest`` (read in limited children,
 normalise, validate every rule, report, COPY + upsert + quarantine in one
 transaction). Prints times, the ratio and peak memory.
 
-    .venv/bin/python bench/etl_load.py --n 100000 [--n 1000000] [--keep]
+    .venv/bin/python bench/etl_load.py --n 100000 [--n 1000000] [--repeat 3] [--keep]
 
 Target: ETL within 1.5x of ogr2ogr; peak memory < 4 GiB at 1M features.
 """
@@ -181,9 +181,31 @@ def run_etl(path: Path) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def describe_tables() -> dict[str, str]:
+    """What each side's table carries after its load (so the comparison can be judged)."""
+    from django.db import connection
+
+    out: dict[str, str] = {}
+    with connection.cursor() as cur:
+        for table in ("bench.ogr_bina", "bench.etl_bina"):
+            cur.execute("""SELECT count(*) FILTER (WHERE contype = 'c'),
+                                  count(*) FILTER (WHERE contype IN ('u', 'p'))
+                             FROM pg_constraint WHERE conrelid = %s::regclass""", [table])
+            checks, uniques = cur.fetchone()
+            cur.execute("SELECT indexdef FROM pg_indexes WHERE schemaname || '.' || tablename "
+                        "= %s ORDER BY indexname", [table])
+            kinds = [("gist" if "USING gist" in d else "btree") for (d,) in cur.fetchall()]
+            out[table] = (f"{checks} CHECK, {uniques} unique/primary, indexes: "
+                          f"{', '.join(kinds)}")
+    connection.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="feature count (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each side on the same file; medians are printed")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_core.settings")
@@ -206,16 +228,31 @@ def main() -> None:
         t = time.perf_counter()
         counts = generate(path, n)
         gen = time.perf_counter() - t
-        ogr = run_ogr2ogr(path)
-        etl = run_etl(path)
-        peak_mib = int(etl["peak_tree_kib"]) / 1024  # ETL process + its parser children
         expected = sum(counts.values())
-        print(f"{n:>9} {ogr:>10.2f} {etl['seconds']:>8.2f} {etl['seconds'] / ogr:>6.2f} "
-              f"{peak_mib:>13.0f} {etl['read']:>9} {etl['loaded']:>9} {etl['rejected']:>9} "
-              f"{expected:>12}  (generated in {gen:.1f} s; {etl['status']})", flush=True)
-        assert etl["read"] == n == int(etl["loaded"]) + int(etl["rejected"])
-        if int(etl["rejected"]) != expected:
-            print(f"  rejected {etl['rejected']} != expected {expected}: {counts}")
+        ogrs: list[float] = []
+        etls: list[float] = []
+        peaks: list[float] = []
+        for run in range(args.repeat):  # alternate, so both sides share the machine's mood
+            ogr = run_ogr2ogr(path)
+            etl = run_etl(path)
+            peak_mib = int(etl["peak_tree_kib"]) / 1024  # ETL process + its parser children
+            ogrs.append(ogr)
+            etls.append(float(etl["seconds"]))
+            peaks.append(peak_mib)
+            print(f"{n:>9} {ogr:>10.2f} {etl['seconds']:>8.2f} {etl['seconds'] / ogr:>6.2f} "
+                  f"{peak_mib:>13.0f} {etl['read']:>9} {etl['loaded']:>9} {etl['rejected']:>9} "
+                  f"{expected:>12}  (run {run + 1}; {etl['status']})", flush=True)
+            assert etl["read"] == n == int(etl["loaded"]) + int(etl["rejected"])
+            if int(etl["rejected"]) != expected:
+                print(f"  rejected {etl['rejected']} != expected {expected}: {counts}")
+        ogr_m, etl_m = float(np.median(ogrs)), float(np.median(etls))
+        ratios = ", ".join(f"{e / o:.2f}" for e, o in zip(etls, ogrs, strict=True))
+        print(f"{n:>9} {ogr_m:>10.2f} {etl_m:>8.2f} {etl_m / ogr_m:>6.2f} "
+              f"{max(peaks):>13.0f}  median of {args.repeat} (ratio of medians; peak = max; "
+              f"ratios per run {ratios}; "
+              f"generated in {gen:.1f} s)", flush=True)
+    for table, what in describe_tables().items():
+        print(f"{table}: {what}")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"self peak (generator + driver) {own:.0f} MiB")
     if not args.keep:
