@@ -102,6 +102,17 @@ if [ "$have" != "$base [test]" ] && [ "$have" != "$base $extras" ]; then
 fi
 export PATH="$VENV/bin:$PATH"
 
+# --- front-end packages (npm; the app serves them itself, never a CDN) ------------
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+npm_stamp="node_modules/.kentcbs-installed"
+npm_want="$(sha256sum package-lock.json | cut -c1-16)"
+if [ "$(cat "$npm_stamp" 2>/dev/null || true)" != "$npm_want" ]; then
+  say "installing front-end packages (npm ci)"
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null \
+    || die NPM_FAILED "npm ci failed: check the npm registry settings (npm config get registry). / npm ci başarısız: npm kayıt ayarlarını denetleyin."
+  echo "$npm_want" > "$npm_stamp"
+fi
+
 # --- translations (compiled .mo files are build artefacts) -------------------------
 for po in $(find gis_core layers etl ogc_api web modules -name django.po -path '*LC_MESSAGES*' 2>/dev/null); do
   mo="${po%.po}.mo"

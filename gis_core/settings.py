@@ -147,6 +147,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = HOME / "static"
+#: Front-end packages from npm (package.json; installed by bootstrap.sh with ``npm ci``),
+#: served under /static/vendor/<package>/ like every other asset (web.E001 checks them).
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    ("vendor/leaflet.vectorgrid", NODE_MODULES / "leaflet.vectorgrid" / "dist"),
+    ("vendor/proj4", NODE_MODULES / "proj4" / "dist"),
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = HOME / "media"
 STORAGES = {
