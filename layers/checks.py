@@ -6,7 +6,7 @@ id          problem
 layers.E001 a definition file is broken (YAML or schema), with file and field
 layers.E002 owner or access department is not a known department
 layers.E003 a field refers to an unknown code list
-layers.E004 a key field is not one of the layer's fields
+layers.E004 a key field or a style rule field is not one of the layer's fields
 layers.E005 a layer code is defined twice or does not match its file name
 layers.E006 the backing model or a model field path of a model-backed layer does not exist
 layers.E007 an access role is not a known role

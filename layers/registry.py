@@ -126,6 +126,11 @@ def _semantic_problems(definition: LayerDefinition, shown: str) -> list[Definiti
             problems.append(DefinitionProblem(
                 "layers.E003", shown, f"fields[{item.name}].codelist",
                 f"unknown code list '{item.codelist}' (known: {', '.join(sorted(known))})"))
+    for index, rule in enumerate(definition.style.rules):
+        if rule.field not in names:
+            problems.append(DefinitionProblem(
+                "layers.E004", shown, f"style.rules[{index}].field",
+                f"style rule field '{rule.field}' is not one of the layer's fields"))
     if "tucbs_tema" in known:
         from layers.codelists import file_entries
 

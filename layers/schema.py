@@ -163,6 +163,22 @@ class LayerAccess(_Model):
     personal: PersonalAccess = Field(default_factory=PersonalAccess)
 
 
+class StyleRule(_Model):
+    """A style override for the features whose ``field`` equals ``value``.
+
+    Rules apply in order over the layer style (a later rule wins); each rule is
+    also a legend entry, labelled from the field's code list when it has one.
+    """
+
+    field: str
+    value: str
+    color: HexColor | None = None
+    fill_color: HexColor | None = None
+    weight: Annotated[float, Field(ge=0, le=50)] | None = None
+    #: SVG/canvas dash pattern, e.g. ``"6 4"``.
+    dash_array: Annotated[str, Field(pattern=r"^[0-9]{1,3}( [0-9]{1,3}){1,5}$")] | None = None
+
+
 class LayerStyle(_Model):
     """Default style for the map and the legend (Leaflet path options)."""
 
@@ -173,6 +189,7 @@ class LayerStyle(_Model):
     fill_opacity: Annotated[float, Field(ge=0, le=1)] = 0.2
     radius: Annotated[float, Field(gt=0, le=100)] = 6
     min_zoom: Annotated[int, Field(ge=0, le=24)] | None = None
+    rules: list[StyleRule] = Field(default_factory=list)
 
 
 class LayerBacking(_Model):
