@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
 
 from gis_core.audit import audit_context
 
@@ -22,3 +25,19 @@ class AuditMiddleware:
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class TurkishFirstLocaleMiddleware(LocaleMiddleware):
+    """Turkish unless the user chose otherwise with the language switch.
+
+    Django's LocaleMiddleware follows the browser's Accept-Language, so a browser
+    set to English would get English pages; a municipality's staff get Turkish
+    first, and English only by choosing it (the switch sets the language cookie).
+    """
+
+    def process_request(self, request: HttpRequest) -> None:
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        codes = {code for code, _name in settings.LANGUAGES}
+        language = chosen if chosen in codes else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

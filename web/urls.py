@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views, views_map
+from web import views, views_map, views_reports
 
 app_name = "web"
 urlpatterns = [
@@ -11,5 +11,15 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("map/", views_map.map_page, name="map"),
     path("map/building/<int:pk>.json", views_map.building_json, name="building"),
+    path("map/building-at.json", views_map.building_at_json, name="building_at"),
     path("map/search.json", views_map.search_json, name="search"),
+    # Validation reports and uploads (web/views_reports.py).
+    path("reports/", views_reports.report_list, name="report_list"),
+    path("reports/<int:pk>/", views_reports.report_detail, name="report_detail"),
+    path("reports/<int:pk>/rejected.gpkg", views_reports.report_rejected_gpkg,
+         name="report_rejected_gpkg"),
+    path("reports/<int:pk>/report.json", views_reports.report_json, name="report_json"),
+    path("upload/", views_reports.upload, name="upload"),
+    path("upload/<int:pk>/progress.json", views_reports.upload_progress,
+         name="upload_progress"),
 ]

@@ -1,8 +1,4 @@
-"""The start page: where a signed-in member of staff finds their way.
-
-The department map viewer (issue 6) is not built yet; this page lists what
-exists today, filtered by the same permission model as every other path.
-"""
+"""The start page: a department's home (its layers, buildings and recent uploads)."""
 
 from __future__ import annotations
 
@@ -12,9 +8,11 @@ from django.urls import NoReverseMatch, reverse
 
 from gis_core.modules import menu_for
 from layers.access import readable_layers
+from web import selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """Signed in: the department home. Anonymous: the public layers and the sign-in link."""
     menu = []
     for item in menu_for(request.user):
         try:
@@ -22,6 +20,11 @@ def home(request: HttpRequest) -> HttpResponse:
                          "title_en": item.title_en})
         except NoReverseMatch:
             continue
-    layers = [{"code": layer.code, "title_tr": layer.title.tr, "title_en": layer.title.en}
-              for layer in readable_layers(request.user)]
-    return render(request, "web/home.html", {"menu": menu, "layers": layers})
+    context: dict[str, object] = {"menu": menu}
+    if request.user.is_authenticated:
+        context.update(selectors.department_home(user=request.user))
+    else:
+        context["layers"] = [{"code": layer.code, "title_tr": layer.title.tr,
+                              "title_en": layer.title.en}
+                             for layer in readable_layers(request.user)]
+    return render(request, "web/home.html", context)

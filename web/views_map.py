@@ -6,22 +6,66 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from pyproj import CRS
 
 from gis_core.profiles import get_profile
-from web import selectors
+from layers.access import readable_layers
+from web import maps, selectors
+
+
+def _lang() -> str:
+    return "en" if (get_language() or "tr").startswith("en") else "tr"
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        number = float(value or "")
+    except ValueError:
+        return None
+    return number if abs(number) <= 180 else None
+
+
+def _strings() -> dict[str, str]:
+    """The map script's words, translated by Django's catalogue."""
+    return {"floors": _("Floors"), "floor": _("Floor"), "rooms": _("Rooms"),
+            "assets": _("Assets"), "asset_list": _("Asset list"), "links": _("Network links"),
+            "not_found": _("The building was not found or you may not see it."),
+            "no_building": _("There is no building you may see at this point."),
+            "no_result": _("Nothing found.")}
 
 
 @login_required
 def map_page(request: HttpRequest) -> HttpResponse:
-    """The map: readable layers, loaded by bbox from the OGC API."""
+    """The map: every readable layer as vector tiles, toggles and legend from the registry.
+
+    ``?layers=a,b`` chooses the layers shown at first (default: neighbourhoods,
+    service buildings, network links); ``?building=<id>`` opens a building.
+    """
     profile = get_profile(settings.KENTCBS_PROFILE)
+    layers = readable_layers(request.user)
+    codes = {layer.code for layer in layers}
+    asked = [code for code in request.GET.get("layers", "").split(",") if code in codes]
+    visible = set(asked) if asked else set(maps.DEFAULT_VISIBLE) & codes
+    fmap = maps.viewer_map(layers=layers, visible=visible, centre=profile.centre,
+                           boundary_geojson=selectors.municipality_boundary())
+    building = request.GET.get("building", "")
+    srid = selectors.srid()
     return render(request, "web/map.html", {
+        "map": fmap,
+        "layers": selectors.map_layers(user=request.user, lang=_lang()),
+        "visible": visible,
+        "strings": _strings(),
         "config": {
-            "layers": selectors.map_layers(user=request.user),
-            "centre": list(profile.centre),
-            "srid": selectors.srid(),
-            "tile_url": getattr(settings, "KENTCBS_TILE_URL", "") or "",
-            "lang": getattr(request, "LANGUAGE_CODE", "tr"),
+            "map": fmap.map_name,
+            "layers": fmap.layer_names,
+            "visible": sorted(visible),
+            "srid": srid,
+            "proj4": CRS.from_epsg(srid).to_proj4(),
+            "lang": _lang(),
+            "buildings": selectors.may_read_buildings(user=request.user),
+            "building": int(building) if building.isdigit() else None,
         }})
 
 
@@ -32,6 +76,16 @@ def building_json(request: HttpRequest, pk: int) -> JsonResponse:
     if data is None:
         raise Http404
     return JsonResponse(data)
+
+
+@login_required
+def building_at_json(request: HttpRequest) -> JsonResponse:
+    """The readable building under a clicked WGS84 point (``?lon=&lat=``), or ``null``."""
+    lon, lat = _float(request.GET.get("lon")), _float(request.GET.get("lat"))
+    if lon is None or lat is None or abs(lat) > 90:
+        return JsonResponse({"error": "lon/lat: sayı bekleniyor / numbers expected"},
+                            status=400)
+    return JsonResponse({"id": selectors.building_at(user=request.user, lon=lon, lat=lat)})
 
 
 @login_required

@@ -1,88 +1,123 @@
-/* KentCBS map viewer: layers by bbox from the OGC API; no external host. */
+/* KentCBS map viewer: the small script where folium stops.
+ * folium defines the map and one vector-tile layer per readable layer; this file
+ * binds the layer toggles, the building panel (click on the map), the search and
+ * the cursor position. Every request goes to the app itself. */
 (function () {
   "use strict";
   var cfg = JSON.parse(document.getElementById("map-config").textContent);
-  var map = L.map("map", {attributionControl: false}).setView([cfg.centre[1], cfg.centre[0]], 15);
+  var t = JSON.parse(document.getElementById("map-strings").textContent);
+  var map = window[cfg.map];
   window.kentcbsMap = map;
-  if (cfg.tile_url) { L.tileLayer(cfg.tile_url, {maxZoom: 20}).addTo(map); }
   var layers = {};
-  function styleOf(s) {
-    return {color: s.color, fillColor: s.fill_color, weight: s.weight, opacity: s.opacity,
-            fillOpacity: s.fill_opacity, radius: s.radius};
-  }
-  function showBuilding(id) {
-    fetch("/map/building/" + id + ".json").then(function (r) { return r.json(); }).then(function (d) {
-      var h = "<h3 id='bname'>" + esc(d.name) + "</h3><p>UAVT: " + esc(d.uavt_code || "") + "</p><h4>Kat / Floors: " +
-        d.floors.length + ", Oda / Rooms: " + d.rooms.length + "</h4><ul id='assets'>";
-      d.assets_by_category_status.forEach(function (a) { h += "<li>" + esc(a.category) + " / " + esc(a.status) + ": " + a.n + "</li>"; });
-      h += "</ul><ul id='asset-list'>";
-      d.assets.forEach(function (a) { h += "<li>" + esc(a.inventory_number) + " " + esc(a.category) + "</li>"; });
-      h += "</ul><h4>Bağlantılar / Links: " + d.links.length + "</h4>";
-      document.getElementById("detail").innerHTML = h;
-    });
-  }
-  function esc(s) { var e = document.createElement("span"); e.textContent = String(s); return e.innerHTML; }
-  function load(code) {
-    var e = layers[code]; if (!map.hasLayer(e.group)) return;
-    if (map.getZoom() < (e.def.style.min_zoom || 0) - 3) { e.group.clearLayers(); return; }
-    var b = map.getBounds();
-    var url = "/ogc/collections/" + code + "/items?f=json&limit=5000&bbox=" +
-      [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (x) { return x.toFixed(6); }).join(",");
-    fetch(url).then(function (r) { return r.ok ? r.json() : {features: []}; }).then(function (fc) {
-      e.group.clearLayers(); e.group.addData(fc);
-    });
-  }
-  var toggles = document.getElementById("toggles");
-  cfg.layers.forEach(function (def) {
-    var st = styleOf(def.style || {});
-    var group = L.geoJSON(null, {style: function () { return st; },
-      pointToLayer: function (f, ll) { return L.circleMarker(ll, st); },
-      onEachFeature: function (f, lyr) {
-        if (def.code === "bina_hizmet") { lyr.on("click", function () {
-          var bid = (f.properties && (f.properties.building_id || f.properties.id)) || f.id; showBuilding(bid); }); }
-      }});
-    layers[def.code] = {def: def, group: group};
-    var label = document.createElement("label");
-    label.innerHTML = "<input type='checkbox' data-layer='" + def.code + "'> <span class='sw' style='background:" +
-      esc(st.fillColor || st.color || "#888") + "'></span>" + esc(cfg.lang === "en" ? def.title_en : def.title_tr) + "<br>";
-    var box = label.querySelector("input");
-    box.checked = ["bina_hizmet", "mahalle"].indexOf(def.code) >= 0;
-    if (box.checked) group.addTo(map);
+  Object.keys(cfg.layers).forEach(function (code) { layers[code] = window[cfg.layers[code]]; });
+  window.kentcbsLayers = layers;
+  var highlight = null;
+
+  function esc(s) { var e = document.createElement("span"); e.textContent = s == null ? "" : String(s); return e.innerHTML; }
+  function label(pair) { return esc(cfg.lang === "en" ? pair[1] : pair[0]); }
+
+  /* Layer toggles (the list and legend are rendered by Django from the registry). */
+  document.querySelectorAll("#toggles input[data-layer]").forEach(function (box) {
     box.addEventListener("change", function () {
-      if (box.checked) { group.addTo(map); load(def.code); } else { map.removeLayer(group); }
+      var layer = layers[box.getAttribute("data-layer")];
+      if (!layer) { return; }
+      if (box.checked) { layer.addTo(map); } else { map.removeLayer(layer); }
     });
-    toggles.appendChild(label);
   });
-  function reload() { Object.keys(layers).forEach(load); }
-  map.on("moveend", reload); reload();
-  /* Transverse Mercator (GRS80, k0=1, FE 500000) for the TM zone of cfg.srid. */
-  var cm = {5253: 27, 5254: 30, 5255: 33}[cfg.srid] || 30;
-  function tm(lat, lon) {
-    var a = 6378137, f = 1 / 298.257222101, e2 = f * (2 - f), ep2 = e2 / (1 - e2), d = Math.PI / 180;
-    var p = lat * d, N = a / Math.sqrt(1 - e2 * Math.sin(p) * Math.sin(p)), T = Math.tan(p) * Math.tan(p);
-    var C = ep2 * Math.cos(p) * Math.cos(p), A = (lon - cm) * d * Math.cos(p);
-    var M = a * ((1 - e2 / 4 - 3 * e2 * e2 / 64 - 5 * e2 * e2 * e2 / 256) * p - (3 * e2 / 8 + 3 * e2 * e2 / 32 + 45 * e2 * e2 * e2 / 1024) * Math.sin(2 * p)
-      + (15 * e2 * e2 / 256 + 45 * e2 * e2 * e2 / 1024) * Math.sin(4 * p) - (35 * e2 * e2 * e2 / 3072) * Math.sin(6 * p));
-    var x = 500000 + N * (A + (1 - T + C) * Math.pow(A, 3) / 6 + (5 - 18 * T + T * T + 72 * C - 58 * ep2) * Math.pow(A, 5) / 120);
-    var y = M + N * Math.tan(p) * (A * A / 2 + (5 - T + 9 * C + 4 * C * C) * Math.pow(A, 4) / 24 + (61 - 58 * T + T * T + 600 * C - 330 * ep2) * Math.pow(A, 6) / 720);
-    return [x, y];
+  function zoomHints() {
+    document.querySelectorAll(".zoomhint").forEach(function (el) {
+      el.classList.toggle("inactive", map.getZoom() < Number(el.getAttribute("data-min-zoom")));
+    });
   }
-  map.on("mousemove", function (ev) {
-    var t = tm(ev.latlng.lat, ev.latlng.lng);
-    document.getElementById("cursor").textContent = "EPSG:" + cfg.srid + " " + t[0].toFixed(1) + " " + t[1].toFixed(1) +
-      " | WGS84 " + ev.latlng.lat.toFixed(6) + " " + ev.latlng.lng.toFixed(6);
-  });
+  map.on("zoomend", zoomHints); zoomHints();
+
+  /* The building panel. */
+  function list(items, render) { return "<ul>" + items.map(function (i) { return "<li>" + render(i) + "</li>"; }).join("") + "</ul>"; }
+  function showBuilding(id, fly) {
+    return fetch("/map/building/" + id + ".json", {credentials: "same-origin"}).then(function (r) {
+      if (!r.ok) { throw new Error(r.status); }
+      return r.json();
+    }).then(function (d) {
+      var h = "<h3 id='bname'>" + esc(d.name) + "</h3><p class='meta'>" + esc(d.code) +
+        (d.uavt_code ? " · UAVT " + esc(d.uavt_code) : "") + (d.neighbourhood ? " · " + esc(d.neighbourhood) : "") +
+        (d.address ? " · " + esc(d.address) : "") + "</p>";
+      if (d.departments.length) { h += "<p>" + esc(d.departments.join(", ")) + "</p>"; }
+      h += "<h4>" + esc(t.floors) + ": " + d.floors.length + " · " + esc(t.rooms) + ": " + d.rooms.length + "</h4>";
+      h += "<ul id='floors'>" + d.floors.map(function (f) {
+        return "<li>" + esc(f.name || (t.floor + " " + f.number)) + ": " +
+          f.rooms.map(function (r) { return esc(r.code + (r.name ? " " + r.name : "")); }).join(", ") + "</li>";
+      }).join("") + "</ul>";
+      if (d.assets_visible) {
+        h += "<h4>" + esc(t.assets) + ": " + d.asset_count + "</h4><ul id='assets'>";
+        d.assets_by_category_status.forEach(function (a) {
+          h += "<li data-category='" + esc(a.category) + "' data-status='" + esc(a.status) + "'>" +
+            label(a.category_label) + " / " + label(a.status_label) + ": " + a.n + "</li>";
+        });
+        h += "</ul><details><summary>" + esc(t.asset_list) + "</summary><ul id='asset-list'>";
+        d.assets.forEach(function (a) {
+          h += "<li>" + esc(a.inventory_number) + " " + esc(a.category) + (a.hostname ? " " + esc(a.hostname) : "") +
+            (a.room ? " (" + esc(a.room) + ")" : "") + "</li>";
+        });
+        h += "</ul></details>";
+      }
+      if (d.links_visible) {
+        h += "<h4>" + esc(t.links) + ": " + d.links.length + "</h4>" + list(d.links, function (l) {
+          return "<span class='link-" + esc(l.status) + "'>" + label(l.medium_label) + ", " + label(l.status_label) +
+            (l.capacity_mbps ? ", " + l.capacity_mbps + " Mbps" : "") + "</span> → " + esc(l.other_building);
+        }).replace("<ul>", "<ul id='links'>");
+      }
+      d.panels.forEach(function (p) {
+        h += "<div class='panel'><h4>" + esc(cfg.lang === "en" ? p.title_en : p.title_tr) + "</h4>" +
+          list(p.lines, function (l) { return esc(l[0]) + ": " + esc(l[1]); }) +
+          p.links.map(function (l) { return "<a href='" + esc(l[1]) + "'>" + esc(l[0]) + "</a>"; }).join(" · ") + "</div>";
+      });
+      document.getElementById("detail").innerHTML = h;
+      if (highlight) { map.removeLayer(highlight); }
+      highlight = L.geoJSON(d.footprint, {interactive: false,
+        style: {color: "#e31a1c", weight: 3, fill: false}}).addTo(map);
+      if (fly) { map.fitBounds(highlight.getBounds(), {maxZoom: 19, animate: false}); }
+      document.body.setAttribute("data-building", d.id);
+      return d;
+    }).catch(function () {
+      document.getElementById("detail").textContent = t.not_found;
+    });
+  }
+  window.kentcbsShowBuilding = showBuilding;
+  if (cfg.buildings) {
+    map.on("click", function (ev) {
+      var url = "/map/building-at.json?lon=" + ev.latlng.lng.toFixed(7) + "&lat=" + ev.latlng.lat.toFixed(7);
+      fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
+        if (d.id) { showBuilding(d.id, false); }
+        else { document.getElementById("detail").textContent = t.no_building; }
+      });
+    });
+    if (cfg.building) { showBuilding(cfg.building, true); }
+  }
+
+  /* Search: fly to the first result, list the others. */
   document.getElementById("search").addEventListener("submit", function (ev) {
     ev.preventDefault();
-    fetch("/map/search.json?q=" + encodeURIComponent(document.getElementById("q").value))
+    var q = document.getElementById("q").value;
+    fetch("/map/search.json?q=" + encodeURIComponent(q), {credentials: "same-origin"})
       .then(function (r) { return r.json(); }).then(function (d) {
         var box = document.getElementById("results"); box.innerHTML = "";
+        if (!d.results.length) { box.textContent = t.no_result; return; }
         d.results.forEach(function (r) {
           var a = document.createElement("a"); a.href = "#"; a.textContent = r.label; a.className = "result";
-          a.addEventListener("click", function (e) { e.preventDefault(); map.flyTo([r.lat, r.lon], 18); showBuilding(r.id); });
+          a.addEventListener("click", function (e) { e.preventDefault(); map.setView([r.lat, r.lon], 18, {animate: false}); showBuilding(r.id, false); });
           box.appendChild(a); box.appendChild(document.createElement("br"));
         });
-        if (d.results.length) { map.flyTo([d.results[0].lat, d.results[0].lon], 18); showBuilding(d.results[0].id); }
+        var first = d.results[0];
+        map.setView([first.lat, first.lon], 18, {animate: false});
+        showBuilding(first.id, false);
       });
+  });
+
+  /* Cursor position in the municipality's TM zone (proj4 with the server's definition) and WGS84. */
+  var tm = proj4("EPSG:4326", cfg.proj4);
+  map.on("mousemove", function (ev) {
+    var p = tm.forward([ev.latlng.lng, ev.latlng.lat]);
+    document.getElementById("cursor").textContent = "EPSG:" + cfg.srid + " " + p[0].toFixed(1) + " " +
+      p[1].toFixed(1) + " | WGS84 " + ev.latlng.lat.toFixed(6) + " " + ev.latlng.lng.toFixed(6);
   });
 })();

@@ -1,0 +1,178 @@
+"""The department map as a folium definition, with every asset served by the app.
+
+folium writes the Leaflet map, the optional basemap and one vector-tile layer per
+readable registry layer (``L.vectorGrid.protobuf`` over the OGC API's
+``/tiles/WebMercatorQuad/{z}/{y}/{x}``, made by PostGIS). Large layers therefore
+never travel as one GeoJSON inside the page. The small script in
+``web/static/web/map.js`` takes over where folium stops: toggles, the building
+panel on click, search and the cursor position.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import folium
+from django.conf import settings
+from django.templatetags.static import static
+from django.urls import reverse
+from folium.plugins import VectorGridProtobuf
+from folium.utilities import JsCode
+
+from ogc_api import tiles
+
+if TYPE_CHECKING:
+    from layers.schema import LayerDefinition
+
+#: Layers shown when the page opens (others are a click away in the layer list).
+DEFAULT_VISIBLE = ("mahalle", "bina_hizmet", "ag_baglanti")
+
+
+class OfflineMap(folium.Map):
+    """A folium map whose Leaflet comes from the app's static files (django-leaflet).
+
+    folium's defaults load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs,
+    which an intranet cannot reach; this map loads Leaflet only.
+    """
+
+    default_js = [("leaflet", "leaflet/leaflet.js")]
+    default_css = [("leaflet_css", "leaflet/leaflet.css")]
+
+    def render(self, **kwargs: Any) -> None:
+        self.default_js = [(name, static(path)) for name, path in type(self).default_js]
+        self.default_css = [(name, static(path)) for name, path in type(self).default_css]
+        super().render(**kwargs)
+
+
+class OfflineVectorGrid(VectorGridProtobuf):
+    """folium's VectorGrid layer with Leaflet.VectorGrid from the npm package (no unpkg)."""
+
+    default_js = [("vectorGrid", "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js")]
+
+    def render(self, **kwargs: Any) -> None:
+        self.default_js = [(name, static(path)) for name, path in type(self).default_js]
+        super().render(**kwargs)
+
+
+@dataclass(frozen=True)
+class RenderedMap:
+    """The parts of a folium map to place in a Django page."""
+
+    header: str
+    html: str
+    script: str
+    #: JS variable names: the map, and each layer by code.
+    map_name: str
+    layer_names: dict[str, str]
+
+
+def path_style(layer: LayerDefinition) -> dict[str, Any]:
+    """The layer style as Leaflet path options (also used by the legend)."""
+    style = layer.style
+    polygon = "Polygon" in layer.geometry_type
+    point = "Point" in layer.geometry_type
+    return {
+        "color": style.color, "weight": style.weight, "opacity": style.opacity,
+        "fill": polygon or point, "fillColor": style.fill_color or style.color,
+        "fillOpacity": style.fill_opacity if polygon else (0.8 if point else 0),
+        "radius": style.radius,
+    }
+
+
+def rule_styles(layer: LayerDefinition) -> list[dict[str, Any]]:
+    """The layer's style rules as ``{field, value, style}`` with Leaflet option names."""
+    rules = []
+    for rule in layer.style.rules:
+        style: dict[str, Any] = {}
+        if rule.color:
+            style["color"] = rule.color
+        if rule.fill_color:
+            style["fillColor"] = rule.fill_color
+        if rule.weight is not None:
+            style["weight"] = rule.weight
+        if rule.dash_array:
+            style["dashArray"] = rule.dash_array
+        rules.append({"field": rule.field, "value": rule.value, "style": style})
+    return rules
+
+
+def style_function(layer: LayerDefinition) -> JsCode:
+    """A VectorGrid style function: the layer style, then every matching rule."""
+    base = json.dumps(path_style(layer))
+    rules = json.dumps(rule_styles(layer))
+    return JsCode(
+        f"function (p) {{ var s = Object.assign({{}}, {base}); {rules}.forEach(function (r) {{"
+        " if (p && String(p[r.field]) === r.value) { Object.assign(s, r.style); } });"
+        " return s; }")
+
+
+def _draw_order(layer: LayerDefinition) -> int:
+    kind = layer.geometry_type
+    return 0 if "Polygon" in kind else 1 if "Line" in kind else 2
+
+
+def tile_url(layer: LayerDefinition) -> str:
+    """The OGC API – Tiles URL template of ``layer`` (Leaflet's ``{z}/{y}/{x}``)."""
+    base = reverse("ogc_api:tile", kwargs={"collection_id": layer.code, "z": 0, "y": 0, "x": 0})
+    return base.removesuffix("0/0/0") + "{z}/{y}/{x}"
+
+
+def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
+               centre: tuple[float, float], zoom: int = 15,
+               boundary_geojson: str | None = None) -> RenderedMap:
+    """The viewer's folium map.
+
+    Parameters
+    ----------
+    layers : list of LayerDefinition
+        The layers the user may read (decided by ``layers.access``; the OGC API
+        applies the same decision to every tile request).
+    visible : set of str
+        Codes of the layers shown when the page opens.
+    centre : (lon, lat)
+        First view, WGS84.
+    boundary_geojson : str, optional
+        The municipality boundary (WGS84 GeoJSON), drawn as an outline.
+    """
+    fmap = OfflineMap(location=[centre[1], centre[0]], zoom_start=zoom, tiles=None,
+                      control_scale=True, prefer_canvas=True, max_zoom=22,
+                      attribution_control=False)
+    basemap = getattr(settings, "KENTCBS_TILE_URL", "") or ""
+    if basemap:
+        folium.TileLayer(basemap, name="basemap", attr=getattr(settings, "KENTCBS_TILE_ATTR",
+                                                                "") or " ",
+                         max_zoom=22, control=False).add_to(fmap)
+    if boundary_geojson:
+        folium.GeoJson(
+            json.loads(boundary_geojson), name="municipality", control=False,
+            style_function=lambda _f: {"color": "#1f4e79", "weight": 3, "fill": False,
+                                       "dashArray": "10 6"},
+            interactive=False,
+        ).add_to(fmap)
+    names: dict[str, str] = {}
+    # Areas under lines under points, so nothing small hides under a large polygon.
+    for order, layer in enumerate(sorted(layers, key=_draw_order)):
+        options = {
+            # A JsCode object: folium would camelise a dict key (bina_hizmet -> binaHizmet),
+            # and VectorGrid matches the MVT layer name exactly.
+            "vectorTileLayerStyles": JsCode(
+                f"{{{json.dumps(layer.code)}: {style_function(layer).js_code}}}"),
+            "rendererFactory": JsCode("L.canvas.tile"),
+            "interactive": False,
+            "minZoom": tiles.min_zoom(layer),
+            "maxZoom": 22,
+            "maxNativeZoom": tiles.MAX_ZOOM,
+            "zIndex": 10 + order,
+            "fetchOptions": {"credentials": "same-origin"},
+        }
+        grid = OfflineVectorGrid(tile_url(layer), name=layer.code, options=options,
+                                 show=layer.code in visible, control=False)
+        grid.add_to(fmap)
+        names[layer.code] = grid.get_name()
+    figure = fmap.get_root()
+    figure.render()
+    return RenderedMap(header=figure.header.render(), html=figure.html.render(),
+                       script=figure.script.render(), map_name=fmap.get_name(),
+                       layer_names=names)
