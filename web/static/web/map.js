@@ -113,6 +113,23 @@
       });
   });
 
+  /* "Ready": every layer shown at first has drawn its tiles (a mark for tests and bench/). */
+  var pending = cfg.visible.filter(function (code) {
+    var layer = layers[code];
+    return layer && map.hasLayer(layer) && map.getZoom() >= (layer.options.minZoom || 0);
+  });
+  function ready() {
+    performance.mark("kentcbs-map-ready");
+    document.body.setAttribute("data-map-ready", "1");
+  }
+  if (!pending.length) { ready(); }
+  pending.forEach(function (code) {
+    layers[code].once("load", function () {
+      pending = pending.filter(function (c) { return c !== code; });
+      if (!pending.length) { ready(); }
+    });
+  });
+
   /* Cursor position in the municipality's TM zone (proj4 with the server's definition) and WGS84. */
   var tm = proj4("EPSG:4326", cfg.proj4);
   map.on("mousemove", function (ev) {
