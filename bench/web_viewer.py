@@ -211,7 +211,7 @@ def measure(page, url: str, ready: str) -> dict[str, float]:
                                timeout=600_000)
         drawn = page.evaluate("performance.getEntriesByName('kentcbs-map-ready')[0].startTime")
     else:
-        drawn = page.evaluate("performance.timing.loadEventEnd - performance.timing.navigationStart")
+        drawn = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")
     idle = page.evaluate(IDLE_JS)
     page.wait_for_load_state("networkidle", timeout=600_000)
     cdp.detach()
