@@ -17,6 +17,7 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_PROFILE`` | municipality profile: ``odunpazari`` or ``efeler`` | odunpazari |
 | ``KENTCBS_MODULES`` | comma-separated extra modules (Django apps under modules/) | all shipped |
 | ``KENTCBS_TILE_URL`` | an external basemap tile URL (opt-in; none by default) | none |
+| ``KENTCBS_TILE_ATTR`` | attribution text of that basemap | none |
 """
 
 from __future__ import annotations
@@ -180,6 +181,7 @@ KENTCBS_SRID = int(os.environ.get("KENTCBS_SRID", "0")) or {
     "odunpazari": 5254, "efeler": 5253}.get(KENTCBS_PROFILE, 5254)
 #: An external basemap is opt-in: the intranet default is the municipality's own layers.
 KENTCBS_TILE_URL = os.environ.get("KENTCBS_TILE_URL", "").strip()
+KENTCBS_TILE_ATTR = os.environ.get("KENTCBS_TILE_ATTR", "").strip()
 
 # Security: sensible on one machine, strict in production.
 SESSION_COOKIE_HTTPONLY = True

@@ -82,6 +82,13 @@ def test_map_offers_exactly_the_readable_layers_as_local_vector_tiles(dept: str,
     assert '"FeatureCollection"' not in html
 
 
+def test_an_operator_may_configure_a_basemap(settings) -> None:
+    settings.KENTCBS_TILE_URL = "https://tiles.belediye.example/{z}/{x}/{y}.png"
+    html = _client(_user("harita", "cbs", "gis_admin")).get("/map/").content.decode()
+    assert "https://tiles.belediye.example/{z}/{x}/{y}.png" in html
+    assert "L.tileLayer" in html
+
+
 def test_static_assets_of_the_map_are_served_by_the_app(live_server) -> None:
     import urllib.request
 

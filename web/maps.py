@@ -136,10 +136,11 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
     boundary_geojson : str, optional
         The municipality boundary (WGS84 GeoJSON), drawn as an outline.
     """
+    basemap = getattr(settings, "KENTCBS_TILE_URL", "") or ""
+    # An external basemap's licence usually asks for its attribution on the map.
     fmap = OfflineMap(location=[centre[1], centre[0]], zoom_start=zoom, tiles=None,
                       control_scale=True, prefer_canvas=True, max_zoom=22,
-                      attribution_control=False)
-    basemap = getattr(settings, "KENTCBS_TILE_URL", "") or ""
+                      attribution_control=bool(basemap))
     if basemap:
         folium.TileLayer(basemap, name="basemap", attr=getattr(settings, "KENTCBS_TILE_ATTR",
                                                                 "") or " ",

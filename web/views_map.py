@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -13,6 +15,13 @@ from pyproj import CRS
 from gis_core.profiles import get_profile
 from layers.access import readable_layers
 from web import maps, selectors
+
+
+def _proj4(srid: int) -> str:
+    """The PROJ string of the TM zone, for the cursor readout (exact for a TM zone)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return CRS.from_epsg(srid).to_proj4()
 
 
 def _lang() -> str:
@@ -62,7 +71,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "layers": fmap.layer_names,
             "visible": sorted(visible),
             "srid": srid,
-            "proj4": CRS.from_epsg(srid).to_proj4(),
+            "proj4": _proj4(srid),
             "lang": _lang(),
             "buildings": selectors.may_read_buildings(user=request.user),
             "building": int(building) if building.isdigit() else None,
