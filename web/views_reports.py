@@ -1,13 +1,293 @@
-"""Validation report pages and the upload form (being written; see issue 6)."""
+"""Validation report pages and the upload form (issue 6).
+
+Every read goes through :mod:`web.reports` (and so :mod:`layers.access`): a batch
+of a layer the user may not read is a 404, rejected features are shown only to
+those who may see them, uploads are offered and accepted only for editable layers.
+"""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+import re
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET
+
+from etl.models import BatchStatusChoices
+from gis_core.errors import KentCBSError
+from layers.access import readable_layers
+from web import reports
+
+#: Batches per page of the list.
+BATCHES_PER_PAGE = 25
+#: Room for the form fields around the file in a multipart body.
+MULTIPART_OVERHEAD = 64 * 1024
+
+#: Batch statuses in the UI (English msgids; the model's labels are Turkish).
+STATUS_LABELS = {
+    BatchStatusChoices.PROCESSING: gettext_lazy("Processing"),
+    BatchStatusChoices.LOADED: gettext_lazy("Loaded"),
+    BatchStatusChoices.UNCHANGED: gettext_lazy("Unchanged"),
+    BatchStatusChoices.DRY_RUN: gettext_lazy("Dry run (not loaded)"),
+    BatchStatusChoices.REJECTED: gettext_lazy("Rejected (strict)"),
+    BatchStatusChoices.REFUSED: gettext_lazy("File refused"),
+    BatchStatusChoices.FAILED: gettext_lazy("Failed"),
+}
+POLICY_LABELS = {"normal": gettext_lazy("Normal"), "dry_run": gettext_lazy("Dry run"),
+                 "strict": gettext_lazy("Strict")}
+CRS_PATTERN = re.compile(r"^EPSG:[0-9]{4,6}$", re.IGNORECASE)
 
 
-def _todo(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-    raise Http404
+def _title(layer: Any) -> str:
+    return str(layer.title.en if (get_language() or "tr").startswith("en") else layer.title.tr)
 
 
-report_list = report_detail = report_rejected_gpkg = report_json = _todo
-upload = upload_progress = _todo
+# -- the list and the detail -------------------------------------------------------------
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    """ETL batches of the readable layers: filter by layer, status, department; paginated."""
+    from gis_core.models import Department
+
+    layers = {layer.code: layer for layer in readable_layers(request.user)}
+    batches = reports.visible_batches(user=request.user)
+    chosen = {key: request.GET.get(key, "").strip() for key in ("layer", "status", "department")}
+    if chosen["layer"] not in layers:
+        chosen["layer"] = ""
+    if chosen["status"] not in BatchStatusChoices.values:
+        chosen["status"] = ""
+    department_codes = sorted(set(batches.values_list("department", flat=True)))
+    if chosen["department"] not in department_codes:
+        chosen["department"] = ""
+    names = dict(Department.objects.filter(code__in=department_codes).values_list("code", "name"))
+    page = Paginator(reports.filter_batches(batches, **chosen), BATCHES_PER_PAGE).get_page(
+        request.GET.get("page"))
+    rows = [{"batch": batch, "layer_title": _title(layers[batch.layer_code]),
+             "status_label": STATUS_LABELS.get(batch.status, batch.status)}
+            for batch in page.object_list]
+    query = "&".join(f"{k}={v}" for k, v in chosen.items() if v)
+    return render(request, "web/reports/list.html", {
+        "page": page, "rows": rows, "chosen": chosen, "query": query,
+        "layers": [(code, _title(layer)) for code, layer in layers.items()],
+        "statuses": [(value, STATUS_LABELS[value]) for value in BatchStatusChoices.values],
+        "departments": [(code, names.get(code, code)) for code in department_codes],
+    })
+
+
+def _batch_or_404(request: HttpRequest, pk: int) -> tuple[Any, Any]:
+    found = reports.visible_batch(user=request.user, pk=pk)
+    if found is None:
+        raise Http404
+    return found
+
+
+@login_required
+@require_GET
+def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One batch: summary, counts per rule and field, rejected features, error map."""
+    batch, layer = _batch_or_404(request, pk)
+    see = reports.may_see_rejected(user=request.user, batch=batch, layer=layer)
+    data = reports.read_report(batch, with_problems=see)
+    problems = Paginator(data.problems, reports.PROBLEMS_PER_PAGE).get_page(
+        request.GET.get("page"))
+    fmap = reports.error_map(batch) if see else None
+    if see and data.problem_count:
+        reports.record_rejected_read(user=request.user, batch=batch, layer=layer,
+                                     path=request.get_full_path(), what="detail")
+    return render(request, "web/reports/detail.html", {
+        "batch": batch, "layer": layer, "layer_title": _title(layer), "see": see,
+        "data": data, "problems": problems, "map": fmap,
+        "status_label": STATUS_LABELS.get(batch.status, batch.status),
+        "policy_label": POLICY_LABELS.get(batch.policy, batch.policy),
+        "refused": batch.status in (BatchStatusChoices.REFUSED, BatchStatusChoices.FAILED),
+        "has_gpkg": see and reports.media_file(batch.report_gpkg) is not None,
+    })
+
+
+@login_required
+@require_GET
+def report_rejected_gpkg(request: HttpRequest, pk: int) -> FileResponse:
+    """The rejected features as a GeoPackage for QGIS (with error columns)."""
+    batch, layer = _batch_or_404(request, pk)
+    if not reports.may_see_rejected(user=request.user, batch=batch, layer=layer):
+        raise PermissionDenied
+    path = reports.media_file(batch.report_gpkg)
+    if path is None:
+        raise Http404
+    reports.record_rejected_read(user=request.user, batch=batch, layer=layer,
+                                 path=request.get_full_path(), what="gpkg")
+    return FileResponse(open(path, "rb"), as_attachment=True,
+                        filename=f"kentcbs-{batch.layer_code}-{batch.pk}-rejected.gpkg",
+                        content_type="application/geopackage+sqlite3")
+
+
+@login_required
+@require_GET
+def report_json(request: HttpRequest, pk: int) -> HttpResponse:
+    """The JSON report; without the problem rows for those who see counts only."""
+    batch, layer = _batch_or_404(request, pk)
+    see = reports.may_see_rejected(user=request.user, batch=batch, layer=layer)
+    payload = reports.load_report_json(batch)
+    if payload is None:
+        raise Http404
+    if not see:
+        payload = reports.public_report(payload)
+    elif payload.get("problems"):
+        reports.record_rejected_read(user=request.user, batch=batch, layer=layer,
+                                     path=request.get_full_path(), what="json")
+    response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Content-Disposition"] = (
+        f'inline; filename="kentcbs-{batch.layer_code}-{batch.pk}-report.json"')
+    return response
+
+
+# -- the upload form -----------------------------------------------------------------------
+class UploadForm(forms.Form):
+    """Layer (editable only), file, optional CRS, dry run and strict policy."""
+
+    layer = forms.ChoiceField(label=gettext_lazy("Layer"))
+    file = forms.FileField(label=gettext_lazy("File"), help_text=gettext_lazy(
+        "GeoPackage, zipped Shapefile, GeoJSON, CSV, KML or DXF"))
+    crs = forms.CharField(label=gettext_lazy("Coordinate reference system"), required=False,
+                          max_length=20, help_text=gettext_lazy(
+                              "Only when the file has none, or to override it; e.g. EPSG:5254"))
+    dry_run = forms.BooleanField(label=gettext_lazy("Dry run: validate and report, load nothing"),
+                                 required=False)
+    strict = forms.BooleanField(label=gettext_lazy("Strict: any error rejects the whole file"),
+                                required=False)
+
+    def __init__(self, *args: Any, layers: list[Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["layer"].choices = [(layer.code, f"{_title(layer)} ({layer.code})")
+                                        for layer in layers]
+        self.fields["crs"].widget.attrs["placeholder"] = "EPSG:5254"
+
+    def clean_crs(self) -> str:
+        value = self.cleaned_data["crs"].strip()
+        if value and not CRS_PATTERN.match(value):
+            raise forms.ValidationError(_("Write the coordinate reference system as EPSG:code, "
+                                          "e.g. EPSG:5254."))
+        return value.upper()
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > reports.upload_max_bytes():
+            raise forms.ValidationError(too_large_message())
+        return upload
+
+
+def too_large_message() -> str:
+    return _("The file is larger than the upload limit of %(limit)s. Split it, or ask the GIS "
+             "unit to load it with the kentcbs ingest command.") % {
+        "limit": filesizeformat(reports.upload_max_bytes())}
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """Stops reading an upload past the limit, so a huge file is never written to disk."""
+
+    def __init__(self, request: HttpRequest, max_bytes: int) -> None:
+        super().__init__(request)
+        self.max_bytes = max_bytes
+
+    def handle_raw_input(self, input_data: Any, META: Any, content_length: int,
+                         boundary: Any, encoding: str | None = None) -> None:
+        if content_length > self.max_bytes + MULTIPART_OVERHEAD:
+            self.request.upload_too_large = True  # type: ignore[attr-defined]
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        if getattr(self.request, "upload_too_large", False):
+            raise StopUpload(connection_reset=False)
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.max_bytes:
+            self.request.upload_too_large = True  # type: ignore[attr-defined]
+            raise StopUpload(connection_reset=False)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@csrf_exempt  # CSRF is checked in _upload, after the size limit is put in place
+@login_required
+def upload(request: HttpRequest) -> HttpResponse:
+    """The upload form (GET, POST) and the progress page of one job (``?job=<id>``)."""
+    request.upload_handlers.insert(0, SizeLimitUploadHandler(request,
+                                                             reports.upload_max_bytes()))
+    return _upload(request)
+
+
+@csrf_protect
+def _upload(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET" and request.GET.get("job"):
+        return _progress_page(request, request.GET["job"])
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    layers = reports.upload_layers(user=request.user)
+    context: dict[str, Any] = {"max_size": reports.upload_max_bytes(), "layers": layers}
+    if not layers:
+        return render(request, "web/reports/upload.html", context, status=(
+            403 if request.method == "POST" else 200))
+    status = 200
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES, layers=layers)
+        too_large = getattr(request, "upload_too_large", False)
+        if form.is_valid() and not too_large:
+            data = form.cleaned_data
+            try:
+                job = reports.create_upload_job(
+                    user=request.user, layer_code=data["layer"], upload=data["file"],
+                    crs=data["crs"], dry_run=data["dry_run"], strict=data["strict"])
+            except KentCBSError as error:
+                form.add_error(None, error.text)
+                status = 403
+            else:
+                reports.start_upload(job)
+                return redirect(f"{reverse('web:upload')}?job={job.pk}")
+        else:
+            if too_large:
+                form.errors["file"] = form.error_class([too_large_message()])
+                status = 413
+            elif "layer" in form.errors:
+                status = 403  # a layer the user may not edit (not among the choices)
+            else:
+                status = 400
+    else:
+        initial = {"layer": request.GET.get("layer")} if request.GET.get("layer") else None
+        form = UploadForm(initial=initial, layers=layers)
+    context["form"] = form
+    return render(request, "web/reports/upload.html", context, status=status)
+
+
+def _progress_page(request: HttpRequest, value: str) -> HttpResponse:
+    job = reports.visible_job(user=request.user, pk=int(value)) if value.isdigit() else None
+    if job is None:
+        raise Http404
+    layer = reports.layer_or_none(job.layer_code)
+    return render(request, "web/reports/progress.html", {
+        "job": job, "progress": reports.job_progress(job),
+        "layer_title": _title(layer) if layer is not None else job.layer_code})
+
+
+@login_required
+@require_GET
+def upload_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """Progress of one of the caller's upload jobs (404 for anyone else's)."""
+    job = reports.visible_job(user=request.user, pk=pk)
+    if job is None:
+        raise Http404
+    response = JsonResponse(reports.job_progress(job))
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,502 @@
+"""Validation reports and uploads in the web: permission-aware reads and the upload runner.
+
+Who sees what (every decision goes through :mod:`layers.access`):
+
+* a batch is visible when its layer is readable (``can_read``); otherwise it does
+  not exist for the caller (the views answer 404, no existence leak);
+* its *rejected features* (problem rows with values, the error map, the
+  GeoPackage, the problems in the JSON report) are shown to users who may edit
+  the layer, to the sender and to GIS administrators; other readers see counts
+  only. On a layer holding personal data they also need ``can_see_personal``
+  (the sender excepted: the values are theirs), and each read is recorded in the
+  personal-data access log (``ogc_api.services.record_access``, ``via="web"``).
+
+Uploads run :func:`etl.services.ingest` in a background thread of the web process
+that received the file (:func:`start_upload`); progress is written to
+:class:`web.models.UploadJob`, so any worker answers the progress request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext_noop
+
+from etl.models import Batch, BatchStatusChoices
+from gis_core.errors import KentCBSError, bilingual
+from gis_core.selectors import user_access
+from layers.access import (
+    GIS_ADMIN_DEPARTMENTS,
+    GIS_ADMIN_ROLE,
+    can_edit,
+    can_read,
+    can_see_personal,
+    editable_layers,
+    readable_layers,
+)
+from layers.errors import UnknownLayerError
+from layers.registry import registry
+from web.models import UploadJob, UploadJobPhaseChoices, UploadJobStatusChoices
+
+logger = logging.getLogger(__name__)
+
+#: Problem rows listed per page of a report.
+PROBLEMS_PER_PAGE = 100
+#: At most this many rejected features are drawn on the error map.
+MAP_LIMIT = 5000
+#: Uploads run at the same time in one web process; more wait as ``queued``.
+MAX_CONCURRENT_UPLOADS = 2
+#: A running job whose heartbeat is older than this is reported as interrupted.
+STALE_AFTER = timedelta(minutes=2)
+#: How often the progress writer stores progress and the heartbeat (seconds).
+WRITE_EVERY = 0.5
+HEARTBEAT_EVERY = 10.0
+
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT_UPLOADS)
+
+
+# -- reads ---------------------------------------------------------------------------
+def layer_or_none(code: str) -> Any:
+    """The registry definition of ``code``, or ``None`` (a test layer, a removed one)."""
+    try:
+        return registry.get(code)
+    except UnknownLayerError:
+        return None
+
+
+def visible_batches(*, user: Any) -> QuerySet[Batch]:
+    """Batches of the registry layers ``user`` may read, newest first."""
+    codes = [layer.code for layer in readable_layers(user)]
+    return Batch.objects.filter(layer_code__in=codes).select_related("user").order_by(
+        "-created", "-pk")
+
+
+def filter_batches(batches: QuerySet[Batch], *, layer: str = "", status: str = "",
+                   department: str = "") -> QuerySet[Batch]:
+    """Narrow ``batches`` by layer code, status and department code (empty: no filter)."""
+    if layer:
+        batches = batches.filter(layer_code=layer)
+    if status:
+        batches = batches.filter(status=status)
+    if department:
+        batches = batches.filter(department=department)
+    return batches
+
+
+def visible_batch(*, user: Any, pk: int) -> tuple[Batch, Any] | None:
+    """The batch ``pk`` and its layer, or ``None`` when missing or not readable."""
+    batch = Batch.objects.select_related("user").filter(pk=pk).first()
+    if batch is None:
+        return None
+    layer = layer_or_none(batch.layer_code)
+    if layer is None or not can_read(user, layer):
+        return None
+    return batch, layer
+
+
+def is_gis_admin(user: Any) -> bool:
+    """Superusers and the GIS administrators (role ``gis_admin`` in the IT directorate)."""
+    access = user_access(user)
+    return access.is_superuser or (GIS_ADMIN_ROLE in access.roles
+                                   and bool(access.departments & GIS_ADMIN_DEPARTMENTS))
+
+
+def may_see_rejected(*, user: Any, batch: Batch, layer: Any) -> bool:
+    """Whether ``user`` may see the rejected features of ``batch`` (not only its counts)."""
+    if not can_read(user, layer):
+        return False
+    sender = batch.user_id is not None and batch.user_id == getattr(user, "pk", None)
+    if sender:
+        return True
+    if not (can_edit(user, layer) or is_gis_admin(user)):
+        return False
+    return not getattr(layer, "personal_data", False) or can_see_personal(user, layer)
+
+
+def record_rejected_read(*, user: Any, batch: Batch, layer: Any, path: str,
+                         what: str) -> None:
+    """Log a read of rejected features of a personal-data layer (KVKK access log)."""
+    if not getattr(layer, "personal_data", False):
+        return
+    from ogc_api.services import record_access
+
+    record_access(user=user, layer=layer.code, path=path,
+                  query=f"batch={batch.pk}&what={what}", via="web")
+
+
+def media_file(value: str) -> Path | None:
+    """A report path of a batch, if it is a file under ``MEDIA_ROOT`` (else ``None``)."""
+    if not value:
+        return None
+    root = Path(settings.MEDIA_ROOT).resolve()
+    path = Path(value).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return path
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What the report page shows, read from the batch's ``report.json``."""
+
+    available: bool
+    diagnostics: list[dict[str, Any]]
+    by_rule: list[dict[str, Any]]
+    by_field: list[dict[str, Any]]
+    problems: list[dict[str, Any]]
+    problem_count: int
+    rejected_features: int
+
+
+def read_report(batch: Batch, *, with_problems: bool) -> ReportData:
+    """The counts, diagnostics and (when asked) problem rows of ``batch``'s JSON report."""
+    payload = load_report_json(batch)
+    if payload is None:
+        return ReportData(False, [], [], [], [], 0, 0)
+    problems = payload.get("problems") or []
+    counts = payload.get("counts") or {}
+    errors = {p.get("feature") for p in problems if p.get("severity") == "error"}
+    rows = sorted(problems, key=lambda p: (p.get("feature") or 0,
+                                           p.get("severity") != "error", p.get("code") or ""))
+    return ReportData(
+        True, payload.get("diagnostics") or [], counts.get("by_rule") or [],
+        counts.get("by_field") or [], rows if with_problems else [], len(problems),
+        len(errors))
+
+
+def load_report_json(batch: Batch) -> dict[str, Any] | None:
+    """The parsed ``report.json`` of ``batch`` (``None`` when it is missing or unreadable)."""
+    path = media_file(batch.report_json)
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        logger.warning("web: report of batch %s cannot be read: %s", batch.pk, exc)
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def public_report(payload: dict[str, Any]) -> dict[str, Any]:
+    """The JSON report without rejected features: summary, diagnostics and counts."""
+    return {"summary": payload.get("summary", {}), "diagnostics": payload.get("diagnostics", []),
+            "counts": payload.get("counts", {}),
+            "problems_hidden": len(payload.get("problems") or [])}
+
+
+# -- the error map ---------------------------------------------------------------------
+def error_map(batch: Batch) -> Any:
+    """A folium map of the rejected features of ``batch`` (centroids, coloured red).
+
+    Read from ``rejected.gpkg``; ``None`` when there is no located rejected feature.
+    Leaflet comes from the app's static files (django-leaflet); no CDN is referenced.
+    """
+    path = media_file(batch.report_gpkg)
+    if path is None:
+        return None
+    import geopandas as gpd
+    import shapely
+    from pyogrio.errors import DataSourceError
+
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except (DataSourceError, OSError) as exc:
+        logger.warning("web: rejected features of batch %s cannot be read: %s", batch.pk, exc)
+        return None
+    if frame.empty or frame.crs is None:
+        return None
+    geoms = frame.geometry
+    frame = frame[~(geoms.isna() | geoms.is_empty)].head(MAP_LIMIT)
+    if frame.empty:
+        return None
+    points = gpd.GeoSeries(shapely.point_on_surface(shapely.make_valid(
+        frame.geometry.to_numpy())), crs=frame.crs).to_crs(4326)
+    features = []
+    for feature, codes, errors_tr, errors_en, point in zip(
+            frame.get("kentcbs_feature", frame.index), frame.get("kentcbs_codes", ""),
+            frame.get("kentcbs_errors_tr", ""), frame.get("kentcbs_errors_en", ""),
+            points, strict=False):
+        if point is None or point.is_empty:
+            continue
+        features.append({"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
+                         "properties": {"feature": int(feature), "codes": str(codes or ""),
+                                        "tr": str(errors_tr or ""), "en": str(errors_en or "")}})
+    if not features:
+        return None
+    return _render_map(features)
+
+
+def _render_map(features: list[dict[str, Any]]) -> Any:
+    import folium
+    from django.templatetags.static import static
+    from folium.utilities import JsCode
+
+    class LocalMap(folium.Map):
+        default_js = [("leaflet", static("leaflet/leaflet.js"))]
+        default_css = [("leaflet_css", static("leaflet/leaflet.css"))]
+
+    fmap = LocalMap(tiles=None, control_scale=True, prefer_canvas=True)
+    # Plain Leaflet binding: folium's Popup/Tooltip helpers are not needed (and no jQuery).
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": features}, name="rejected",
+        marker=folium.CircleMarker(radius=6, color="#b71c1c", fill=True, fill_opacity=0.8),
+        on_each_feature=JsCode(
+            "function (feature, layer) { var p = feature.properties;"
+            " var t = document.createElement('div');"
+            " t.textContent = '#' + p.feature + ' ' + p.codes;"
+            " var d = document.createElement('div'); d.appendChild(t);"
+            " var tr = document.createElement('div'); tr.textContent = p.tr; d.appendChild(tr);"
+            " var en = document.createElement('div'); en.textContent = p.en;"
+            " en.className = 'en'; d.appendChild(en);"
+            " layer.bindPopup(d, {maxWidth: 360}); layer.bindTooltip(t.textContent); }"),
+    ).add_to(fmap)
+    lons = [f["geometry"]["coordinates"][0] for f in features]
+    lats = [f["geometry"]["coordinates"][1] for f in features]
+    fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=17)
+    figure = fmap.get_root()
+    figure.render()
+    return {"header": figure.header.render(), "html": figure.html.render(),
+            "script": figure.script.render()}
+
+
+# -- uploads ---------------------------------------------------------------------------
+def upload_max_bytes() -> int:
+    """The largest file the upload form accepts (``KENTCBS_UPLOAD_MAX_BYTES``)."""
+    return int(getattr(settings, "KENTCBS_UPLOAD_MAX_BYTES", 2 * 1024**3))
+
+
+def upload_department(*, user: Any, layer: Any) -> str:
+    """The department an upload by ``user`` into ``layer`` is sent for.
+
+    The membership that grants editing (the owner or an ``access.edit`` department,
+    ancestors included) wins; otherwise the user's first membership; a superuser with
+    no membership sends for the layer's owner.
+    """
+    access = user_access(user)
+    granted = {layer.owner, *layer.access.edit.departments}
+    own = sorted(code for code, _role in access.memberships)
+    if not own:
+        return str(layer.owner)
+    from gis_core.models import Department
+
+    parents = dict(Department.objects.values_list("code", "parent__code"))
+    for code in own:
+        node: str | None = code
+        for _ in range(32):
+            if node is None:
+                break
+            if node in granted:
+                return code
+            node = parents.get(node)
+    return own[0]
+
+
+def create_upload_job(*, user: Any, layer_code: str, upload: UploadedFile, crs: str = "",
+                      dry_run: bool = False, strict: bool = False) -> UploadJob:
+    """Store ``upload`` under ``MEDIA_ROOT/web/uploads/<job>/`` and record a queued job.
+
+    Raises
+    ------
+    KentCBSError
+        ``UPLOAD_NOT_EDITABLE`` when ``user`` may not edit the layer.
+    """
+    layer = layer_or_none(layer_code)
+    if layer is None or not can_edit(user, layer):
+        raise KentCBSError("UPLOAD_NOT_EDITABLE", gettext_noop(
+            "You may not upload data into the layer {layer}."), layer=layer_code)
+    name = get_valid_filename(Path(upload.name or "upload").name)[:200] or "upload"
+    job = UploadJob.objects.create(
+        user=user, layer_code=layer.code, department=upload_department(user=user, layer=layer),
+        file_name=name, size=upload.size or 0, crs=crs.strip().upper(), dry_run=dry_run,
+        strict=strict)
+    folder = Path(settings.MEDIA_ROOT) / "web" / "uploads" / str(job.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    with open(target, "wb") as out:
+        for chunk in upload.chunks():
+            out.write(chunk)
+    job.stored_path = str(target)
+    job.save(update_fields=["stored_path"])
+    return job
+
+
+def start_upload(job: UploadJob) -> None:
+    """Run ``job`` in a background thread once the current transaction commits.
+
+    Why a thread, and what it means under gunicorn: ``kentcbs serve`` runs gthread
+    workers, so a thread started here lives in the worker that received the file;
+    the request returns at once and the page polls ``progress.json``, which any
+    worker answers from the database. Uploads are not lost to a slow request
+    timeout (the thread is not a request), but a worker that is *restarted or
+    killed* (deploy, ``max_requests``, OOM) takes its running uploads with it:
+    their heartbeat stops, :func:`job_progress` reports them as interrupted, and
+    the ETL leaves the layer as it was (one transaction per batch) with the batch
+    ``processing``. The thread closes its own database connections when it ends.
+    A task queue would survive restarts; the intranet deployment does not need one yet.
+    """
+    transaction.on_commit(lambda: threading.Thread(
+        target=_upload_thread, args=(job.pk,), name=f"kentcbs-upload-{job.pk}",
+        daemon=True).start())
+
+
+def _upload_thread(job_id: int) -> None:
+    try:
+        run_upload(job_id)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+class _ProgressWriter:
+    """Stores progress from its own thread and database connection.
+
+    ``ingest`` holds one transaction open on its thread's connection while it loads,
+    so progress written there would stay invisible to other workers until commit.
+    """
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        self.state: dict[str, Any] = {}
+        self.written: dict[str, Any] = {}
+        self.changed = threading.Event()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name=f"kentcbs-progress-{job_id}",
+                                       daemon=True)
+
+    def __enter__(self) -> _ProgressWriter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.changed.set()
+        self.thread.join()
+
+    def update(self, **values: Any) -> None:
+        self.state.update(values)
+        self.changed.set()
+
+    def _loop(self) -> None:
+        last = 0.0
+        try:
+            while True:
+                self.changed.wait(HEARTBEAT_EVERY)
+                self.changed.clear()
+                pending = dict(self.state)
+                now = time.monotonic()
+                if pending != self.written or now - last >= HEARTBEAT_EVERY:
+                    UploadJob.objects.filter(pk=self.job_id).update(heartbeat=timezone.now(),
+                                                                    **pending)
+                    self.written, last = pending, now
+                if self.stopped.is_set():
+                    return
+                time.sleep(WRITE_EVERY)
+        finally:
+            connection.close()
+
+
+def run_upload(job_id: int) -> UploadJob:
+    """Run one upload job to its end in the calling thread; never raises for a bad file.
+
+    The outcome of the file is the batch (``status``, ``reason_code``, ``message``);
+    the job is ``error`` only when ingest itself could not run.
+    """
+    from etl.services import ingest
+    from gis_core.audit import audit_context
+
+    job = UploadJob.objects.select_related("user").get(pk=job_id)
+    try:
+        with _ProgressWriter(job.pk) as writer, _slots:  # queued jobs keep their heartbeat
+            writer.update(status=UploadJobStatusChoices.RUNNING,
+                          phase=UploadJobPhaseChoices.READING)
+
+            def progress(done: int, total: int | None) -> None:
+                finishing = total is not None and done >= total
+                writer.update(done=done, total=total, phase=(
+                    UploadJobPhaseChoices.FINISHING if finishing
+                    else UploadJobPhaseChoices.VALIDATING))
+
+            with audit_context(user=job.user, source="etl", request_id=f"upload-{job.pk}"):
+                batch = ingest(layer=job.layer_code, path=Path(job.stored_path),
+                               department=job.department, user=job.user, crs=job.crs or None,
+                               dry_run=job.dry_run, strict=job.strict, progress=progress)
+        job.refresh_from_db()
+        job.batch = batch
+        job.done = batch.count_read
+        job.total = batch.count_read
+        job.status = UploadJobStatusChoices.DONE
+        job.phase = UploadJobPhaseChoices.DONE
+    except KentCBSError as exc:
+        job.status, job.error_code, job.error_message = (UploadJobStatusChoices.ERROR,
+                                                          exc.code, exc.text)
+    except Exception as exc:
+        logger.exception("web: upload job %s failed", job_id)
+        job.status, job.error_code = UploadJobStatusChoices.ERROR, "UPLOAD_FAILED"
+        job.error_message = bilingual(gettext_noop(
+            "The upload could not be processed ({error}). The layer was left as it was."),
+            error=type(exc).__name__)
+    finally:
+        job.finished = timezone.now()
+        job.heartbeat = job.finished
+        job.save()
+        if job.stored_path:
+            shutil.rmtree(Path(job.stored_path).parent, ignore_errors=True)
+    return job
+
+
+def visible_job(*, user: Any, pk: int) -> UploadJob | None:
+    """The upload job ``pk`` if ``user`` sent it (nobody else sees its progress)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return UploadJob.objects.select_related("batch").filter(pk=pk, user=user).first()
+
+
+def job_progress(job: UploadJob) -> dict[str, Any]:
+    """The progress of ``job`` as JSON-ready data (what ``progress.json`` answers)."""
+    status = job.status
+    interrupted = (status in (UploadJobStatusChoices.RUNNING, UploadJobStatusChoices.QUEUED)
+                   and timezone.now() - job.heartbeat > STALE_AFTER)
+    total = job.total
+    percent = (100 if status == UploadJobStatusChoices.DONE
+               else int(100 * job.done / total) if total else None)
+    data: dict[str, Any] = {
+        "id": job.pk, "status": "interrupted" if interrupted else status, "phase": job.phase,
+        "phase_label": str(UploadJobPhaseChoices(job.phase).label), "done": job.done,
+        "total": total, "percent": percent, "batch": job.batch_id, "batch_status": None,
+        "refused": False, "reason_code": "", "message": "", "report_url": None,
+    }
+    if interrupted:
+        data["reason_code"] = "UPLOAD_INTERRUPTED"
+        data["message"] = bilingual(gettext_noop(
+            "The upload stopped: the server process running it ended. The layer was left as "
+            "it was; send the file again."))
+    elif status == UploadJobStatusChoices.ERROR:
+        data["reason_code"], data["message"] = job.error_code, job.error_message
+    if job.batch is not None:
+        from django.urls import reverse
+
+        batch = job.batch
+        data["batch_status"] = batch.status
+        data["refused"] = batch.status in (BatchStatusChoices.REFUSED, BatchStatusChoices.FAILED)
+        data["reason_code"], data["message"] = batch.reason_code, batch.message
+        data["report_url"] = reverse("web:report_detail", args=[batch.pk])
+    return data
+
+
+def upload_layers(*, user: Any) -> list[Any]:
+    """Layers ``user`` may upload into: editable and loaded from files (table-backed)."""
+    return [layer for layer in editable_layers(user) if layer.backing.kind == "table"]
