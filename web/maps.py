@@ -11,7 +11,7 @@ panel on click, search and the cursor position.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import folium
@@ -21,6 +21,7 @@ from django.urls import reverse
 from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 
+from gis_core.maps import OfflineMap, RenderedMap, render_parts
 from ogc_api import tiles
 
 if TYPE_CHECKING:
@@ -28,22 +29,6 @@ if TYPE_CHECKING:
 
 #: Layers shown when the page opens (others are a click away in the layer list).
 DEFAULT_VISIBLE = ("mahalle", "bina_hizmet", "ag_baglanti")
-
-
-class OfflineMap(folium.Map):
-    """A folium map whose Leaflet comes from the app's static files (django-leaflet).
-
-    folium's defaults load Leaflet, jQuery, Bootstrap and Font Awesome from CDNs,
-    which an intranet cannot reach; this map loads Leaflet only.
-    """
-
-    default_js = [("leaflet", "leaflet/leaflet.js")]
-    default_css = [("leaflet_css", "leaflet/leaflet.css")]
-
-    def render(self, **kwargs: Any) -> None:
-        self.default_js = [(name, static(path)) for name, path in type(self).default_js]
-        self.default_css = [(name, static(path)) for name, path in type(self).default_css]
-        super().render(**kwargs)
 
 
 class OfflineVectorGrid(VectorGridProtobuf):
@@ -57,15 +42,10 @@ class OfflineVectorGrid(VectorGridProtobuf):
 
 
 @dataclass(frozen=True)
-class RenderedMap:
-    """The parts of a folium map to place in a Django page."""
+class ViewerMap(RenderedMap):
+    """The rendered viewer map and the JavaScript variable of each layer, by code."""
 
-    header: str
-    html: str
-    script: str
-    #: JS variable names: the map, and each layer by code.
-    map_name: str
-    layer_names: dict[str, str]
+    layer_names: dict[str, str] = field(default_factory=dict)
 
 
 def path_style(layer: LayerDefinition) -> dict[str, Any]:
@@ -121,7 +101,7 @@ def tile_url(layer: LayerDefinition) -> str:
 
 def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
                centre: tuple[float, float], zoom: int = 15,
-               boundary_geojson: str | None = None) -> RenderedMap:
+               boundary_geojson: str | None = None) -> ViewerMap:
     """The viewer's folium map.
 
     Parameters
@@ -172,8 +152,6 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
                                  show=layer.code in visible, control=False)
         grid.add_to(fmap)
         names[layer.code] = grid.get_name()
-    figure = fmap.get_root()
-    figure.render()
-    return RenderedMap(header=figure.header.render(), html=figure.html.render(),
-                       script=figure.script.render(), map_name=fmap.get_name(),
-                       layer_names=names)
+    parts = render_parts(fmap)
+    return ViewerMap(header=parts.header, html=parts.html, script=parts.script,
+                     map_name=parts.map_name, layer_names=names)

@@ -4,30 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import folium
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import escape
 from folium.utilities import JsCode
 
+from gis_core.maps import OfflineMap, RenderedMap, render_parts
 from modules.helpdesk.statistics import BuildingLoad
 
 #: Sequential shades (light to dark) for ticket load classes.
 SHADES = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
-
-
-class LocalMap(folium.Map):
-    """A folium map that loads Leaflet from the app's static files only (no CDN)."""
-
-    default_js = [("leaflet", "leaflet/leaflet.js")]
-    default_css = [("leaflet_css", "leaflet/leaflet.css")]
-
-    def render(self, **kwargs: object) -> None:
-        self.default_js = [(name, static(path)) for name, path in type(self).default_js]
-        self.default_css = [(name, static(path)) for name, path in type(self).default_css]
-        super().render(**kwargs)
 
 
 def shade(count: int, maximum: int) -> str:
@@ -38,18 +25,9 @@ def shade(count: int, maximum: int) -> str:
     return SHADES[index]
 
 
-@dataclass(frozen=True)
-class RenderedMap:
-    """The parts of a folium map to place in a page: head links, the div, the script."""
-
-    header: str
-    html: str
-    script: str
-
-
 def load_map(loads: Sequence[BuildingLoad], *, centre: tuple[float, float]) -> RenderedMap:
     """Buildings as polygons shaded by ticket load; each popup links to 'open a ticket'."""
-    fmap = LocalMap(location=list(centre), zoom_start=15, tiles=None, control_scale=True,
+    fmap = OfflineMap(location=list(centre), zoom_start=15, tiles=None, control_scale=True,
                     prefer_canvas=False)
     maximum = max((load.tickets for load in loads), default=0)
     bounds: list[list[float]] = []
@@ -87,10 +65,7 @@ def load_map(loads: Sequence[BuildingLoad], *, centre: tuple[float, float]) -> R
         options = "{padding: [30, 30], maxZoom: 18, animate: false}"
         refit = (f"\nwindow.addEventListener('load', function () {{ {name}.invalidateSize();"
                  f" {name}.fitBounds({json.dumps(box)}, {options}); }});")
-    figure = fmap.get_root()
-    figure.render()
-    return RenderedMap(header=figure.header.render(), html=figure.html.render(),
-                       script=figure.script.render() + refit)
+    return render_parts(fmap, extra_script=refit)
 
 
 def _corners(geometry: dict) -> list[list[float]]:
