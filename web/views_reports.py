@@ -19,7 +19,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
@@ -36,13 +36,13 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 #: Batch statuses in the UI (English msgids; the model's labels are Turkish).
 STATUS_LABELS = {
-    BatchStatusChoices.PROCESSING: gettext_lazy("Processing"),
-    BatchStatusChoices.LOADED: gettext_lazy("Loaded"),
-    BatchStatusChoices.UNCHANGED: gettext_lazy("Unchanged"),
-    BatchStatusChoices.DRY_RUN: gettext_lazy("Dry run (not loaded)"),
-    BatchStatusChoices.REJECTED: gettext_lazy("Rejected (strict)"),
-    BatchStatusChoices.REFUSED: gettext_lazy("File refused"),
-    BatchStatusChoices.FAILED: gettext_lazy("Failed"),
+    BatchStatusChoices.PROCESSING: pgettext_lazy("batch status", "Processing"),
+    BatchStatusChoices.LOADED: pgettext_lazy("batch status", "Loaded"),
+    BatchStatusChoices.UNCHANGED: pgettext_lazy("batch status", "Unchanged"),
+    BatchStatusChoices.DRY_RUN: pgettext_lazy("batch status", "Dry run (not loaded)"),
+    BatchStatusChoices.REJECTED: pgettext_lazy("batch status", "Rejected (strict)"),
+    BatchStatusChoices.REFUSED: pgettext_lazy("batch status", "File refused"),
+    BatchStatusChoices.FAILED: pgettext_lazy("batch status", "Failed"),
 }
 POLICY_LABELS = {"normal": gettext_lazy("Normal"), "dry_run": gettext_lazy("Dry run"),
                  "strict": gettext_lazy("Strict")}
