@@ -38,6 +38,7 @@ from django.utils.translation import gettext_noop
 
 from etl.models import Batch, BatchStatusChoices
 from gis_core.errors import KentCBSError, bilingual
+from gis_core.maps import OfflineMap, RenderedMap, render_parts
 from gis_core.selectors import user_access
 from layers.access import (
     GIS_ADMIN_DEPARTMENTS,
@@ -199,7 +200,7 @@ def public_report(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the error map ---------------------------------------------------------------------
-def error_map(batch: Batch) -> Any:
+def error_map(batch: Batch) -> RenderedMap | None:
     """A folium map of the rejected features of ``batch`` (centroids, coloured red).
 
     Read from ``rejected.gpkg``; ``None`` when there is no located rejected feature.
@@ -213,14 +214,14 @@ def error_map(batch: Batch) -> Any:
     from pyogrio.errors import DataSourceError
 
     try:
-        frame = gpd.read_file(path, engine="pyogrio")
+        frame = gpd.read_file(path, engine="pyogrio", max_features=MAP_LIMIT)
     except (DataSourceError, OSError) as exc:
         logger.warning("web: rejected features of batch %s cannot be read: %s", batch.pk, exc)
         return None
     if frame.empty or frame.crs is None:
         return None
     geoms = frame.geometry
-    frame = frame[~(geoms.isna() | geoms.is_empty)].head(MAP_LIMIT)
+    frame = frame[~(geoms.isna() | geoms.is_empty)]
     if frame.empty:
         return None
     points = gpd.GeoSeries(shapely.point_on_surface(shapely.make_valid(
@@ -241,17 +242,12 @@ def error_map(batch: Batch) -> Any:
     return _render_map(features)
 
 
-def _render_map(features: list[dict[str, Any]]) -> Any:
+def _render_map(features: list[dict[str, Any]]) -> RenderedMap:
     import folium
-    from django.templatetags.static import static
     from folium.utilities import JsCode
 
-    class LocalMap(folium.Map):
-        default_js = [("leaflet", static("leaflet/leaflet.js"))]
-        default_css = [("leaflet_css", static("leaflet/leaflet.css"))]
-
-    fmap = LocalMap(tiles=None, control_scale=True, prefer_canvas=True)
-    # Plain Leaflet binding: folium's Popup/Tooltip helpers are not needed (and no jQuery).
+    fmap = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True)
+    # Popups bound in plain Leaflet (folium.Popup needs jQuery); text set as textContent.
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features}, name="rejected",
         marker=folium.CircleMarker(radius=6, color="#b71c1c", fill=True, fill_opacity=0.8),
@@ -268,10 +264,7 @@ def _render_map(features: list[dict[str, Any]]) -> Any:
     lons = [f["geometry"]["coordinates"][0] for f in features]
     lats = [f["geometry"]["coordinates"][1] for f in features]
     fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=17)
-    figure = fmap.get_root()
-    figure.render()
-    return {"header": figure.header.render(), "html": figure.html.render(),
-            "script": figure.script.render()}
+    return render_parts(fmap)
 
 
 # -- uploads ---------------------------------------------------------------------------
