@@ -26,7 +26,9 @@ class AuditContext:
     request_id: str = ""
 
 
-_current: ContextVar[AuditContext] = ContextVar("kentcbs_audit", default=AuditContext())
+#: AuditContext is a frozen dataclass, so the shared default cannot be mutated.
+_current: ContextVar[AuditContext] = ContextVar(
+    "kentcbs_audit", default=AuditContext())  # noqa: B039
 
 
 def current() -> AuditContext:

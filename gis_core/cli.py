@@ -20,7 +20,7 @@ NO_DATABASE_COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run a KentCBS command; return the process exit code."""
-    if sys.version_info < (3, 12):
+    if sys.version_info < (3, 12):  # noqa: UP036 (a clear message on an old Python)
         sys.stderr.write(
             "kentcbs: [PYTHON_TOO_OLD] Python 3.12 veya üstü gerekli, bu Python "
             f"{sys.version.split()[0]} / Python 3.12 or newer is required, this is "

@@ -35,8 +35,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This inventory number is already registered to another asset."),
     "asset_ip_unique": ("IP_TAKEN", "This IP address is already used by another asset."),
     "asset_mac_unique": ("MAC_TAKEN", "This MAC address is already used by another asset."),
-    "asset_mac_format": ("MAC_FORMAT",
-                         "The MAC address must be six pairs of hex digits, e.g. AA:BB:CC:DD:EE:FF."),
+    "asset_mac_format": ("MAC_FORMAT", "The MAC address must be six pairs of hex digits, "
+                         "e.g. AA:BB:CC:DD:EE:FF."),
     "asset_room_needs_building": ("ROOM_NEEDS_BUILDING",
                                   "An asset in a room must also name its building."),
     "link_route_ends": (
@@ -45,12 +45,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "or leave it empty to draw a straight line."),
     "link_end_building_mismatch": (
         "LINK_ENDS_MISMATCH",
-        "A device at an end of the link is in another building than the one given for that end."),
+        "A device at an end of the link is in another building than the one given for "
+        "that end."),
     "link_ends_located": ("LINK_ENDS_UNLOCATED",
                           "The ends of the link have no location; place the devices or buildings "
                           "on the map first."),
-    "link_a_end_required": ("LINK_END_REQUIRED", "A link needs a device or a building at each end."),
-    "link_b_end_required": ("LINK_END_REQUIRED", "A link needs a device or a building at each end."),
+    "link_a_end_required": ("LINK_END_REQUIRED",
+                            "A link needs a device or a building at each end."),
+    "link_b_end_required": ("LINK_END_REQUIRED",
+                            "A link needs a device or a building at each end."),
     "room_floor_in_building": ("FLOOR_NOT_IN_BUILDING",
                                "The floor does not belong to the room's building."),
     "room_outline_within_building": ("ROOM_OUTSIDE_BUILDING",

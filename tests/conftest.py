@@ -27,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
     database.ensure_ready()
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     skipped = terminalreporter.stats.get("skipped", [])
     if skipped and not os.environ.get("KENTCBS_ALLOW_SKIPS"):
         terminalreporter.write_line(

@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
-        if not port_is_free(port, "127.0.0.1" if host in {"0.0.0.0", "::"} else host):
+        if not port_is_free(port, "127.0.0.1" if host in {"0.0.0.0", "::"} else host):  # noqa: S104
             raise KentCBSError(
                 "PORT_IN_USE",
                 "Port {port} is in use by another program. Stop it or serve on another "
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                 self.cfg.set("accesslog", "-")
                 self.cfg.set("proc_name", "kentcbs")
 
-            def load(self):  # noqa: ANN202
+            def load(self):
                 return application
 
         self.stdout.write(f"KentCBS: http://{host}:{port}/")
