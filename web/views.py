@@ -9,6 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from gis_core.modules import menu_for
 from layers.access import readable_layers
 from web import selectors
+from web.views_reports import STATUS_LABELS
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -23,6 +24,9 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"menu": menu}
     if request.user.is_authenticated:
         context.update(selectors.department_home(user=request.user))
+        context["uploads"] = [{"batch": batch, "status_label": STATUS_LABELS.get(batch.status,
+                                                                                batch.status)}
+                              for batch in context["uploads"]]
     else:
         context["layers"] = [{"code": layer.code, "title_tr": layer.title.tr,
                               "title_en": layer.title.en}
