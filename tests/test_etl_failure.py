@@ -120,3 +120,34 @@ def test_bulk_load_rebuilds_indexes_and_restores_them_on_failure(loaded, monkeyp
     done = ingest(layer=layer, path=path, department="imar_sehircilik")
     assert (done.status, done.count_inserted) == ("loaded", 2950)
     assert _indexes(table) == indexes
+
+
+@pytest.mark.parametrize("fault", ["copy:raise", "upsert:raise"])
+def test_failure_on_an_empty_layer_leaves_it_empty(tmp_path, monkeypatch, fault):
+    """An empty layer is loaded by COPY straight into its table: still one transaction."""
+    layer = make_layer("etl_fail_empty")
+    create_layer_table(layer)
+    update = buildings(3000, 5)
+    update.loc[7, "kat_sayisi"] = 999
+    update.to_file(tmp_path / "first.gpkg")
+    try:
+        monkeypatch.setenv("KENTCBS_ETL_FAULT", fault)
+        failed = ingest(layer=layer, path=tmp_path / "first.gpkg",
+                        department="imar_sehircilik", chunk_size=1000)
+        assert (failed.status, failed.count_loaded) == ("failed", 0)
+        assert layer_rows(layer) == []
+        assert Quarantine.objects.filter(batch=failed).count() == 0
+        monkeypatch.delenv("KENTCBS_ETL_FAULT")
+        done = ingest(layer=layer, path=tmp_path / "first.gpkg", department="imar_sehircilik",
+                      chunk_size=1000)
+        assert (done.status, done.count_inserted, done.count_rejected) == ("loaded", 2999, 1)
+        rows = layer_rows(layer)
+        assert len(rows) == 2999 and all(r[4].startswith("SRID=5254;MULTIPOLYGON") for r in rows)
+        assert {r[-1] for r in rows} == {done.pk}
+        again = ingest(layer=layer, path=tmp_path / "first.gpkg", department="imar_sehircilik",
+                       chunk_size=1000)
+        assert (again.status, again.count_inserted, again.count_updated) == ("unchanged", 0, 0)
+        assert layer_rows(layer) == rows
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {layer.backing.table} CASCADE")
