@@ -303,8 +303,12 @@ def _load_core(profile_code: str) -> None:
             payment_day=rng.choice([1, 12, 26, 31]))
 
 
-def load_demo(*, profile: str | None = None) -> dict[str, object]:
-    """Load the demo municipality; idempotent. Returns counts of what is there afterwards."""
+def load_demo(*, profile: str | None = None, modules: bool = True) -> dict[str, object]:
+    """Load the demo municipality; idempotent. Returns counts of what is there afterwards.
+
+    ``modules=False`` leaves out the modules' demo data (a year of helpdesk
+    tickets), for tests that need only the core.
+    """
     profile = profile or settings.KENTCBS_PROFILE
     get_profile(profile)
     other = Municipality.objects.exclude(code=profile).first()
@@ -328,5 +332,5 @@ def load_demo(*, profile: str | None = None) -> dict[str, object]:
         # Modules' demos run after the core's (gis_core.modules; the core names no module).
         from gis_core.modules import load_module_demos
 
-        counts["modules"] = load_module_demos(profile=profile)
+        counts["modules"] = load_module_demos(profile=profile) if modules else {}
     return counts

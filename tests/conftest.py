@@ -25,6 +25,11 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def pytest_configure(config: pytest.Config) -> None:
     database.ensure_ready()
+    from django.conf import settings
+
+    # Password hashing is deliberately slow (PBKDF2, ~0.3 s a user); the tests create
+    # hundreds of users and test permissions, not hash strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

@@ -27,7 +27,7 @@ def test_sign_in_map_toggle_click_search(live_server, artifacts_dir) -> None:
     from playwright.sync_api import sync_playwright
 
     assert shutil.which(CHROMIUM), "Debian chromium is required (bootstrap.sh installs it)"
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", modules=False)
     user = User.objects.create_user("webtech", password="x-Test-12345")
     Membership.objects.create(user=user, department=Department.objects.get(code="bilgi_islem"),
                               role="technician")

@@ -100,7 +100,7 @@ def test_static_assets_of_the_map_are_served_by_the_app(live_server) -> None:
 
 
 def test_tiles_follow_the_same_permission_as_the_map() -> None:
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", modules=False)
     park = _client(_user("parkci", "park_bahceler", "data_entry"))
     staff = _client(_user("bimci", "bilgi_islem", "technician"))
     # z15 tile over the demo town centre.
@@ -119,7 +119,7 @@ def test_tiles_follow_the_same_permission_as_the_map() -> None:
 
 
 def test_map_opens_the_requested_layers_and_building() -> None:
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", modules=False)
     building = Building.objects.order_by("code").first()
     user = _user("acan", "bilgi_islem", "technician")
     config = _config(_client(user).get(f"/map/?layers=yol,bt_varlik,nope&building={building.pk}"))
@@ -132,7 +132,7 @@ def test_map_opens_the_requested_layers_and_building() -> None:
 
 
 def test_building_detail_is_permission_checked_part_by_part() -> None:
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", modules=False)
     building = (Building.objects.filter(assets__isnull=False, links_a__isnull=False)
                 .distinct().first())
     assert building is not None
@@ -162,7 +162,7 @@ def test_building_detail_is_permission_checked_part_by_part() -> None:
 
 
 def test_click_finds_the_building_under_the_point() -> None:
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", modules=False)
     building = Building.objects.order_by("code").first()
     staff = _client(_user("tiklayan", "bilgi_islem", "technician"))
     assert staff.get("/map/building-at.json", _inside(building)).json() == {"id": building.pk}
@@ -174,7 +174,7 @@ def test_click_finds_the_building_under_the_point() -> None:
 
 
 def test_search_finds_assets_only_for_readers_of_the_asset_layer() -> None:
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", modules=False)
     asset = Asset.objects.filter(building__isnull=False, ip_address__isnull=False).first()
     staff = _client(_user("staff2", "bilgi_islem", role="technician"))
     for query in (asset.inventory_number, str(asset.ip_address)):
@@ -191,7 +191,7 @@ def test_search_finds_assets_only_for_readers_of_the_asset_layer() -> None:
 def test_department_home_shows_its_layers_buildings_and_uploads(tmp_path: Path) -> None:
     from etl.services import ingest
 
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", modules=False)
     user = _user("fenci", "fen_isleri", "data_entry")
     lon, lat = get_profile("odunpazari").centre
     upload = tmp_path / "yollar.geojson"
