@@ -41,6 +41,18 @@ class FileState:
 
     seen: dict[str, pd.Index] = field(default_factory=dict)
     geom_hashes: pd.Index = field(default_factory=lambda: pd.Index([], dtype="uint64"))
+    #: Earlier chunks' checkable polygons (GEOM_OVERLAP across chunks): one entry per chunk.
+    polygons: list[ChunkPolygons] = field(default_factory=list)
+
+
+@dataclass
+class ChunkPolygons:
+    """One earlier chunk's checked polygons, their feature numbers, extent and STRtree."""
+
+    geoms: np.ndarray
+    features: np.ndarray
+    bounds: tuple[float, float, float, float]
+    tree: shapely.STRtree
 
 
 @dataclass
@@ -153,6 +165,9 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
     features = frame.index.to_numpy()
     for fdef in layer.fields:
         name = fdef.name
+        if _measure(fdef) is not None:  # filled from the geometry: the upload's value is moot
+            coerced[name] = pd.Series(pd.NA, index=frame.index, dtype="Float64")
+            continue
         raw = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
         if raw.dtype == object or pd.api.types.is_string_dtype(raw):
             raw = raw.astype("string").str.strip()  # once; coerce() sees stripped text
@@ -337,28 +352,87 @@ def check_geometry(geoms: np.ndarray, features: np.ndarray, layer: Any, state: F
             out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR))
         state.geom_hashes = state.geom_hashes.append(hashes[~dup])
         checkable[idx[dup]] = False
-    if rules.no_overlap and want in ("Polygon", "MultiPolygon") and checkable.sum() > 1:
-        idx = np.flatnonzero(checkable)
-        sub = geoms[idx]
-        tree = shapely.STRtree(sub)
+    if rules.no_overlap and want in ("Polygon", "MultiPolygon") and checkable.any():
+        out += _check_overlap(geoms, features, checkable, state,
+                              tol=(rules.snap_tolerance or 0.0) ** 2)
+    return geoms, repaired, out
+
+
+def _interiors_meet(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
+    """Pairwise: do the interiors of ``a[i]`` and ``b[i]`` intersect (by more than ``tol`` m²)?"""
+    interiors = shapely.relate_pattern(a, b, "T********")
+    if tol > 0 and interiors.any():
+        area = shapely.area(shapely.intersection(a[interiors], b[interiors]))
+        keep = np.zeros(len(interiors), dtype=bool)
+        keep[np.flatnonzero(interiors)] = area > tol
+        interiors = keep
+    return np.asarray(interiors, dtype=bool)
+
+
+def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarray,
+                   state: FileState, *, tol: float) -> list[pd.DataFrame]:
+    """GEOM_OVERLAP: the later of two features whose interiors intersect, within this chunk
+    (one STRtree) and against every earlier chunk's polygons (their STRtrees, queried only
+    with the features inside that chunk's extent)."""
+    idx = np.flatnonzero(checkable)
+    sub = geoms[idx]
+    found: list[tuple[np.ndarray, np.ndarray]] = []  # (later feature, earlier feature)
+    box = shapely.bounds(sub)
+    for earlier in state.polygons:
+        minx, miny, maxx, maxy = earlier.bounds
+        near = np.flatnonzero((box[:, 0] <= maxx) & (box[:, 2] >= minx)
+                              & (box[:, 1] <= maxy) & (box[:, 3] >= miny))
+        if not len(near):
+            continue
+        mine, theirs = earlier.tree.query(sub[near], predicate="intersects")
+        if len(mine):
+            meet = _interiors_meet(sub[near[mine]], earlier.geoms[theirs], tol)
+            found.append((features[idx[near[mine[meet]]]], earlier.features[theirs[meet]]))
+    tree = shapely.STRtree(sub)
+    if len(sub) > 1:
         left, right = tree.query(sub, predicate="intersects")
         pair = left < right
         left, right = left[pair], right[pair]
         if len(left):
-            interiors = shapely.relate_pattern(sub[left], sub[right], "T********")
-            tol = (rules.snap_tolerance or 0.0) ** 2
-            if tol > 0 and interiors.any():
-                area = shapely.area(shapely.intersection(sub[left[interiors]],
-                                                         sub[right[interiors]]))
-                keep = np.zeros(len(interiors), dtype=bool)
-                keep[np.flatnonzero(interiors)] = area > tol
-                interiors = keep
-            later = idx[right[interiors]]
-            other = features[idx[left[interiors]]]
-            if len(later):
-                frame = _problems(features[later], "GEOM_OVERLAP", ERROR, detail=other)
-                out.append(frame.drop_duplicates("feature"))
-    return geoms, repaired, out
+            meet = _interiors_meet(sub[left], sub[right], tol)
+            found.append((features[idx[right[meet]]], features[idx[left[meet]]]))
+    state.polygons.append(ChunkPolygons(geoms=sub, features=features[idx],
+                                        bounds=tuple(shapely.total_bounds(sub)), tree=tree))
+    later = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
+    if not len(later):
+        return []
+    other = np.concatenate([f[1] for f in found])
+    frame = _problems(later, "GEOM_OVERLAP", ERROR, detail=other)
+    return [frame.drop_duplicates("feature")]
+
+
+def _measure(fdef: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The shapely measure filling a computed field (by its unit), if there is one."""
+    if not fdef.computed or fdef.type not in ("decimal", "integer"):
+        return None
+    unit = (fdef.unit or "").lower().replace("²", "2")
+    return {"m2": shapely.area, "m": shapely.length}.get(unit)
+
+
+def computed_values(fdef: Any, geoms: np.ndarray) -> np.ndarray | None:
+    """The value KentCBS computes for a ``computed`` field, or ``None`` if it computes none.
+
+    Area (``unit: m2``) or length (``unit: m``) in the storage CRS (the municipality's TM
+    zone, metres), rounded to centimetres; ``NaN`` where there is no geometry.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> computed_values(SimpleNamespace(computed=True, unit="m2", type="decimal"),
+    ...                 np.array([shapely.box(0, 0, 10, 20)]))
+    array([200.])
+    """
+    measure = _measure(fdef)
+    if measure is None:
+        return None
+    values = measure(geoms)
+    values = np.where(shapely.is_missing(geoms), np.nan, values)
+    return np.round(values, 0 if fdef.type == "integer" else 2)
 
 
 def validate_chunk(frame: gpd.GeoDataFrame, layer: Any, state: FileState, *,
@@ -388,6 +462,11 @@ def validate_chunk(frame: gpd.GeoDataFrame, layer: Any, state: FileState, *,
     geoms, repaired, geom_problems = check_geometry(
         frame.geometry.to_numpy(), frame.index.to_numpy(), layer, state, boundary=boundary)
     problems += geom_problems
+    for fdef in layer.fields:  # computed fields: KentCBS's value replaces the upload's
+        values = computed_values(fdef, geoms)
+        if values is not None:
+            coerced[fdef.name] = pd.array(values, dtype="Int64" if fdef.type == "integer"
+                                          else "Float64")
     result = gpd.GeoDataFrame(coerced, geometry=gpd.GeoSeries(geoms, index=frame.index,
                                                               crs=frame.crs), crs=frame.crs)
     table = pd.concat(problems, ignore_index=True) if problems else empty_problems()

@@ -153,3 +153,28 @@ def test_outside_municipality_and_audit(layer, tmp_path):
     assert (change.source, change.target, change.count) == ("etl", "etl_sinir", 2)
     with connection.cursor() as cur:
         cur.execute("DROP TABLE cbs.etl_sinir CASCADE")
+
+
+def test_computed_area_and_overlap_across_chunks_when_loaded(tmp_path):
+    fields = [*make_layer().model_dump()["fields"],
+              {"name": "alan_m2", "type": "decimal", "min": 0, "unit": "m2", "computed": True,
+               "title": {"tr": "Alan", "en": "Area"}}]
+    definition = make_layer("etl_alan", fields=fields)
+    create_layer_table(definition)
+    try:
+        frame = buildings(10)  # 20 m x 15 m
+        frame.loc[7, "geometry"] = shapely.box(X0 + 10, Y0 + 5, X0 + 25, Y0 + 20)  # overlaps 0
+        frame.to_file(tmp_path / "alan.gpkg")
+        batch = ingest(layer=definition, path=tmp_path / "alan.gpkg",
+                       department="imar_sehircilik", chunk_size=3)  # 0 and 7: other chunks
+        assert (batch.status, batch.count_loaded, batch.count_rejected) == ("loaded", 9, 1)
+        assert Quarantine.objects.get(batch=batch).feature_index == 7
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT DISTINCT alan_m2 FROM {definition.backing.table}")
+            assert [float(r[0]) for r in cur.fetchall()] == [300.0]
+        again = ingest(layer=definition, path=tmp_path / "alan.gpkg",
+                       department="imar_sehircilik", chunk_size=3)
+        assert again.status == "unchanged"
+    finally:
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {definition.backing.table} CASCADE")

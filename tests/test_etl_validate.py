@@ -137,3 +137,33 @@ def test_closest_value_on_folded_text():
     assert closest("sirintepe", ["Şirintepe"]) == "Şirintepe"
     assert closest("GOKMEYDANI", ["Gökmeydan", "Akarbaşı"]) == "Gökmeydan"
     assert closest("zzz", ["Gökmeydan"]) == ""
+
+
+def test_overlap_across_chunks_is_found():
+    """A feature overlapping one of an earlier chunk is rejected; touching ones are not."""
+    layer = make_layer()
+    state = FileState()
+    first = validate_chunk(frame([row(0), row(1), row(2)]), layer, state)
+    assert "GEOM_OVERLAP" not in {c for _, c, _ in codes(first)}
+    later = frame([row(3, geometry=shapely.box(110, 5, 130, 25)),  # overlaps feature 1
+                   row(4, geometry=shapely.box(220, 0, 240, 20)),  # touches feature 2
+                   row(5, geometry=shapely.box(5000, 0, 5020, 20))], start=3)
+    second = validate_chunk(later, layer, state)
+    overlaps = second.problems[second.problems["code"] == "GEOM_OVERLAP"]
+    assert overlaps[["feature", "detail"]].values.tolist() == [[3, "1"]]
+    third = validate_chunk(frame([row(6, geometry=shapely.box(112, 8, 128, 18))], start=6),
+                           layer, state)  # inside 1 (and 3): named once
+    assert third.problems["feature"].tolist() == [6]
+
+
+def test_computed_area_is_filled_from_the_geometry():
+    fields = [*make_layer().model_dump()["fields"],
+              {"name": "alan_m2", "type": "decimal", "min": 0, "unit": "m2", "computed": True,
+               "title": {"tr": "Alan", "en": "Area"}}]
+    layer = make_layer(fields=fields)
+    rows = [row(0, alan_m2="12"),  # the upload's value is replaced
+            row(1, alan_m2="not a number"),  # and so not a TYPE error
+            row(2, geometry=shapely.box(200, 0, 210.5, 10))]
+    result = validate_chunk(frame(rows), layer, FileState())
+    assert result.problems.empty
+    assert result.frame["alan_m2"].tolist() == [400.0, 400.0, 105.0]
