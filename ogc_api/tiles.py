@@ -7,9 +7,12 @@ would still be too large is generalised (one feature per grid cell, id only).
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
+from django.db.utils import DatabaseError
 from psycopg2 import sql
 
 if TYPE_CHECKING:
@@ -20,6 +23,8 @@ MAX_ZOOM = 22
 DEFAULT_MIN_ZOOM = 10
 EXTENT = 4096
 BUFFER = 64
+#: SQLSTATE invalid_sql_statement_name: EXECUTE of a statement the session does not have.
+UNKNOWN_STATEMENT = "26000"
 
 
 def min_zoom(layer: LayerDefinition) -> int:
@@ -27,15 +32,18 @@ def min_zoom(layer: LayerDefinition) -> int:
     return layer.style.min_zoom if layer.style.min_zoom is not None else DEFAULT_MIN_ZOOM
 
 
-def tile_sql(layer: LayerDefinition, fields: list[str], *,
-             grid: int | None = None) -> sql.Composable:
+def tile_sql(layer: LayerDefinition, fields: list[str], *, grid: int | None = None,
+             parameters: tuple[sql.Composable, sql.Composable, sql.Composable] | None = None
+             ) -> sql.Composable:
     """The ST_AsMVT query of one tile, with placeholders ``%(z)s``, ``%(x)s``, ``%(y)s``.
 
     ``grid``: thin to one feature per grid cell (generalisation of over-full tiles).
+    ``parameters``: other placeholders for z, x, y (``$1``, ``$2``, ``$3`` in a
+    prepared statement).
     """
     geom = sql.Identifier(layer.geometry_column)
     ident = sql.Identifier(layer.id_column)
-    z, x, y = sql.Placeholder("z"), sql.Placeholder("x"), sql.Placeholder("y")
+    z, x, y = parameters or (sql.Placeholder("z"), sql.Placeholder("x"), sql.Placeholder("y"))
     envelope = sql.SQL("ST_TileEnvelope({}, {}, {})").format(z, x, y)
     # Tiles start at city scale (min zoom), where a tile's outline barely bends between
     # Web Mercator and the TM zone; the 64-pixel margin covers the difference.
@@ -61,27 +69,80 @@ def tile_sql(layer: LayerDefinition, fields: list[str], *,
         sql.Literal(layer.code), sql.Literal(EXTENT), sql.Literal(layer.id_column), inner)
 
 
-_SQL_CACHE: dict[tuple[str, int, tuple[str, ...], int | None], str] = {}
+@dataclass(frozen=True)
+class TileStatement:
+    """One tile query as text: plain (``%(z)s`` placeholders) and as ``PREPARE`` text."""
+
+    plain: str
+    name: str
+    prepare: str
 
 
-def _statement(cursor: Any, layer: LayerDefinition, fields: list[str], grid: int | None) -> str:
+#: Statement texts per (layer, version, fields, grid): composed once per process.
+_STATEMENTS: dict[tuple[str, int, tuple[str, ...], int | None], TileStatement] = {}
+_POSITIONAL = (sql.SQL("$1"), sql.SQL("$2"), sql.SQL("$3"))
+
+
+def _statement(cursor: Any, layer: LayerDefinition, fields: list[str],
+               grid: int | None) -> TileStatement:
     key = (layer.code, layer.version, tuple(fields), grid)
-    text = _SQL_CACHE.get(key)
-    if text is None:
-        text = tile_sql(layer, fields, grid=grid).as_string(cursor.connection)
-        _SQL_CACHE[key] = text
-    return text
+    hit = _STATEMENTS.get(key)
+    if hit is None:
+        plain = tile_sql(layer, fields, grid=grid).as_string(cursor.connection)
+        body = tile_sql(layer, fields, grid=grid, parameters=_POSITIONAL).as_string(
+            cursor.connection)
+        name = "ogc_tile_" + hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:20]
+        hit = TileStatement(plain, name, f"PREPARE {name} (integer, integer, integer) AS {body}")
+        _STATEMENTS[key] = hit
+    return hit
+
+
+def _prepared_on(cursor: Any) -> set[str]:
+    """Names prepared on this database session (a new session starts with none)."""
+    raw = cursor.connection
+    session = (id(raw), raw.info.backend_pid)
+    state = getattr(connection, "_ogc_tile_statements", None)
+    if state is None or state[0] != session:
+        state = (session, set())
+        connection._ogc_tile_statements = state  # type: ignore[attr-defined]
+    return state[1]
+
+
+def _tile_bytes(cursor: Any, statement: TileStatement, z: int, x: int, y: int) -> bytes:
+    """Run one tile query as a server-side prepared statement.
+
+    Parsed and planned once per database session: at high zoom a tile costs about
+    as much to plan as to run. Inside a transaction (tests, ``ATOMIC_REQUESTS``) the
+    plain statement is used, so a failed ``EXECUTE`` can never abort the caller's
+    transaction.
+    """
+    if connection.in_atomic_block:
+        cursor.execute(statement.plain, {"z": z, "x": x, "y": y})
+        return bytes(cursor.fetchone()[0] or b"")
+    prepared = _prepared_on(cursor)
+    if statement.name not in prepared:
+        cursor.execute(statement.prepare)
+        prepared.add(statement.name)
+    execute = f"EXECUTE {statement.name} (%s, %s, %s)"
+    try:
+        cursor.execute(execute, (z, x, y))
+    except DatabaseError as exc:
+        if getattr(exc.__cause__, "pgcode", None) != UNKNOWN_STATEMENT:
+            raise
+        # The session lost its statements (a pooler, DISCARD ALL): prepare again, once.
+        prepared.clear()
+        cursor.execute(statement.prepare)
+        prepared.add(statement.name)
+        cursor.execute(execute, (z, x, y))
+    return bytes(cursor.fetchone()[0] or b"")
 
 
 def render_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int) -> bytes:
     """The MVT bytes of one tile, generalised until it fits in MAX_TILE_BYTES."""
-    params = {"z": z, "x": x, "y": y}
     with connection.cursor() as cursor:
-        cursor.execute(_statement(cursor, layer, fields, None), params)
-        data = bytes(cursor.fetchone()[0] or b"")
+        data = _tile_bytes(cursor, _statement(cursor, layer, fields, None), z, x, y)
         grid = 256
         while len(data) > MAX_TILE_BYTES and grid >= 16:
-            cursor.execute(_statement(cursor, layer, [], grid), params)
-            data = bytes(cursor.fetchone()[0] or b"")
+            data = _tile_bytes(cursor, _statement(cursor, layer, [], grid), z, x, y)
             grid //= 2
     return data

@@ -15,6 +15,7 @@ import mimetypes
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -32,7 +33,7 @@ from pygeoapi.api import API, APIRequest
 from ogc_api import conformance, openapi, query, tiles
 from ogc_api.auth import BadCredentials, request_user
 from ogc_api.config import LayerView, build_config
-from ogc_api.selectors import layer_views
+from ogc_api.selectors import layer_view, layer_views
 from ogc_api.services import record_access
 
 GEOJSON = "application/geo+json"
@@ -56,16 +57,36 @@ def _error(status: int, code: str, description: str, *, headers: dict[str, str] 
 
 
 class Call:
-    """One request: the caller, the layers they may read, the pygeoapi API for that view."""
+    """One request: the caller, the layers they may read, the pygeoapi API for that view.
+
+    The caller's layer views are worked out only when a path needs all of them
+    (landing page, collections, OpenAPI); a path about one collection asks
+    :func:`ogc_api.selectors.layer_view` for that collection alone.
+    """
 
     def __init__(self, request: HttpRequest) -> None:
         self.request = request
         self.user = request_user(request)
-        self.views = layer_views(user=self.user)
-        self.base_url = request.build_absolute_uri("/ogc").rstrip("/")
+        self._views: dict[str, LayerView] | None = None
+        self._one: dict[str, LayerView | None] = {}
+
+    @property
+    def views(self) -> dict[str, LayerView]:
+        if self._views is None:
+            self._views = layer_views(user=self.user)
+        return self._views
+
+    @cached_property
+    def base_url(self) -> str:
+        return self.request.build_absolute_uri("/ogc").rstrip("/")
 
     def view(self, code: str) -> LayerView:
-        view = self.views.get(code)
+        if self._views is not None:
+            view = self._views.get(code)
+        else:
+            if code not in self._one:
+                self._one[code] = layer_view(user=self.user, code=code)
+            view = self._one[code]
         if view is None:
             raise Http404
         return view

@@ -285,6 +285,34 @@ def test_tiles(ogc: OgcSite) -> None:
     assert fetch(f"{ogc.url}/collections/yol/tiles/WebMercatorQuad/3/9/1").status == 400
 
 
+def test_tile_statements_prepared_once_and_recovered(ogc: OgcSite) -> None:
+    """Tiles run as server-side prepared statements: same bytes as the plain query, the
+    statement survives a session that lost it, and inside a transaction the plain query
+    is used (a failed EXECUTE can never abort the caller's transaction)."""
+    from django.db import transaction
+
+    from ogc_api import tiles
+
+    layer = registry.get("yol")
+    fields = access.visible_fields(None, layer)
+    x, y = tile_of(LON + 0.0002, LAT, 16)
+    with connection.cursor() as cursor:
+        statement = tiles._statement(cursor, layer, fields, None)
+        cursor.execute(statement.plain, {"z": 16, "x": x, "y": y})
+        plain = bytes(cursor.fetchone()[0])
+    assert plain and b"yol" in plain
+    assert tiles.render_tile(layer, fields, 16, x, y) == plain
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        assert statement.name in {row[0] for row in cursor.fetchall()}
+        cursor.execute("DEALLOCATE ALL")  # what a pooler or DISCARD ALL does
+    assert tiles.render_tile(layer, fields, 16, x, y) == plain
+    with transaction.atomic():
+        assert tiles.render_tile(layer, fields, 16, x, y) == plain
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # the transaction is still usable
+
+
 # -- access --------------------------------------------------------------------
 def test_restricted_layer_gate(ogc: OgcSite) -> None:
     anonymous = fetch(f"{ogc.url}/collections").json()
