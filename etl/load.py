@@ -215,6 +215,7 @@ class BatchLoader:
         self._atomic: Any = None
         self._pool: ThreadPoolExecutor | None = None
         self._inflight: Future[tuple[int, int]] | None = None
+        self._finishing: Future[LoadCounts] | None = None
         self._rebuild: list[str] = []
         self._first_copy = True
 
@@ -238,6 +239,9 @@ class BatchLoader:
         if self._inflight is not None:
             failure = self._inflight.exception()  # waits for the loader thread
             self._inflight = None
+        if self._finishing is not None:
+            failure = failure or self._finishing.exception()
+            self._finishing = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         if exc is None and failure is not None:
@@ -422,7 +426,7 @@ class BatchLoader:
         """
         if rows < BULK_MIN_ROWS:
             return []
-        with connection.cursor() as cur:
+        with self._raw.cursor() as cur:
             cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [self.table])
             existing = float(cur.fetchone()[0])
             if existing > rows:
@@ -440,10 +444,21 @@ class BatchLoader:
     def finish(self, *, upsert: bool) -> LoadCounts:
         """Wait for the last chunk; upsert what is staged (non-incremental) when ``upsert``;
         rebuild dropped indexes; return the counts."""
+        return self.finish_async(upsert=upsert).result()
+
+    def finish_async(self, *, upsert: bool) -> Future[LoadCounts]:
+        """:meth:`finish` in the loader thread: the caller may meanwhile do work that needs
+        no database (write reports) while PostgreSQL upserts and rebuilds indexes. Its error
+        is raised by ``result()`` (and by ``__exit__``, which waits for it)."""
         self._merge()
-        if not self.incremental and upsert and self.staged:
-            self._rebuild = self._bulk_drop_indexes(self.staged)
-            with connection.cursor() as cur:
+        assert self._pool is not None
+        self._finishing = self._pool.submit(self._finish, upsert)
+        return self._finishing
+
+    def _finish(self, upsert: bool) -> LoadCounts:
+        with self._raw.cursor() as cur:  # the loader thread's turn on the connection
+            if not self.incremental and upsert and self.staged:
+                self._rebuild = self._bulk_drop_indexes(self.staged)
                 if self._empty:
                     cur.execute(self._insert_sql)
                     self.counts.inserted = cur.rowcount
@@ -451,13 +466,12 @@ class BatchLoader:
                     cur.execute(self._upsert_sql)
                     inserted, updated = cur.fetchone()
                     self.counts.inserted, self.counts.updated = int(inserted), int(updated)
-        if self.incremental or upsert:
-            with connection.cursor() as cur:
+            if self.incremental or upsert:
                 for statement in self._rebuild:
                     cur.execute(statement)
         loaded = self.staged if (self.incremental or upsert) else 0
         self.counts.unchanged = loaded - self.counts.inserted - self.counts.updated
-        fault("upsert")
+        fault("upsert", raw=self._raw)
         return self.counts
 
 

@@ -41,6 +41,14 @@ class BatchReport:
     rejected: list[gpd.GeoDataFrame] = field(default_factory=list)
     locations: list[gpd.GeoSeries] = field(default_factory=list)
     _rendered: pd.DataFrame | None = None
+    #: The rejected features' GeoPackage once written by :meth:`prepare` (``None``: none).
+    _gpkg: tuple[Path | None] | None = None
+
+    def prepare(self, batch_id: int, *, crs: Any) -> None:
+        """Render the messages and write ``rejected.gpkg`` now (neither depends on the
+        summary): the services call this while the database finishes the load."""
+        self.rendered()
+        self._gpkg = (write_gpkg(batch_dir(batch_id) / "rejected.gpkg", self, crs=crs),)
 
     def rendered(self) -> pd.DataFrame:
         """The problems with ``message_tr``/``message_en`` (rendered once)."""
@@ -212,6 +220,9 @@ def write_all(batch_id: int, report: BatchReport, *, crs: Any) -> dict[str, str]
     folder = batch_dir(batch_id)
     out = {"json": str(write_json(folder / "report.json", report)),
            "html": str(write_html(folder / "report.html", report))}
-    gpkg = write_gpkg(folder / "rejected.gpkg", report, crs=crs)
+    if report._gpkg is not None:  # written by prepare()
+        gpkg = report._gpkg[0]
+    else:
+        gpkg = write_gpkg(folder / "rejected.gpkg", report, crs=crs)
     out["gpkg"] = str(gpkg) if gpkg else ""
     return out

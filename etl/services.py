@@ -369,7 +369,11 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             raise UploadRefused("EMPTY_DATASET", "The file holds no features.")
         strict_reject = strict and errors_seen > 0
         if loader is not None:
-            counts = loader.finish(upsert=not strict_reject)
+            # PostgreSQL upserts and rebuilds indexes while this thread writes the reports'
+            # summary-free parts (rendered messages, rejected.gpkg)
+            finishing = loader.finish_async(upsert=not strict_reject)
+            report.prepare(batch.pk, crs=CRS.from_epsg(int(layer.srid)))
+            counts = finishing.result()
             batch.count_inserted, batch.count_updated = counts.inserted, counts.updated
             batch.count_unchanged = counts.unchanged
     except BaseException:
