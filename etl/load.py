@@ -114,13 +114,14 @@ def has_unique_key(table: str, key: list[str]) -> bool:
         return any(sorted(row[0]) == sorted(key) for row in cur.fetchall())
 
 
-def _csv_frame(frame: pd.DataFrame) -> io.StringIO:
+def _csv_frame(frame: pd.DataFrame, *, tail: str = "") -> io.StringIO:
     """COPY text format: tab-separated, ``\\N`` for NULL; values escaped by
-    :func:`_text_for_copy` (joined in C through ``str.join``, ~4x faster than ``to_csv``)."""
+    :func:`_text_for_copy` (joined in C through ``str.join``, ~4x faster than ``to_csv``).
+    ``tail`` ends every line (a constant last column, e.g. ``"\\t17"``)."""
     cols = [frame[c].astype("string").fillna("\\N").to_numpy(dtype=object)
             for c in frame.columns]
-    text = "\n".join(map("\t".join, zip(*cols, strict=True)))
-    return io.StringIO(text + "\n" if text else "")
+    text = f"{tail}\n".join(map("\t".join, zip(*cols, strict=True)))
+    return io.StringIO(f"{text}{tail}\n" if text else "")
 
 
 def hex_ewkb(geoms: np.ndarray, srid: int) -> list[str | None]:
@@ -376,9 +377,10 @@ class BatchLoader:
         if self._direct and self._multi:  # what ST_Multi does in the upsert
             geoms = as_multi(geoms)
         columns["kentcbs_geom"] = hex_ewkb(geoms, int(self.layer.srid))
+        tail = ""  # batch_id, the same on every line: appended, not a column
         if self._direct and "batch_id" in self.columns:
-            columns["batch_id"] = str(int(self.batch_id))
-        text = _csv_frame(pd.DataFrame(columns))
+            tail = f"\t{int(self.batch_id)}"
+        text = _csv_frame(pd.DataFrame(columns), tail=tail)
         self._merge()  # at most one chunk in flight
         assert self._pool is not None
         self._inflight = self._pool.submit(self._load, text, self._first_copy)
