@@ -104,16 +104,22 @@ def forget_extents() -> None:
         _TABLES.clear()
 
 
-def resource(view: LayerView, *, extent: list[float]) -> dict[str, Any]:
+SORTABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/sortables"
+
+
+def resource(view: LayerView, *, extent: list[float], base_url: str = "") -> dict[str, Any]:
     """The pygeoapi resource of one layer."""
     layer = view.layer
+    sortables = f"{base_url.rstrip('/')}/collections/{layer.code}/sortables"
     return {
         "type": "collection",
         "title": {"tr": layer.title.tr, "en": layer.title.en},
         "description": {"tr": layer.description.tr or layer.title.tr,
                         "en": layer.description.en or layer.title.en},
         "keywords": list(layer.keywords) or [layer.code],
-        "links": [],
+        "links": [{"type": "application/schema+json", "rel": SORTABLES_REL,
+                   "title": {"tr": "Sıralanabilir alanlar", "en": "Sortables"},
+                   "href": sortables}],
         "extents": {"spatial": {"bbox": extent, "crs": CRS84}},
         "providers": [{
             "type": "feature",
@@ -185,7 +191,7 @@ def build_config(views: list[LayerView], *, base_url: str,
         },
         "resources": {
             view.layer.code: resource(view, extent=extents.get(view.layer.code)
-                                      or layer_extent(view.layer))
+                                      or layer_extent(view.layer), base_url=base_url)
             for view in views
         },
     }

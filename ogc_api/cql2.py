@@ -33,7 +33,15 @@ COMPARISON = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 class FilterError(ValueError):
-    """The filter is not valid or uses something this server does not support (HTTP 400)."""
+    """The filter is not valid or uses something this server does not support (HTTP 400).
+
+    ``message`` is an English msgid with ``str.format`` placeholders; the gate
+    answers it in Turkish and English (:class:`ogc_api.query.ParameterError`).
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message, self.params = message, params
+        super().__init__(message.format(**params) if params else message)
 
 
 def parse_filter(text: str, lang: str) -> ast.Node:
@@ -57,9 +65,9 @@ def parse_filter(text: str, lang: str) -> ast.Node:
         raise FilterError("filter is nested too deeply") from None
     except (ValueError, TypeError, KeyError, AttributeError, IndexError, LookupError,
             NotImplementedError) as exc:
-        raise FilterError(f"invalid filter: {type(exc).__name__}") from None
+        raise FilterError("invalid filter: {kind}", kind=type(exc).__name__) from None
     except Exception as exc:  # noqa: BLE001 - lark raises its own hierarchy; re-raised as 400
-        raise FilterError(f"invalid filter: {type(exc).__name__}") from None
+        raise FilterError("invalid filter: {kind}", kind=type(exc).__name__) from None
 
 
 class Translator:
@@ -131,7 +139,8 @@ class Translator:
                 sql.SQL(function), self._spatial(node.lhs), self._spatial(node.rhs))
         if isinstance(node, bool):
             return sql.SQL("TRUE" if node else "FALSE")
-        raise FilterError(f"unsupported filter expression: {type(node).__name__}")
+        raise FilterError("unsupported filter expression: {kind}",
+                          kind=type(node).__name__)
 
     def _comparison(self, node: ast.Comparison) -> sql.Composable:
         op = COMPARISON.get(node.op.value)
@@ -156,7 +165,7 @@ class Translator:
             raise FilterError("the left side of a predicate must be a property")
         name = node.name
         if name not in self.fields:
-            raise FilterError(f"unknown queryable: {str(name)[:60]!r}")
+            raise FilterError("unknown queryable: {name}", name=repr(str(name)[:60]))
         return name, self.fields[name]
 
     def _value(self, value: Any, kind: str) -> sql.Composable:
@@ -191,7 +200,7 @@ class Translator:
             if "\x00" in value:
                 raise FilterError("text values may not contain NUL")
             return sql.Literal(value)
-        raise FilterError(f"unsupported value: {type(value).__name__}")
+        raise FilterError("unsupported value: {kind}", kind=type(value).__name__)
 
     def _spatial(self, node: Any) -> sql.Composable:
         if isinstance(node, ast.Attribute):

@@ -119,6 +119,8 @@ def _param(name: str, description: str, schema: dict[str, Any], *, style: str | 
 
 def items_parameters(view: LayerView) -> list[dict[str, Any]]:
     crs = query.supported_crs(view.layer)
+    names = query.sortables(view.layer, {n: view.layer.field(n).type for n in view.fields})
+    sortby_values = [f"{sign}{name}" for name in names for sign in ("", "-")]
     params = [
         _param("f", "format", {"type": "string", "enum": ["json", "html"]}),
         _param("lang", "language", {"type": "string", "enum": ["tr", "en"]}),
@@ -137,8 +139,13 @@ def items_parameters(view: LayerView) -> list[dict[str, Any]]:
                {"type": "string", "enum": ["cql2-text", "cql2-json"]}),
         _param("filter-crs", "CRS of geometries in the filter",
                {"type": "string", "format": "uri", "enum": crs}),
-        _param("cursor", "next-page cursor (from a next link)",
-               {"type": "integer", "minimum": 0, "maximum": 10**12 - 1}),
+        _param("sortby", "sort keys (Features Part 8): sortables, comma-separated, each "
+               "optionally preceded by + (ascending, the default) or - (descending)",
+               {"type": "array", "minItems": 1, "maxItems": query.MAX_SORT_KEYS,
+                "items": {"type": "string", "enum": sortby_values}},
+               style="form", explode=False),
+        _param("cursor", "next-page cursor (opaque: copy it from a next link)",
+               {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,4096}$"}),
         _param("offset", "number of features to skip",
                {"type": "integer", "minimum": 0, "maximum": 10**9}),
     ]
@@ -225,4 +232,11 @@ def build(config: dict[str, Any], views: list[LayerView]) -> dict[str, Any]:
                        {"type": "string", "format": "uri", "enum": crs}),
             ]
         paths.update(_tiles_paths(view))
+        paths[f"/collections/{code}/sortables"] = {"get": {
+            "summary": f"{code} sortables", "tags": [code], "operationId": f"getSortables{code}",
+            "parameters": [_param("f", "format", {"type": "string", "enum": ["json"]})],
+            "responses": {
+                "200": _json("The sortables (JSON Schema)", {"type": "object"},
+                             "application/schema+json"),
+                "404": {"$ref": "#/components/responses/NotFound"}}}}
     return document

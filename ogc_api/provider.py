@@ -63,9 +63,9 @@ class RegistryProvider(BaseProvider):  # type: ignore[misc]
         for name, value in properties or []:
             if name in query.fields:
                 query.properties[name] = value
-        text, _last, count = run_page(query, self.visible)
-        features = json.loads(text)
-        return {"type": "FeatureCollection", "features": features, "numberReturned": count}
+        page = run_page(query, self.visible)
+        features = json.loads(page.features)
+        return {"type": "FeatureCollection", "features": features, "numberReturned": page.count}
 
     def get(self, identifier: Any, **kwargs: Any) -> dict[str, Any]:
         query = self._query()
@@ -73,8 +73,8 @@ class RegistryProvider(BaseProvider):  # type: ignore[misc]
             key = int(identifier)
         except (TypeError, ValueError):
             raise ProviderItemNotFoundError("not found") from None
-        text, _last, count = run_page(query, self.visible, single=key)
-        if not count:
+        page = run_page(query, self.visible, single=key)
+        if not page.count:
             raise ProviderItemNotFoundError("not found")
-        feature: dict[str, Any] = json.loads(text)[0]
+        feature: dict[str, Any] = json.loads(page.features)[0]
         return feature

@@ -7,7 +7,10 @@ The FeatureCollection is assembled by PostgreSQL (``json_build_object`` /
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -19,6 +22,7 @@ from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from psycopg2 import sql
 
+from gis_core.errors import bilingual
 from ogc_api.cql2 import CRS84_SRID, FilterError, Translator, parse_filter
 
 if TYPE_CHECKING:
@@ -37,7 +41,12 @@ EXACT_COUNT_MAX_COST = 20_000.0
 PROJECTABLE = (20.0, 30.0, 50.0, 46.0)
 
 ITEMS_PARAMS = frozenset({"f", "lang", "limit", "bbox", "bbox-crs", "crs", "datetime", "filter",
-                          "filter-lang", "filter-crs", "cursor", "offset"})
+                          "filter-lang", "filter-crs", "cursor", "offset", "sortby"})
+#: sortby: at most this many keys; a key is a sortable's name with an optional + or -.
+MAX_SORT_KEYS = 5
+_SORT_KEY = re.compile(r"^([+ -]?)([A-Za-z_][A-Za-z0-9_]{0,62})$")
+#: A sorted page's cursor (base64url of the last row's sort values) is at most this long.
+MAX_CURSOR_LENGTH = 4096
 ITEM_PARAMS = frozenset({"f", "lang", "crs"})
 
 _DATETIME = re.compile(
@@ -58,7 +67,16 @@ def supported_crs(layer: LayerDefinition) -> list[str]:
 
 
 class ParameterError(ValueError):
-    """A request parameter is invalid (HTTP 400)."""
+    """A request parameter is invalid (HTTP 400); the text is Turkish, then English.
+
+    ``message`` is an English msgid with ``str.format`` placeholders (translated
+    through the ``ogc_api`` gettext catalogue).
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        self.message, self.params = message, params
+        self.english = message.format(**params) if params else message
+        super().__init__(bilingual(message, **params))
 
 
 def _srid_of(uri: str, layer: LayerDefinition, what: str) -> int:
@@ -69,7 +87,7 @@ def _srid_of(uri: str, layer: LayerDefinition, what: str) -> int:
         srid = int(candidate.rsplit("/", 1)[1])
         if uri in {candidate, f"EPSG:{srid}", f"[EPSG:{srid}]"}:
             return srid
-    raise ParameterError(f"unsupported {what}")
+    raise ParameterError("unsupported {what}", what=what)
 
 
 @dataclass
@@ -87,6 +105,10 @@ class ItemsQuery:
     filter_text: str = ""
     filter_sql: sql.Composable | None = None
     properties: dict[str, Any] = field(default_factory=dict)
+    #: sortby keys: (sortable name, descending); the id column always breaks ties.
+    sort: list[tuple[str, bool]] = field(default_factory=list)
+    #: keyset position of a sorted page: the previous page's last sort values, then its id.
+    after: list[Any] | None = None
 
     @property
     def has_selection(self) -> bool:
@@ -95,10 +117,11 @@ class ItemsQuery:
 
 def _int(value: str, name: str, low: int, high: int) -> int:
     if not re.fullmatch(r"\d{1,12}", value.strip()):
-        raise ParameterError(f"{name} must be an integer")
+        raise ParameterError("{name} must be an integer", name=name)
     number = int(value)
     if not low <= number <= high:
-        raise ParameterError(f"{name} must be between {low} and {high}")
+        raise ParameterError("{name} must be between {low} and {high}", name=name, low=low,
+                             high=high)
     return number
 
 
@@ -144,17 +167,102 @@ def _property_value(raw: str, kind: str) -> Any:
     return raw
 
 
+def sortables(layer: LayerDefinition, fields: dict[str, str]) -> dict[str, str]:
+    """What a caller may sort by: the fields they may see (their queryables) and the id."""
+    return {layer.id_column: "integer", **fields}
+
+
+def _sortby(value: str, allowed: dict[str, str]) -> list[tuple[str, bool]]:
+    """Parse ``sortby`` (Features Part 8): ``name``, ``+name`` or ``-name``, comma-separated.
+
+    A ``+`` that arrived unencoded in the query string reads as a space: accepted as ``+``.
+    """
+    keys: list[tuple[str, bool]] = []
+    parts = value.split(",")
+    if len(parts) > MAX_SORT_KEYS:
+        raise ParameterError("sortby takes at most {count} keys", count=MAX_SORT_KEYS)
+    for part in parts:
+        match = _SORT_KEY.match(part)
+        if match is None:
+            raise ParameterError(
+                "sortby must be a comma-separated list of sortables, each optionally "
+                "preceded by + or - (e.g. sortby=-name,id)")
+        name = match.group(2)
+        if name not in allowed:
+            raise ParameterError("unknown sortable {name} (see the collection's /sortables)",
+                                 name=repr(name[:40]))
+        if name in {key for key, _desc in keys}:
+            raise ParameterError("sortby names {name} twice", name=repr(name))
+        keys.append((name, match.group(1) == "-"))
+    return keys
+
+
+def encode_cursor(last_key: str) -> str:
+    """The opaque ``cursor`` of a sorted page: base64url of the last row's sort values."""
+    return base64.urlsafe_b64encode(last_key.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def _cursor_value(raw: Any, kind: str) -> Any:
+    if raw is None:
+        return None
+    if kind == "integer" and isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if kind == "decimal" and isinstance(raw, (int, Decimal)) and not isinstance(raw, bool):
+        value = Decimal(raw)
+        if value.is_finite():
+            return value
+    if kind == "boolean" and isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and "\x00" not in raw:
+        if kind in {"string", "text"}:
+            return raw
+        try:
+            if kind == "date":
+                return dt.date.fromisoformat(raw)
+            if kind == "datetime":
+                return dt.datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise ParameterError("cursor does not belong to this sortby; follow the next link")
+
+
+def _decode_cursor(token: str, keys: list[tuple[str, bool]],
+                   allowed: dict[str, str]) -> list[Any]:
+    """The keyset position in a sorted page's ``cursor``; every value is type-checked."""
+    if len(token) > MAX_CURSOR_LENGTH or not re.fullmatch(r"[A-Za-z0-9_-]+", token):
+        raise ParameterError("cursor does not belong to this sortby; follow the next link")
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        values = json.loads(text, parse_float=Decimal)
+    except (binascii.Error, UnicodeDecodeError, ValueError, RecursionError):
+        raise ParameterError("cursor does not belong to this sortby; follow the next link"
+                             ) from None
+    if not isinstance(values, list) or len(values) != len(keys) + 1:
+        raise ParameterError("cursor does not belong to this sortby; follow the next link")
+    decoded = [_cursor_value(raw, allowed[name]) for raw, (name, _desc) in zip(values, keys,
+                                                                                 strict=False)]
+    last_id = _cursor_value(values[-1], "integer")
+    if last_id is None:
+        raise ParameterError("cursor does not belong to this sortby; follow the next link")
+    return [*decoded, last_id]
+
+
 def parse_items(params: QueryDict, layer: LayerDefinition, fields: dict[str, str]) -> ItemsQuery:
     """Check the query parameters of ``/items``; raise ParameterError on anything invalid."""
     query = ItemsQuery(layer=layer, fields=fields)
     for name in params:
         if len(params.getlist(name)) > 1:
-            raise ParameterError(f"parameter {name[:40]!r} is repeated")
+            raise ParameterError("parameter {name} is repeated", name=repr(name[:40]))
         if name not in ITEMS_PARAMS and name not in fields:
-            raise ParameterError(f"unknown parameter {name[:40]!r}")
+            raise ParameterError("unknown parameter {name}", name=repr(name[:40]))
     if "limit" in params:
         query.limit = _int(params["limit"], "limit", 1, MAX_LIMIT)
-    if "cursor" in params:
+    if "sortby" in params:
+        allowed = sortables(layer, fields)
+        query.sort = _sortby(params["sortby"], allowed)
+        if "cursor" in params:
+            query.after = _decode_cursor(params["cursor"], query.sort, allowed)
+    elif "cursor" in params:
         query.cursor = _int(params["cursor"], "cursor", 0, 10**12 - 1)
     if "offset" in params:
         query.offset = _int(params["offset"], "offset", 0, 10**9)
@@ -191,7 +299,7 @@ def parse_items(params: QueryDict, layer: LayerDefinition, fields: dict[str, str
         try:
             query.filter_sql = translator.translate(parse_filter(query.filter_text, lang))
         except FilterError as exc:
-            raise ParameterError(str(exc)) from None
+            raise ParameterError(exc.message, **exc.params) from None
     for name in params:
         if name in fields and name not in ITEMS_PARAMS:
             query.properties[name] = _property_value(params[name], fields[name])
@@ -253,32 +361,119 @@ def where_clause(query: ItemsQuery, *, with_cursor: bool = True) -> sql.Composab
     if with_cursor and query.cursor is not None:
         conditions.append(sql.SQL("{} > {}").format(sql.Identifier(layer.id_column),
                                                     sql.Literal(query.cursor)))
+    if with_cursor and query.after is not None:
+        conditions.append(_after(query))
     if not conditions:
         return sql.SQL("TRUE")
     return sql.SQL(" AND ").join(conditions)
 
 
+def _after(query: ItemsQuery) -> sql.Composable:
+    """Rows strictly after the keyset position ``query.after`` in the page order.
+
+    The order is each sort key (NULLs last in both directions), then the id: row
+    ``r`` comes after position ``p`` when, for some key ``i``, ``r`` equals ``p`` on
+    every key before ``i`` and comes after it on key ``i``.
+    """
+    assert query.after is not None
+    keys = [*query.sort, (query.layer.id_column, False)]
+    alternatives: list[sql.Composable] = []
+    equal: list[sql.Composable] = []
+    for (name, descending), value in zip(keys, query.after, strict=True):
+        column = sql.Identifier(name)
+        if value is None:  # NULLs are last: nothing comes after a NULL on this key
+            equal.append(sql.SQL("{} IS NULL").format(column))
+            continue
+        operator = sql.SQL("<" if descending else ">")
+        if name == query.layer.id_column:  # never NULL; a plain range keeps the index usable
+            beyond = sql.SQL("{} {} {}").format(column, operator, sql.Literal(value))
+        else:
+            beyond = sql.SQL("({} IS NULL OR {} {} {})").format(
+                column, column, operator, sql.Literal(value))
+        alternatives.append(sql.SQL(" AND ").join([*equal, beyond]))
+        equal.append(sql.SQL("{} = {}").format(column, sql.Literal(value)))
+    if not alternatives:
+        return sql.SQL("FALSE")
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(
+        sql.SQL("({})").format(part) for part in alternatives))
+
+
+def order_by(query: ItemsQuery) -> sql.Composable:
+    """The page order: the sortby keys (NULLs last), then the id (stable, keyset-able).
+
+    Keys after the id can never matter (ids are unique) and are left out.
+    """
+    parts: list[sql.Composable] = []
+    for name, descending in query.sort:
+        column = sql.Identifier(name)
+        if name == query.layer.id_column:
+            parts.append(sql.SQL("{} DESC").format(column) if descending else column)
+            return sql.SQL(", ").join(parts)
+        parts.append(sql.SQL("{} {} NULLS LAST").format(
+            column, sql.SQL("DESC" if descending else "ASC")))
+    parts.append(sql.Identifier(query.layer.id_column))
+    return sql.SQL(", ").join(parts)
+
+
 def features_sql(query: ItemsQuery, names: list[str], *, safe: bool = False,
                  single: Any = None) -> sql.Composable:
-    """SQL returning (features json text, last id, row count) for one page."""
+    """SQL returning one page: (features json text, row count, last sort key json text, more).
+
+    One query: it reads ``limit + 1`` rows, so whether a next page exists costs no
+    second round-trip. The last sort key is ``[<sort values>..., <id>]`` as JSON text
+    (exact numbers), the position the next page starts after.
+    """
     layer = query.layer
     ident = sql.Identifier(layer.id_column)
     if single is not None:
         where: sql.Composable = sql.SQL("{} = {}").format(ident, sql.Literal(single))
     else:
         where = where_clause(query)
-    page = sql.SQL("SELECT * FROM {} WHERE {} ORDER BY {} LIMIT {} OFFSET {}").format(
-        table_ref(layer), where, ident, sql.Literal(query.limit), sql.Literal(query.offset))
+    order = order_by(query)
+    page = sql.SQL("SELECT *, row_number() OVER (ORDER BY {order}) AS ogc_api_row FROM ("
+                   "SELECT * FROM {table} WHERE {where} ORDER BY {order} LIMIT {limit} "
+                   "OFFSET {offset}) AS window_page").format(
+        order=order, table=table_ref(layer), where=where,
+        limit=sql.Literal(query.limit + 1), offset=sql.Literal(query.offset))
     feature = sql.SQL(
         "json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geom}, "
         "'properties', {props})").format(id=ident, geom=_geojson(layer, query.out_srid, safe=safe),
                                          props=_properties(names))
-    return sql.SQL("SELECT coalesce(json_agg({} ORDER BY {}), '[]'::json)::text, max({}), "
-                   "count(*) FROM ({}) AS page").format(feature, ident, ident, page)
+    last_key = sql.SQL("json_build_array({})").format(sql.SQL(", ").join(
+        [*[sql.Identifier(name) for name, _desc in query.sort], ident]))
+    limit = sql.Literal(query.limit)
+    return sql.SQL(
+        "SELECT coalesce(json_agg({feature} ORDER BY ogc_api_row) FILTER (WHERE ogc_api_row <= "
+        "{limit}), '[]'::json)::text, count(*) FILTER (WHERE ogc_api_row <= {limit}), "
+        "max(CASE WHEN ogc_api_row = {limit} THEN {last_key}::text END), count(*) > {limit} "
+        "FROM ({page}) AS page").format(feature=feature, limit=limit, last_key=last_key,
+                                        page=page)
 
 
-def run_page(query: ItemsQuery, names: list[str], *, single: Any = None
-             ) -> tuple[str, Any, int]:
+@dataclass(frozen=True)
+class Page:
+    """One page of features as PostgreSQL built it."""
+
+    #: the features, a JSON array (text)
+    features: str
+    count: int
+    #: ``[<sort values>..., <id>]`` of the last feature (JSON text), None on an empty page
+    last_key: str | None
+    #: a next page exists
+    more: bool
+
+    @property
+    def next_cursor(self) -> str | None:
+        """The ``cursor`` of the next page: the last id, or an opaque token when sorted."""
+        if not self.more or self.last_key is None:
+            return None
+        values = json.loads(self.last_key)
+        if len(values) == 1:
+            return str(values[0])
+        return encode_cursor(self.last_key)
+
+
+def run_page(query: ItemsQuery, names: list[str], *, single: Any = None) -> Page:
     """Run a page query; one bad stored geometry never fails the page (NULL geometry instead)."""
     statement = features_sql(query, names, single=single)
     try:
@@ -290,17 +485,7 @@ def run_page(query: ItemsQuery, names: list[str], *, single: Any = None
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(features_sql(query, names, safe=True, single=single))
             row = cursor.fetchone()
-    return row[0], row[1], int(row[2])
-
-
-def has_more(query: ItemsQuery, last_id: Any) -> bool:
-    layer = query.layer
-    probe = sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {} AND {} > {})").format(
-        table_ref(layer), where_clause(query, with_cursor=False),
-        sql.Identifier(layer.id_column), sql.Literal(last_id))
-    with connection.cursor() as cursor:
-        cursor.execute(probe)
-        return bool(cursor.fetchone()[0])
+    return Page(features=row[0], count=int(row[1]), last_key=row[2], more=bool(row[3]))
 
 
 def number_matched(query: ItemsQuery) -> int | None:

@@ -14,6 +14,7 @@ urlpatterns = [
     path(COLLECTION, views.collection, name="collection"),
     path(f"{COLLECTION}/queryables", views.queryables, name="queryables"),
     path(f"{COLLECTION}/schema", views.schema, name="schema"),
+    path(f"{COLLECTION}/sortables", views.sortables, name="sortables"),
     path(f"{COLLECTION}/items", views.items, name="items"),
     path(f"{COLLECTION}/items/<str:item_id>", views.item, name="item"),
     path(f"{COLLECTION}/tiles", views.tilesets, name="tilesets"),

@@ -30,9 +30,11 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from pygeoapi.api import API, APIRequest
 
+from gis_core.errors import bilingual
 from ogc_api import conformance, openapi, query, tiles
 from ogc_api.auth import BadCredentials, request_user
 from ogc_api.config import LayerView, build_config
+from ogc_api.provider import JSON_TYPES as JSON_SCHEMA_TYPES
 from ogc_api.selectors import layer_view, layer_views
 from ogc_api.services import record_access
 
@@ -46,8 +48,10 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 64
 
 
-def _error(status: int, code: str, description: str, *, headers: dict[str, str] | None = None
-           ) -> HttpResponse:
+def _error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
+           **params: object) -> HttpResponse:
+    """A JSON error; ``message`` is an English msgid, answered Turkish first, then English."""
+    description = bilingual(message, **params)
     response = HttpResponse(json.dumps({"code": code, "description": description},
                                        ensure_ascii=False),
                             status=status, content_type=JSON)
@@ -144,8 +148,8 @@ def gate(*, params: frozenset[str] | None = BASIC_PARAMS) -> Callable[..., Any]:
             if params is not None:
                 unknown = [name for name in request.GET if name not in params]
                 if unknown:
-                    return _error(400, "InvalidParameterValue",
-                                  f"unknown parameter {unknown[0][:40]!r}")
+                    return _error(400, "InvalidParameterValue", "unknown parameter {name}",
+                                  name=repr(unknown[0][:40]))
                 fmt = request.GET.get("f")
                 if fmt is not None and fmt not in {"json", "html", "jsonld"}:
                     return _error(400, "InvalidParameterValue", "f must be json or html")
@@ -212,6 +216,28 @@ def schema(call: Call, collection_id: str) -> HttpResponse:
     return call.pygeoapi(core_api.get_collection_schema, collection_id)
 
 
+@gate()
+def sortables(call: Call, collection_id: str) -> HttpResponse:
+    """What ``sortby`` accepts on this collection for this caller (Features Part 8)."""
+    view = call.view(collection_id)
+    if call.request.GET.get("f") == "html":
+        return _error(400, "InvalidParameterValue",
+                      "sortables are served as JSON Schema only (f=json)")
+    layer = view.layer
+    properties: dict[str, Any] = {}
+    for name, kind in query.sortables(layer, _field_types(view)).items():
+        json_type, fmt = JSON_SCHEMA_TYPES[kind]
+        title = (layer.field(name).title.tr if name in view.fields
+                 else "Kimlik / Identifier")
+        properties[name] = {"title": title, "type": json_type, **({"format": fmt} if fmt else {})}
+    body = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": call.request.build_absolute_uri(call.request.path),
+            "type": "object", "title": layer.title.tr, "properties": properties,
+            "additionalProperties": False}
+    return HttpResponse(json.dumps(body, ensure_ascii=False),
+                        content_type="application/schema+json")
+
+
 def _field_types(view: LayerView) -> dict[str, str]:
     return {name: view.layer.field(name).type for name in view.fields}
 
@@ -223,21 +249,21 @@ def items(call: Call, collection_id: str) -> HttpResponse:
     try:
         parsed = query.parse_items(request.GET, view.layer, _field_types(view))
     except query.ParameterError as exc:
-        return _error(400, "InvalidParameterValue", str(exc))
+        return _error(400, "InvalidParameterValue", exc.message, **exc.params)
     fmt = request.GET.get("f")
     if fmt is not None and fmt not in {"json", "html"}:
         return _error(400, "InvalidParameterValue", "f must be json or html")
     call.audit(view, bbox=request.GET.get("bbox", ""), filter_text=parsed.filter_text)
     if _wants_html(request):
-        if parsed.filter_sql is not None or parsed.cursor is not None:
+        if parsed.filter_sql is not None or parsed.cursor is not None or parsed.sort:
             return _error(400, "InvalidParameterValue",
-                          "the HTML page supports limit, offset, bbox and property filters")
+                          "the HTML page supports limit, offset, bbox and property filters; "
+                          "use f=json for filter, sortby and cursor")
         return call.pygeoapi(itemtypes_api.get_collection_items, collection_id)
     try:
-        text, last_id, count = query.run_page(parsed, list(view.fields))
-        more = count == parsed.limit and query.has_more(parsed, last_id)
-        matched = query.number_matched(parsed) if parsed.cursor is None and not parsed.offset \
-            else None
+        page = query.run_page(parsed, list(view.fields))
+        first = parsed.cursor is None and parsed.after is None and not parsed.offset
+        matched = query.number_matched(parsed) if first else None
     except DatabaseError:
         if parsed.has_selection:
             return _error(400, "InvalidParameterValue", "the filter cannot be applied")
@@ -252,10 +278,13 @@ def items(call: Call, collection_id: str) -> HttpResponse:
         {"rel": "collection", "type": JSON, "title": view.layer.title.tr,
          "href": self_url.rsplit("/items", 1)[0]},
     ]
-    if more:
-        following = urlencode({**base_params, "cursor": last_id, "f": "json"})
+    following = page.next_cursor
+    if following is not None:
+        after = urlencode({**base_params, "cursor": following, "f": "json"})
         links.append({"rel": "next", "type": GEOJSON, "title": "next page",
-                      "href": f"{self_url}?{following}"})
+                      "href": f"{self_url}?{after}"})
+    count = page.count
+    text = page.features
     head: dict[str, Any] = {"type": "FeatureCollection", "numberReturned": count}
     if matched is not None:
         head["numberMatched"] = matched
@@ -274,16 +303,16 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
     try:
         parsed = query.parse_items(request.GET, view.layer, {})
     except query.ParameterError as exc:
-        return _error(400, "InvalidParameterValue", str(exc))
+        return _error(400, "InvalidParameterValue", exc.message, **exc.params)
     if not item_id.isdigit() or len(item_id) > 18:
         raise Http404
     call.audit(view)
     if _wants_html(request):
         return call.pygeoapi(itemtypes_api.get_collection_item, collection_id, item_id)
-    text, _last, count = query.run_page(parsed, list(view.fields), single=int(item_id))
-    if not count:
+    page = query.run_page(parsed, list(view.fields), single=int(item_id))
+    if not page.count:
         raise Http404
-    feature = text[1:-1]
+    feature = page.features[1:-1]
     url = request.build_absolute_uri(request.path)
     links = json.dumps([
         {"rel": "self", "type": GEOJSON, "href": f"{url}?f=json"},

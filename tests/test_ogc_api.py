@@ -119,9 +119,12 @@ def test_landing_conformance_openapi(ogc: OgcSite) -> None:
     classes = conf.json()["conformsTo"]
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in classes
     assert "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt" in classes
-    # declared but not served by stock pygeoapi: gone
-    assert not [c for c in classes if re.search(r"sorting|transactions|create-replace|"
+    # declared but not served by stock pygeoapi (records sorting, transactions ...): gone
+    assert not [c for c in classes if re.search(r"transactions|create-replace|"
                                                 r"processes|edr|coverages|maps|records", c)]
+    # Features Part 8 sorting is served (sortby, /sortables): declared
+    part8 = "http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/"
+    assert {part8 + c for c in ("sortables", "sorting", "features-sorting")} <= set(classes)
     doc = fetch(f"{ogc.url}/openapi")
     assert doc.status == 200
     assert doc.type.startswith("application/vnd.oai.openapi+json")
@@ -133,7 +136,11 @@ def test_landing_conformance_openapi(ogc: OgcSite) -> None:
     for kind, name in refs:
         assert name in components[kind], (kind, name)
     assert "/collections/yol/items" in doc.json()["paths"]
+    assert "/collections/yol/sortables" in doc.json()["paths"]
     assert "/collections/bina/items" not in doc.json()["paths"]
+    assert "/collections/bina/sortables" not in doc.json()["paths"]
+    params = {p["name"] for p in doc.json()["paths"]["/collections/yol/items"]["get"]["parameters"]}
+    assert "sortby" in params
 
 
 def test_items_paging_bbox_and_single(ogc: OgcSite) -> None:
@@ -211,6 +218,86 @@ def test_invalid_parameters_are_400(ogc: OgcSite, query: str) -> None:
     answer = fetch(f"{ogc.url}/collections/yol/items?{query}")
     assert answer.status == 400, (query, answer.body[:200])
     assert answer.type.startswith("application/json")
+    turkish, _sep, english = answer.json()["description"].partition(" / ")
+    assert turkish and english and turkish != english, answer.json()  # Turkish, then English
+
+
+def _sorted_ids(rows: list[tuple[int, object]], *, descending: bool) -> list[int]:
+    """Ids in sortby order: the key (NULLs last either way), then the id."""
+    present = sorted((r for r in rows if r[1] is not None), key=lambda r: r[0])
+    present.sort(key=lambda r: r[1], reverse=descending)  # stable: ties keep id order
+    return [r[0] for r in present] + sorted(r[0] for r in rows if r[1] is None)
+
+
+def _walk(url: str) -> list[dict]:
+    features: list[dict] = []
+    pages = 0
+    while url:
+        answer = fetch(url)
+        assert answer.status == 200, answer.body[:300]
+        page = answer.json()
+        features += page["features"]
+        url = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+        pages += 1
+        assert pages < 50
+    return features
+
+
+def test_sortby_and_sortables(ogc: OgcSite) -> None:
+    """Features Part 8: /sortables for the caller, sortby +/-, stable keyset pages."""
+    _execute("UPDATE cbs.yol SET serit_sayisi = NULL WHERE id IN (%s, %s)",
+             [ogc.yol_ids[4], ogc.yol_ids[11]])
+    sortables = fetch(f"{ogc.url}/collections/yol/sortables")
+    assert sortables.status == 200 and sortables.type.startswith("application/schema+json")
+    schema = sortables.json()
+    assert schema["$id"] == f"{ogc.url}/collections/yol/sortables"
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["type"] == "object" and schema["additionalProperties"] is False
+    assert {"id", "yol_adi", "genislik_m", "serit_sayisi", "tek_yon"} <= set(schema["properties"])
+    assert "geom" not in schema["properties"]
+    assert all("type" in entry for entry in schema["properties"].values())
+    links = fetch(f"{ogc.url}/collections/yol").json()["links"]
+    assert any(link["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/sortables"
+               and link["href"].endswith("/collections/yol/sortables") for link in links)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, genislik_m, serit_sayisi, yol_adi, tek_yon FROM cbs.yol")
+        rows = cursor.fetchall()
+    base = f"{ogc.url}/collections/yol/items"
+    # one key, both directions, paged through next links (keyset cursors)
+    down = _walk(f"{base}?sortby=-genislik_m&limit=4")
+    assert [f["id"] for f in down] == _sorted_ids([(r[0], r[1]) for r in rows], descending=True)
+    up = _walk(f"{base}?sortby=%2Bgenislik_m&limit=4")  # + encoded
+    assert [f["id"] for f in up] == _sorted_ids([(r[0], r[1]) for r in rows], descending=False)
+    assert [f["id"] for f in _walk(f"{base}?sortby=+genislik_m&limit=4")] == \
+        [f["id"] for f in up]  # an unencoded + arrives as a space: still ascending
+    # NULLs last in both directions, ties broken by id; pages of 3 across the ties
+    for sign, descending in (("", False), ("-", True)):
+        got = [f["id"] for f in _walk(f"{base}?sortby={sign}serit_sayisi&limit=3")]
+        assert got == _sorted_ids([(r[0], r[2]) for r in rows], descending=descending)
+        assert got[-2:] == sorted([ogc.yol_ids[4], ogc.yol_ids[11]])
+    # several keys, mixed directions, with a filter: each page continues where the last ended
+    two = _walk(f"{base}?sortby=tek_yon,-serit_sayisi,-id&limit=2&filter="
+                f"{urllib.parse.quote('genislik_m > 6')}")
+    expected = [r for r in rows if r[1] > 6]
+    expected.sort(key=lambda r: -r[0])
+    expected.sort(key=lambda r: (r[2] is None, -(r[2] or 0)))
+    expected.sort(key=lambda r: r[4])
+    assert [f["id"] for f in two] == [r[0] for r in expected]
+    assert [f["id"] for f in _walk(f"{base}?sortby=-id&limit=7")] == ogc.yol_ids[::-1]
+    # sorted pages by offset agree with the cursor pages
+    by_offset = fetch(f"{base}?sortby=-genislik_m&limit=4&offset=8").json()["features"]
+    assert [f["id"] for f in by_offset] == [f["id"] for f in down][8:12]
+    # the first page of a sort counts; the later ones need not
+    assert fetch(f"{base}?sortby=yol_adi").json()["numberMatched"] == 25
+    # only JSON: the HTML page and a cursor from another sort are refused, bilingually
+    html = fetch(f"{base}?sortby=yol_adi&f=html")
+    assert html.status == 400 and " / " in html.json()["description"]
+    first = fetch(f"{base}?sortby=-genislik_m&limit=2").json()
+    token = urllib.parse.parse_qs(urllib.parse.urlsplit(next(
+        link["href"] for link in first["links"] if link["rel"] == "next")).query)["cursor"][0]
+    assert fetch(f"{base}?sortby=yol_adi,tek_yon&cursor={token}").status == 400
+    assert fetch(f"{base}?cursor={token}").status == 400
+    assert fetch(f"{ogc.url}/collections/yol/sortables?f=html").status == 400
 
 
 def test_datetime_on_a_layer_without_time(ogc: OgcSite) -> None:
@@ -368,8 +455,23 @@ HOSTILE_JSON = [
     [1, 2, 3],
     {"op": "=", "args": [{"property": "genislik_m"}, {"property": "yol_adi"}]},
 ]
+def _token(values: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
 HOSTILE_QUERIES = [
-    "sortby=yol_adi;DROP TABLE cbs.yol", "sortby=-(select 1)", "bbox=1,2,3,4);DROP TABLE x",
+    "sortby=yol_adi;DROP TABLE cbs.yol", "sortby=-(select 1)", "sortby=uavt_bina_kodu",
+    "sortby=bina_adi", "sortby=geom", "sortby=yol_adi,yol_adi", "sortby=a,b,c,d,e,f",
+    "sortby=", "sortby=,", "sortby=--yol_adi", "sortby=yol_adi DESC", "sortby=yol_adi%00",
+    "sortby=random()", "sortby=1", "sortby=\"yol_adi\"", "sortby=yol_adi&sortby=id",
+    "sortby=yol_adi&cursor=%27%20OR%201=1", "sortby=yol_adi&cursor=" + "A" * 5000,
+    "sortby=yol_adi&cursor=" + _token([{"$ne": 1}, 1]),
+    "sortby=yol_adi&cursor=" + _token(["x", "1 OR 1=1"]),
+    "sortby=genislik_m&cursor=" + _token(["abc", 1]),
+    "sortby=genislik_m&cursor=" + _token([1e400, 1]),
+    "sortby=tek_yon&cursor=" + _token([1, 1]),
+    "sortby=yol_adi&cursor=" + _token(["x"]), "sortby=yol_adi&cursor=" + _token("x"),
+    "sortby=yol_adi&cursor=" + _token(["x\u0000", 1]), "bbox=1,2,3,4);DROP TABLE x",
     "crs=http://evil.example/crs", "crs=' OR 1=1", "bbox-crs=EPSG:4326;--&bbox=1,2,3,4",
     "yol_adi'=1", "cursor=1 OR 1=1", "offset=1;--", "limit=1e3", "filter-crs=x&filter=a",
 ]
@@ -386,7 +488,10 @@ def test_hostile_corpus_is_4xx(ogc: OgcSite) -> None:
         q = urllib.parse.quote(json.dumps(data))
         seen.append((str(data), fetch(f"{base}?filter-lang=cql2-json&filter={q}").status))
     for query in HOSTILE_QUERIES:
-        seen.append((query, fetch(f"{base}?{urllib.parse.quote(query, safe='=&%')}").status))
+        answer = fetch(f"{base}?{urllib.parse.quote(query, safe='=&%')}")
+        seen.append((query, answer.status))
+        if answer.status == 400:
+            assert " / " in answer.json()["description"], query  # Turkish / English
     for ident in HOSTILE_IDS:
         seen.append((ident, fetch(f"{base}/{urllib.parse.quote(ident, safe='%')}").status))
     for code in ["bina", "../bina", "yol%00", "YOL", "bina;--"]:
@@ -394,6 +499,10 @@ def test_hostile_corpus_is_4xx(ogc: OgcSite) -> None:
         seen.append((code, fetch(f"{ogc.url}/collections/{quoted}/items").status))
     bad = [(what, status) for what, status in seen if not 400 <= status < 500]
     assert bad == []
+    # a well-typed but forged cursor is only a starting point among the caller's own rows
+    forged = fetch(f"{base}?limit=100&sortby=yol_adi&cursor="
+                   f"{_token([chr(39) + ' OR 1=1 --', 0])}").json()
+    assert {f["id"] for f in forged["features"]} <= set(ogc.yol_ids)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM cbs.yol")
         assert cursor.fetchone()[0] == 25
@@ -459,7 +568,7 @@ def test_parity_roles_layers_paths(ogc: OgcSite) -> None:
                 "openapi": f"/collections/{code}/items" in document["paths"],
             }
             paths = ["", "/items", "/queryables", "/schema", "/tiles", "/tiles/WebMercatorQuad",
-                     "/items?f=html"]
+                     "/items?f=html", "/sortables", "/items?sortby=-id&limit=2"]
             if first_ids[code] is not None:
                 paths.append(f"/items/{first_ids[code]}")
             for path in paths:
@@ -509,8 +618,13 @@ def test_personal_fields_hidden_and_reads_audited(ogc: OgcSite) -> None:
     leak = urllib.parse.quote("zimmetli_kisi LIKE 'A%'")
     assert fetch(f"{url}/items?filter={leak}", auth=manager).status == 400
     assert fetch(f"{url}/items?zimmetli_kisi=x", auth=manager).status == 400
+    assert fetch(f"{url}/items?sortby=zimmetli_kisi", auth=manager).status == 400
+    assert "zimmetli_kisi" not in fetch(f"{url}/sortables", auth=manager).json()["properties"]
+    assert "zimmetli_kisi" in fetch(f"{url}/sortables", auth=it_user).json()["properties"]
+    assert fetch(f"{url}/items?sortby=-zimmetli_kisi", auth=it_user).status == 200
     logs = list(AccessLog.objects.order_by("pk"))
     assert [log.username for log in logs[:2]] == ["nobody", "manager"]
+    assert any("sortby=-zimmetli_kisi" in log.query for log in logs)
     assert {log.layer for log in logs} == {"bt_varlik"}
     assert logs[1].bbox == BBOX
     fetch(f"{ogc.url}/collections/yol/items")
