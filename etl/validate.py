@@ -342,7 +342,11 @@ def check_geometry(geoms: np.ndarray, features: np.ndarray, layer: Any, state: F
         if short.any():
             out.append(_problems(features[short], "BELOW_MIN_LENGTH", ERROR,
                                  value=np.round(length[short], 2), detail=rules.min_length))
-    if checkable.any():
+    polygon_overlap = rules.no_overlap and want in ("Polygon", "MultiPolygon")
+    if checkable.any() and polygon_overlap:  # duplicates come out of the overlap's STRtrees
+        out += _check_overlap(geoms, features, checkable, state,
+                              tol=(rules.snap_tolerance or 0.0) ** 2)
+    elif checkable.any():
         idx = np.flatnonzero(checkable)
         wkb = shapely.to_wkb(shapely.normalize(geoms[idx]))
         hashes = pd.Index(hash_array(wkb.astype(object)))
@@ -352,9 +356,6 @@ def check_geometry(geoms: np.ndarray, features: np.ndarray, layer: Any, state: F
             out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR))
         state.geom_hashes = state.geom_hashes.append(hashes[~dup])
         checkable[idx[dup]] = False
-    if rules.no_overlap and want in ("Polygon", "MultiPolygon") and checkable.any():
-        out += _check_overlap(geoms, features, checkable, state,
-                              tol=(rules.snap_tolerance or 0.0) ** 2)
     return geoms, repaired, out
 
 
@@ -369,15 +370,28 @@ def _interiors_meet(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
     return np.asarray(interiors, dtype=bool)
 
 
+def _same(a: np.ndarray, b: np.ndarray, box_a: np.ndarray, box_b: np.ndarray) -> np.ndarray:
+    """Pairwise: is ``a[i]`` the same geometry as ``b[i]`` (equal once normalised)? Only
+    pairs with equal bounding boxes are normalised and compared."""
+    same = (box_a == box_b).all(axis=1)
+    if same.any():
+        maybe = np.flatnonzero(same)
+        same[maybe] = shapely.equals_exact(shapely.normalize(a[maybe]),
+                                           shapely.normalize(b[maybe]), tolerance=0)
+    return same
+
+
 def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarray,
                    state: FileState, *, tol: float) -> list[pd.DataFrame]:
-    """GEOM_OVERLAP: the later of two features whose interiors intersect, within this chunk
-    (one STRtree) and against every earlier chunk's polygons (their STRtrees, queried only
-    with the features inside that chunk's extent)."""
+    """GEOM_DUPLICATE and GEOM_OVERLAP of polygons, within this chunk (one STRtree) and
+    against every earlier chunk's polygons (their STRtrees, queried only with the features
+    inside that chunk's extent). Of two equal polygons the later is a duplicate (and takes
+    no further part); of two whose interiors intersect, the later overlaps."""
     idx = np.flatnonzero(checkable)
     sub = geoms[idx]
-    found: list[tuple[np.ndarray, np.ndarray]] = []  # (later feature, earlier feature)
     box = shapely.bounds(sub)
+    earlier_pairs: list[tuple[ChunkPolygons, np.ndarray, np.ndarray]] = []
+    dup = np.zeros(len(sub), dtype=bool)
     for earlier in state.polygons:
         minx, miny, maxx, maxy = earlier.bounds
         near = np.flatnonzero((box[:, 0] <= maxx) & (box[:, 2] >= minx)
@@ -386,24 +400,43 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
             continue
         mine, theirs = earlier.tree.query(sub[near], predicate="intersects")
         if len(mine):
-            meet = _interiors_meet(sub[near[mine]], earlier.geoms[theirs], tol)
-            found.append((features[idx[near[mine[meet]]]], earlier.features[theirs[meet]]))
+            mine = near[mine]
+            dup[mine[_same(sub[mine], earlier.geoms[theirs], box[mine],
+                           shapely.bounds(earlier.geoms[theirs]))]] = True
+            earlier_pairs.append((earlier, mine, theirs))
     tree = shapely.STRtree(sub)
-    if len(sub) > 1:
-        left, right = tree.query(sub, predicate="intersects")
-        pair = left < right
-        left, right = left[pair], right[pair]
-        if len(left):
-            meet = _interiors_meet(sub[left], sub[right], tol)
-            found.append((features[idx[right[meet]]], features[idx[left[meet]]]))
-    state.polygons.append(ChunkPolygons(geoms=sub, features=features[idx],
-                                        bounds=tuple(shapely.total_bounds(sub)), tree=tree))
+    left, right = tree.query(sub, predicate="intersects")
+    pair = left < right
+    left, right = left[pair], right[pair]
+    if len(left):
+        dup[right[_same(sub[left], sub[right], box[left], box[right])]] = True
+    found: list[tuple[np.ndarray, np.ndarray]] = []  # (later feature, earlier feature)
+    for earlier, mine, theirs in earlier_pairs:
+        keep = ~dup[mine]
+        mine, theirs = mine[keep], theirs[keep]
+        meet = _interiors_meet(sub[mine], earlier.geoms[theirs], tol)
+        found.append((features[idx[mine[meet]]], earlier.features[theirs[meet]]))
+    keep = ~dup[left] & ~dup[right]
+    left, right = left[keep], right[keep]
+    if len(left):
+        meet = _interiors_meet(sub[left], sub[right], tol)
+        found.append((features[idx[right[meet]]], features[idx[left[meet]]]))
+    out: list[pd.DataFrame] = []
+    if dup.any():
+        out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR))
+        checkable[idx[dup]] = False
+        sub, idx = sub[~dup], idx[~dup]
+        tree = shapely.STRtree(sub)
+    if len(sub):
+        state.polygons.append(ChunkPolygons(geoms=sub, features=features[idx],
+                                            bounds=tuple(shapely.total_bounds(sub)),
+                                            tree=tree))
     later = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
-    if not len(later):
-        return []
-    other = np.concatenate([f[1] for f in found])
-    frame = _problems(later, "GEOM_OVERLAP", ERROR, detail=other)
-    return [frame.drop_duplicates("feature")]
+    if len(later):
+        other = np.concatenate([f[1] for f in found])
+        out.append(_problems(later, "GEOM_OVERLAP", ERROR, detail=other).drop_duplicates(
+            "feature"))
+    return out
 
 
 def _measure(fdef: Any) -> Callable[[np.ndarray], np.ndarray] | None:

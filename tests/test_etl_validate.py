@@ -167,3 +167,20 @@ def test_computed_area_is_filled_from_the_geometry():
     result = validate_chunk(frame(rows), layer, FileState())
     assert result.problems.empty
     assert result.frame["alan_m2"].tolist() == [400.0, 400.0, 105.0]
+
+
+def test_duplicates_within_and_across_chunks_are_found_once():
+    layer = make_layer()
+    state = FileState()
+    same = shapely.box(0, 0, 20, 20)
+    first = validate_chunk(frame([row(0, geometry=same), row(1, geometry=shapely.box(20, 20, 0, 0)),
+                                  row(2, geometry=shapely.box(500, 0, 520, 20))]), layer, state)
+    assert codes(first) == {(1, "GEOM_DUPLICATE", "error")}  # same polygon, other ring start
+    second = validate_chunk(frame([row(3, geometry=same), row(4, geometry=same),
+                                   row(5, geometry=shapely.box(5, 5, 25, 25))], start=3),
+                            layer, state)
+    # 3 and 4 repeat 0; 5 overlaps 0 (not the duplicates, which take no further part)
+    assert codes(second) == {(3, "GEOM_DUPLICATE", "error"), (4, "GEOM_DUPLICATE", "error"),
+                             (5, "GEOM_OVERLAP", "error")}
+    overlap = second.problems[second.problems["code"] == "GEOM_OVERLAP"]
+    assert overlap["detail"].tolist() == ["0"]
