@@ -124,11 +124,45 @@ def _csv_frame(frame: pd.DataFrame, *, tail: str = "") -> io.StringIO:
     return io.StringIO(f"{text}{tail}\n" if text else "")
 
 
-def hex_ewkb(geoms: np.ndarray, srid: int) -> list[str | None]:
-    """Hex EWKB (what PostGIS reads from COPY); binary WKB + ``bytes.hex`` is ~4x faster
-    than shapely's own hex output."""
-    raw = shapely.to_wkb(shapely.set_srid(geoms, srid), include_srid=True)
-    return [None if b is None else b.hex() for b in raw]
+#: shapely type id -> WKB type code (a LinearRing is written as a LineString).
+WKB_CODE = {0: 1, 1: 2, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
+#: shapely type id of a single geometry -> its multi type's WKB code (as :func:`as_multi`).
+MULTI_CODE = {0: 4, 1: 5, 3: 6}
+
+
+def hex_ewkb(geoms: np.ndarray, srid: int, *, multi: bool = False) -> list[str | None]:
+    """Hex EWKB (what PostGIS reads from COPY), ``None`` for a missing geometry.
+
+    With ``multi``, single geometries are written as one-part multi geometries (what
+    ``ST_Multi`` does). 2D geometries get their EWKB header (type with the SRID flag, SRID,
+    and for ``multi`` a one-part header) written as text in front of shapely's plain WKB:
+    ~3x faster than ``set_srid`` + ``to_wkb(include_srid=True)`` (+ ``multipolygons``).
+
+    Examples
+    --------
+    >>> hex_ewkb(np.array([shapely.Point(1, 2), None]), 5254)[0][:18]
+    '010100002086140000'
+    >>> hex_ewkb(np.array([shapely.Point(1, 2)]), 5254, multi=True)[0][:28]
+    '0104000020861400000100000001'
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if shapely.has_z(geoms).any():  # rare: let GEOS write the header
+        if multi:
+            geoms = as_multi(geoms)
+        raw = shapely.to_wkb(shapely.set_srid(geoms, srid), include_srid=True)
+        return [None if b is None else b.hex() for b in raw]
+    types = shapely.get_type_id(geoms)
+    raw = shapely.to_wkb(geoms, byte_order=1, output_dimension=2)
+    srid_hex = np.uint32(srid).astype("<u4").tobytes().hex()
+    heads: dict[int, tuple[str, int]] = {}  # type id -> (EWKB header, hex chars to skip)
+    for type_id in np.unique(types[types >= 0]).tolist():
+        code = WKB_CODE[type_id]
+        if multi and type_id in MULTI_CODE:  # header of the multi, then the whole single WKB
+            heads[type_id] = (f"01{MULTI_CODE[type_id]:02x}000020{srid_hex}01000000", 0)
+        else:  # byte order + type (10 hex chars) replaced by the EWKB ones
+            heads[type_id] = (f"01{code:02x}000020{srid_hex}", 10)
+    return [None if b is None else heads[t][0] + b.hex()[heads[t][1]:]
+            for b, t in zip(raw, types.tolist(), strict=True)]
 
 
 def as_multi(geoms: np.ndarray) -> np.ndarray:
@@ -374,9 +408,8 @@ class BatchLoader:
             columns["kentcbs_feature"] = frame.index.to_numpy(dtype=np.int64)
         for name in self.fields:
             columns[name] = _text_for_copy(frame[name]).to_numpy() if name in frame else None
-        if self._direct and self._multi:  # what ST_Multi does in the upsert
-            geoms = as_multi(geoms)
-        columns["kentcbs_geom"] = hex_ewkb(geoms, int(self.layer.srid))
+        columns["kentcbs_geom"] = hex_ewkb(geoms, int(self.layer.srid),
+                                           multi=self._direct and self._multi)  # as ST_Multi
         tail = ""  # batch_id, the same on every line: appended, not a column
         if self._direct and "batch_id" in self.columns:
             tail = f"\t{int(self.batch_id)}"
