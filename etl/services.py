@@ -44,6 +44,23 @@ Progress = Callable[[int, int | None], None]
 DEFAULT_CHUNK = 200_000
 
 
+def pipeline_chunk(features: int, chunk_size: int) -> int:
+    """Chunk size for ``features``: at most ``chunk_size``, and small enough that a file is
+    read in about four chunks (not below 10,000 features), so that parsing, validating and
+    loading overlap for a small file too.
+
+    Examples
+    --------
+    >>> pipeline_chunk(100_000, 200_000), pipeline_chunk(1_000_000, 200_000)
+    (25000, 200000)
+    >>> pipeline_chunk(3_000, 1_000), pipeline_chunk(-1, 200_000)
+    (1000, 200000)
+    """
+    if features <= 0:  # not known before reading (CSV)
+        return chunk_size
+    return min(chunk_size, max(-(-features // 4), 10_000))
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -305,7 +322,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
                 return raw_lookup(field, values)
 
     try:
-        for chunk in read_chunks(info, crs=source_crs.to_wkt(), chunk_size=chunk_size,
+        for chunk in read_chunks(info, crs=source_crs.to_wkt(),
+                                 chunk_size=pipeline_chunk(info.feature_count, chunk_size),
                                  limits=limits):
             chunk = chunk.set_crs(source_crs, allow_override=True)
             if first:
