@@ -33,11 +33,18 @@ def main(argv: list[str] | None = None) -> int:
 
     import django
     from django.core.exceptions import ImproperlyConfigured
-    from django.core.management import execute_from_command_line
+    from django.core.management import CommandError, execute_from_command_line
 
     from gis_core.errors import KentCBSError
 
     command = argv[1] if len(argv) > 1 else "help"
+    # Django prints a command's error as "<ClassName>: message"; with --traceback it raises
+    # instead, so every error reads the same ("kentcbs: [CODE] ...") whether it happens
+    # before the command (database) or inside it. A user's own --traceback is honoured.
+    wants_traceback = "--traceback" in argv
+    if (command not in {"help", "--help", "-h", "version", "--version"}
+            and "--help" not in argv and not wants_traceback):
+        argv.insert(2, "--traceback")
     try:
         django.setup()
     except ImproperlyConfigured as exc:
@@ -52,9 +59,11 @@ def main(argv: list[str] | None = None) -> int:
 
         with audit_context(source="shell"):
             execute_from_command_line(argv)
-    except KentCBSError as exc:
+    except CommandError as exc:
+        if wants_traceback:
+            raise
         sys.stderr.write(f"kentcbs: {exc}\n")
-        return exc.exit_code
+        return exc.exit_code if isinstance(exc, KentCBSError) else exc.returncode
     except KeyboardInterrupt:
         return 130
     return 0

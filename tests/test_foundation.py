@@ -92,6 +92,9 @@ def _assert_one_line_error(result: subprocess.CompletedProcess[str], code: str) 
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
     assert f"[{code}]" in lines[0]
+    # The same prefix before the command runs (database) and inside it (Django's own
+    # CommandError formatting would print the exception class instead).
+    assert lines[0].startswith(f"kentcbs: [{code}]"), lines[0]
 
 
 def test_unreachable_database_url_is_one_clear_line() -> None:
@@ -159,6 +162,15 @@ def test_serve_refuses_a_busy_port() -> None:
 def test_missing_postgresql_binaries_are_one_clear_line() -> None:
     result = kentcbs("db", "status", env={"KENTCBS_PG_BINDIR": "/nonexistent/bin"})
     _assert_one_line_error(result, "PG_BINARIES_MISSING")
+
+
+def test_errors_inside_a_command_read_like_errors_before_it() -> None:
+    _assert_one_line_error(kentcbs("layers", "show", "no_such_layer"), "UNKNOWN_LAYER")
+    plain = kentcbs("migrate", "no_such_app")
+    assert plain.returncode == 1 and plain.stderr.startswith("kentcbs: ")
+    assert "Traceback" not in plain.stderr
+    # Asked for, the traceback is there.
+    assert "Traceback" in kentcbs("layers", "--traceback", "show", "no_such_layer").stderr
 
 
 def test_old_python_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch,
