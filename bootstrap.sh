@@ -73,8 +73,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 apt_install gdal-bin gettext ca-certificates
 if [ "$mode" = test ]; then
-  # Real clients for the tests: GDAL's OAPIF driver (gdal-bin) and a browser.
-  apt_install chromium fonts-dejavu-core
+  # Real clients for the tests: GDAL's OAPIF driver (gdal-bin), a browser, and QGIS
+  # (PyQGIS on Debian's own Python, driven in a subprocess).
+  apt_install chromium fonts-dejavu-core python3-qgis qgis-providers
 fi
 
 PYTHON=$(find_python) || {

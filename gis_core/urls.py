@@ -4,6 +4,8 @@ from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
+from ogc_api.views import landing_page as ogc_landing
+
 
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness and database readiness, for monitoring and for the run script."""
@@ -19,6 +21,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The landing page also without the slash: QGIS 3.22's OAPIF provider does not follow
+    # the redirect that APPEND_SLASH would send for the URL users type (".../ogc").
+    path("ogc", ogc_landing, name="ogc_landing_no_slash"),
     path("ogc/", include("ogc_api.urls")),
     path("etl/", include("etl.urls")),
     path("", include("web.urls")),
