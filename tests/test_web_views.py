@@ -186,6 +186,16 @@ def test_search_finds_assets_only_for_readers_of_the_asset_layer() -> None:
         {"results": []}
     by_name = viewer.get("/map/search.json", {"q": asset.building.name}).json()["results"]
     assert by_name and by_name[0]["kind"] == "building"
+    # Case-insensitive the Turkish way, whatever the database's default collation:
+    # "itfaiye" and "İTFAİYE" find "İtfaiye", "ışıklar" finds "Işıklar"; "ı" is not "i".
+    building = Building.objects.create(code="HB-T1", name="Işıklar İtfaiye Binası",
+                                       footprint=asset.building.footprint)
+    for query in ("ışıklar", "IŞIKLAR", "itfaiye", "İTFAİYE", "BİNASI"):
+        found = viewer.get("/map/search.json", {"q": query}).json()["results"]
+        assert building.pk in {r["id"] for r in found}, query
+    for query in ("isiklar", "ITFAIYE"):
+        found = viewer.get("/map/search.json", {"q": query}).json()["results"]
+        assert building.pk not in {r["id"] for r in found}, query
 
 
 def test_department_home_shows_its_layers_buildings_and_uploads(tmp_path: Path) -> None:
