@@ -21,6 +21,7 @@ from gis_core.models import Department, Membership
 from layers.access import can_edit, editable_layers
 from layers.registry import registry
 from ogc_api.models import AccessLog
+from tests.people import member, signed_in
 from web import reports
 from web.models import UploadJob
 
@@ -78,17 +79,7 @@ def media(settings, tmp_path) -> Path:
 
 
 def _user(name: str, dept: str | None, role: str = "data_entry") -> User:
-    user = User.objects.create_user(name, password="x")
-    if dept:
-        Membership.objects.create(user=user, department=Department.objects.get(code=dept),
-                                  role=role)
-    return user
-
-
-def _client(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return member(name, dept, role)
 
 
 def _bad_batch(tmp_path: Path, user: User, *, dry_run: bool = True) -> Batch:
@@ -139,7 +130,7 @@ def test_batches_of_unreadable_layers_do_not_exist_for_the_user(media, tmp_path)
     hidden = _hidden_batch(media)
     park = _user("parkci", "park_bahceler")
     visible = _bad_batch(tmp_path, park)
-    client = _client(park)
+    client = signed_in(park)
     html = client.get("/reports/").content.decode()
     assert f'data-batch="{visible.pk}"' in html
     assert f'data-batch="{hidden.pk}"' not in html and "varliklar.gpkg" not in html
@@ -155,7 +146,7 @@ def test_batches_of_unreadable_layers_do_not_exist_for_the_user(media, tmp_path)
 def test_list_filters_and_shows_counts(media, tmp_path) -> None:
     park = _user("parkci", "park_bahceler")
     batch = _bad_batch(tmp_path, park)
-    client = _client(park)
+    client = signed_in(park)
     resp = client.get("/reports/", {"layer": "yesil_alan", "status": "dry_run",
                                     "department": "park_bahceler"})
     html = resp.content.decode()
@@ -172,7 +163,7 @@ def test_editor_sees_rejected_features_with_both_messages_and_map(media, tmp_pat
     sender = _user("gonderen", "park_bahceler")
     batch = _bad_batch(tmp_path, sender)
     colleague = _user("parkci2", "park_bahceler")  # may edit, did not send
-    resp = _client(colleague).get(f"/reports/{batch.pk}/")
+    resp = signed_in(colleague).get(f"/reports/{batch.pk}/")
     html = resp.content.decode()
     assert resp.status_code == 200
     assert 'id="problems"' in html and 'id="by-rule"' in html and 'id="by-field"' in html
@@ -182,12 +173,12 @@ def test_editor_sees_rejected_features_with_both_messages_and_map(media, tmp_pat
     assert "kod listesinde yok" in html and "is not in the code list" in html
     assert 'id="error-map"' in html and "/static/leaflet/leaflet.js" in html
     assert "cdn" not in html.lower() and "https://" not in html and "http://" not in html
-    gpkg = _client(colleague).get(f"/reports/{batch.pk}/rejected.gpkg")
+    gpkg = signed_in(colleague).get(f"/reports/{batch.pk}/rejected.gpkg")
     assert gpkg.status_code == 200
     assert "attachment" in gpkg["Content-Disposition"] and ".gpkg" in gpkg["Content-Disposition"]
     body = b"".join(gpkg.streaming_content)
     assert body.startswith(b"SQLite format 3")
-    full = _client(colleague).get(f"/reports/{batch.pk}/report.json").json()
+    full = signed_in(colleague).get(f"/reports/{batch.pk}/report.json").json()
     assert len(full["problems"]) >= 4
 
 
@@ -196,7 +187,7 @@ def test_reader_who_may_not_edit_sees_counts_only(media, tmp_path) -> None:
     imar = _user("imarci", "imar_sehircilik")
     layer = registry.get("yesil_alan")
     assert not can_edit(imar, layer)
-    client = _client(imar)
+    client = signed_in(imar)
     html = client.get(f"/reports/{batch.pk}/").content.decode()
     assert 'id="counts-only"' in html and 'id="by-rule"' in html
     assert 'id="problems"' not in html and 'id="error-map"' not in html
@@ -206,17 +197,17 @@ def test_reader_who_may_not_edit_sees_counts_only(media, tmp_path) -> None:
     assert "problems" not in data and data["problems_hidden"] >= 4 and data["counts"]["by_rule"]
     # GIS administrators see the rejected features of every layer
     admin = _user("cbsadmin", "cbs", role="gis_admin")
-    assert 'id="problems"' in _client(admin).get(f"/reports/{batch.pk}/").content.decode()
+    assert 'id="problems"' in signed_in(admin).get(f"/reports/{batch.pk}/").content.decode()
 
 
 def test_personal_data_reads_are_logged(media) -> None:
     batch = _hidden_batch(media)
     manager = _user("mudur", "zabita", role="manager")  # reads bt_varlik, no personal data
-    html = _client(manager).get(f"/reports/{batch.pk}/").content.decode()
+    html = signed_in(manager).get(f"/reports/{batch.pk}/").content.decode()
     assert 'id="counts-only"' in html and "Ayşe Yılmaz" not in html
     assert AccessLog.objects.count() == 0
     tech = _user("teknik", "teknik_destek", role="technician")  # bilgi_islem: edits, personal
-    client = _client(tech)
+    client = signed_in(tech)
     html = client.get(f"/reports/{batch.pk}/").content.decode()
     assert "Ayşe Yılmaz" in html
     assert client.get(f"/reports/{batch.pk}/report.json").status_code == 200
@@ -231,7 +222,7 @@ def test_refused_file_shows_the_bilingual_reason(media, tmp_path) -> None:
     path.write_text("bu bir harita değil", encoding="utf-8")
     batch = ingest(layer="yesil_alan", path=path, department="park_bahceler", user=park)
     assert batch.status == "refused" and batch.reason_code
-    html = _client(park).get(f"/reports/{batch.pk}/").content.decode()
+    html = signed_in(park).get(f"/reports/{batch.pk}/").content.decode()
     assert 'id="reason"' in html and batch.reason_code in html
     assert " / " in batch.message and escape(batch.message.split(" / ")[0]) in html
 
@@ -239,7 +230,7 @@ def test_refused_file_shows_the_bilingual_reason(media, tmp_path) -> None:
 # -- uploads ---------------------------------------------------------------------------------
 def test_only_editable_layers_are_offered(media) -> None:
     park = _user("parkci", "park_bahceler")
-    html = _client(park).get("/upload/").content.decode()
+    html = signed_in(park).get("/upload/").content.decode()
     offered = set(__import__("re").findall(r'<option value="([a-z_]+)"', html))
     assert offered == {layer.code for layer in editable_layers(park)
                        if layer.backing.kind == "table"}
@@ -249,11 +240,11 @@ def test_only_editable_layers_are_offered(media) -> None:
 
 def test_user_with_no_editable_layer_sees_a_message(media) -> None:
     viewer = _user("izleyici", "zabita", role="viewer")
-    resp = _client(viewer).get("/upload/")
+    resp = signed_in(viewer).get("/upload/")
     html = resp.content.decode()
     assert resp.status_code == 200 and 'id="no-editable"' in html
     assert 'id="upload-form"' not in html
-    resp = _client(viewer).post("/upload/", {"layer": "yesil_alan", "file": SimpleUploadedFile(
+    resp = signed_in(viewer).post("/upload/", {"layer": "yesil_alan", "file": SimpleUploadedFile(
         "a.geojson", bad_geojson())})
     assert resp.status_code == 403
     assert not UploadJob.objects.exists()
@@ -261,7 +252,7 @@ def test_user_with_no_editable_layer_sees_a_message(media) -> None:
 
 def test_post_for_a_layer_that_is_not_editable_is_refused(media) -> None:
     park = _user("parkci", "park_bahceler")
-    client = _client(park)
+    client = signed_in(park)
     for code in ("bina", "numarataj", "bt_varlik", "nope"):
         resp = client.post("/upload/", {"layer": code, "file": SimpleUploadedFile(
             "a.geojson", bad_geojson())})
@@ -286,7 +277,7 @@ def test_csrf_is_checked() -> None:
 def test_too_large_file_gets_a_clear_message(media, settings, size) -> None:
     settings.KENTCBS_UPLOAD_MAX_BYTES = 1000
     park = _user("parkci", "park_bahceler")
-    resp = _client(park).post("/upload/", {"layer": "yesil_alan", "file": SimpleUploadedFile(
+    resp = signed_in(park).post("/upload/", {"layer": "yesil_alan", "file": SimpleUploadedFile(
         "big.geojson", b" " * size)})
     assert resp.status_code == 413
     html = resp.content.decode()
@@ -298,7 +289,7 @@ def test_too_large_file_gets_a_clear_message(media, settings, size) -> None:
 
 def test_bad_crs_is_a_form_error(media) -> None:
     park = _user("parkci", "park_bahceler")
-    resp = _client(park).post("/upload/", {"layer": "yesil_alan", "crs": "TM30; DROP",
+    resp = signed_in(park).post("/upload/", {"layer": "yesil_alan", "crs": "TM30; DROP",
                                            "file": SimpleUploadedFile("a.geojson",
                                                                       bad_geojson())})
     assert resp.status_code == 400 and "EPSG:5254" in resp.content.decode()
@@ -309,7 +300,7 @@ def test_upload_runs_ingest_and_reports_progress(media, django_capture_on_commit
     park = _user("parkci", "park_bahceler")
     started: list[int] = []
     monkeypatch.setattr(reports, "_upload_thread", started.append)
-    client = _client(park)
+    client = signed_in(park)
     with django_capture_on_commit_callbacks(execute=True):
         resp = client.post("/upload/", {"layer": "yesil_alan", "crs": "epsg:4326",
                                         "strict": "", "file": SimpleUploadedFile(
@@ -339,7 +330,7 @@ def test_refused_upload_reports_the_reason_through_progress(media, monkeypatch,
                                                             ) -> None:
     park = _user("parkci", "park_bahceler")
     monkeypatch.setattr(reports, "_upload_thread", lambda job_id: None)
-    client = _client(park)
+    client = signed_in(park)
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/upload/", {"layer": "yesil_alan", "file": SimpleUploadedFile(
             "bos.zip", b"PK\x03\x04 truncated")})
@@ -354,10 +345,10 @@ def test_progress_of_another_users_job_is_404(media) -> None:
     other = _user("parkci2", "park_bahceler")
     job = UploadJob.objects.create(user=park, layer_code="yesil_alan",
                                    department="park_bahceler", file_name="a.geojson")
-    assert _client(park).get(f"/upload/{job.pk}/progress.json").status_code == 200
-    assert _client(other).get(f"/upload/{job.pk}/progress.json").status_code == 404
-    assert _client(other).get(f"/upload/?job={job.pk}").status_code == 404
-    assert _client(other).get("/upload/?job=abc").status_code == 404
+    assert signed_in(park).get(f"/upload/{job.pk}/progress.json").status_code == 200
+    assert signed_in(other).get(f"/upload/{job.pk}/progress.json").status_code == 404
+    assert signed_in(other).get(f"/upload/?job={job.pk}").status_code == 404
+    assert signed_in(other).get("/upload/?job=abc").status_code == 404
 
 
 def test_a_job_without_heartbeat_is_reported_interrupted(media) -> None:
@@ -370,7 +361,7 @@ def test_a_job_without_heartbeat_is_reported_interrupted(media) -> None:
                                    department="park_bahceler", file_name="a.geojson",
                                    status="running")
     UploadJob.objects.filter(pk=job.pk).update(heartbeat=timezone.now() - timedelta(hours=1))
-    data = _client(park).get(f"/upload/{job.pk}/progress.json").json()
+    data = signed_in(park).get(f"/upload/{job.pk}/progress.json").json()
     assert data["status"] == "interrupted" and data["reason_code"] == "UPLOAD_INTERRUPTED"
 
 
@@ -389,7 +380,7 @@ def test_upload_department_is_the_membership_that_grants_editing() -> None:
 def test_pages_render_in_english(media, tmp_path) -> None:
     park = _user("parkci", "park_bahceler")
     batch = _bad_batch(tmp_path, park)
-    client = _client(park)
+    client = signed_in(park)
     client.cookies["django_language"] = "en"
     assert "Validation reports" in client.get("/reports/").content.decode()
     client.cookies["django_language"] = "tr"

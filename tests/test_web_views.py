@@ -15,26 +15,17 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from gis_core.demo import load_demo
-from gis_core.models import Asset, Building, Department, Membership
+from gis_core.models import Asset, Building
 from gis_core.profiles import get_profile
 from layers.access import can_read
 from layers.registry import registry
+from tests.people import member, signed_in
 
 pytestmark = pytest.mark.django_db
 
 
-def _client(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def _user(name: str, dept: str | None, role: str = "viewer") -> User:
-    user = User.objects.create_user(name, password="x")
-    if dept:
-        Membership.objects.create(user=user, department=Department.objects.get(code=dept),
-                                  role=role)
-    return user
+    return member(name, dept, role)
 
 
 def _config(resp) -> dict:
@@ -63,7 +54,7 @@ def test_anonymous_is_sent_to_login() -> None:
 def test_map_offers_exactly_the_readable_layers_as_local_vector_tiles(dept: str,
                                                                       role: str) -> None:
     user = _user(f"u_{dept}", dept, role)
-    resp = _client(user).get("/map/")
+    resp = signed_in(user).get("/map/")
     assert resp.status_code == 200
     html = resp.content.decode()
     expected = {d.code for d in registry.all() if can_read(user, d)}
@@ -84,7 +75,7 @@ def test_map_offers_exactly_the_readable_layers_as_local_vector_tiles(dept: str,
 
 def test_an_operator_may_configure_a_basemap(settings) -> None:
     settings.KENTCBS_TILE_URL = "https://tiles.belediye.example/{z}/{x}/{y}.png"
-    html = _client(_user("harita", "cbs", "gis_admin")).get("/map/").content.decode()
+    html = signed_in(_user("harita", "cbs", "gis_admin")).get("/map/").content.decode()
     assert "https://tiles.belediye.example/{z}/{x}/{y}.png" in html
     assert "L.tileLayer" in html
 
@@ -101,8 +92,8 @@ def test_static_assets_of_the_map_are_served_by_the_app(live_server) -> None:
 
 def test_tiles_follow_the_same_permission_as_the_map() -> None:
     load_demo(profile="odunpazari", modules=False)
-    park = _client(_user("parkci", "park_bahceler", "data_entry"))
-    staff = _client(_user("bimci", "bilgi_islem", "technician"))
+    park = signed_in(_user("parkci", "park_bahceler", "data_entry"))
+    staff = signed_in(_user("bimci", "bilgi_islem", "technician"))
     # z15 tile over the demo town centre.
     lon, lat = get_profile("odunpazari").centre
     import math
@@ -122,13 +113,13 @@ def test_map_opens_the_requested_layers_and_building() -> None:
     load_demo(profile="odunpazari", modules=False)
     building = Building.objects.order_by("code").first()
     user = _user("acan", "bilgi_islem", "technician")
-    config = _config(_client(user).get(f"/map/?layers=yol,bt_varlik,nope&building={building.pk}"))
+    config = _config(signed_in(user).get(f"/map/?layers=yol,bt_varlik,nope&building={building.pk}"))
     assert config["visible"] == ["bt_varlik", "yol"]
     assert config["building"] == building.pk
     assert config["srid"] in (5253, 5254) and "+proj=tmerc" in config["proj4"]
     # A layer the user may not read cannot be switched on by URL.
     park = _user("parkci2", "park_bahceler", "data_entry")
-    assert _config(_client(park).get("/map/?layers=bt_varlik"))["visible"] != ["bt_varlik"]
+    assert _config(signed_in(park).get("/map/?layers=bt_varlik"))["visible"] != ["bt_varlik"]
 
 
 def test_building_detail_is_permission_checked_part_by_part() -> None:
@@ -137,19 +128,19 @@ def test_building_detail_is_permission_checked_part_by_part() -> None:
                 .distinct().first())
     assert building is not None
     outsider = _user("outsider", None)
-    assert _client(outsider).get(f"/map/building/{building.pk}.json").status_code == 404
-    assert _client(outsider).get("/map/search.json",
+    assert signed_in(outsider).get(f"/map/building/{building.pk}.json").status_code == 404
+    assert signed_in(outsider).get("/map/search.json",
                                  {"q": building.name}).json() == {"results": []}
-    assert _client(outsider).get("/map/building-at.json",
+    assert signed_in(outsider).get("/map/building-at.json",
                                  _inside(building)).json() == {"id": None}
     # Any member of staff reads the service buildings, not the IT assets or links.
-    viewer = _client(_user("zabitaci", "zabita", "viewer"))
+    viewer = signed_in(_user("zabitaci", "zabita", "viewer"))
     data = viewer.get(f"/map/building/{building.pk}.json").json()
     assert data["name"] == building.name and data["floors"]
     assert data["assets_visible"] is False and data["assets"] == []
     assert data["assets_by_category_status"] == [] and data["links"] == []
     # IT staff see assets by category and status, links and the helpdesk panel.
-    staff = _client(_user("staff", "bilgi_islem", role="technician"))
+    staff = signed_in(_user("staff", "bilgi_islem", role="technician"))
     data = staff.get(f"/map/building/{building.pk}.json").json()
     assert sum(row["n"] for row in data["assets_by_category_status"]) == \
         Asset.objects.filter(building=building).count()
@@ -164,7 +155,7 @@ def test_building_detail_is_permission_checked_part_by_part() -> None:
 def test_click_finds_the_building_under_the_point() -> None:
     load_demo(profile="odunpazari", modules=False)
     building = Building.objects.order_by("code").first()
-    staff = _client(_user("tiklayan", "bilgi_islem", "technician"))
+    staff = signed_in(_user("tiklayan", "bilgi_islem", "technician"))
     assert staff.get("/map/building-at.json", _inside(building)).json() == {"id": building.pk}
     lon, lat = get_profile("odunpazari").centre
     assert staff.get("/map/building-at.json", {"lon": lon + 0.3, "lat": lat}).json() == \
@@ -176,12 +167,12 @@ def test_click_finds_the_building_under_the_point() -> None:
 def test_search_finds_assets_only_for_readers_of_the_asset_layer() -> None:
     load_demo(profile="odunpazari", modules=False)
     asset = Asset.objects.filter(building__isnull=False, ip_address__isnull=False).first()
-    staff = _client(_user("staff2", "bilgi_islem", role="technician"))
+    staff = signed_in(_user("staff2", "bilgi_islem", role="technician"))
     for query in (asset.inventory_number, str(asset.ip_address)):
         results = staff.get("/map/search.json", {"q": query}).json()["results"]
         assert results and results[0]["id"] == asset.building_id, query
         assert 25 < results[0]["lon"] < 45 and 35 < results[0]["lat"] < 43
-    viewer = _client(_user("viewer2", "zabita", "viewer"))
+    viewer = signed_in(_user("viewer2", "zabita", "viewer"))
     assert viewer.get("/map/search.json", {"q": asset.inventory_number}).json() == \
         {"results": []}
     by_name = viewer.get("/map/search.json", {"q": asset.building.name}).json()["results"]
@@ -213,7 +204,7 @@ def test_department_home_shows_its_layers_buildings_and_uploads(tmp_path: Path) 
     batch = ingest(layer="yol", path=upload, department="fen_isleri", user=user,
                    dry_run=True)
     other = ingest(layer="yol", path=upload, department="imar_sehircilik", dry_run=True)
-    html = _client(user).get("/").content.decode()
+    html = signed_in(user).get("/").content.decode()
     assert "Fen İşleri" in html
     assert f"/reports/{batch.pk}/" in html and f"/reports/{other.pk}/" not in html
     assert "/map/?layers=yol" in html and "/upload/?layer=yol" in html
@@ -221,7 +212,7 @@ def test_department_home_shows_its_layers_buildings_and_uploads(tmp_path: Path) 
 
 
 def test_turkish_first_then_the_english_switch() -> None:
-    client = _client(_user("home", "bilgi_islem", role="technician"))
+    client = signed_in(_user("home", "bilgi_islem", role="technician"))
     # The browser asks for English; the municipality's pages start in Turkish.
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert "Katmanlar" in html and "Harita" in html
