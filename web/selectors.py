@@ -15,11 +15,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib.gis.db.models.functions import Area, AsGeoJSON, Transform
 from django.contrib.gis.geos import Point
-from django.db.models import Count, F, Q, Value
-from django.db.models.functions import Collate, StrIndex, Upper
+from django.db.models import Count, Q
 
 from gis_core.models import Asset, Building, Department, Municipality, NetworkLink
-from gis_core.models.base import TURKISH
 from gis_core.modules import building_summaries
 from gis_core.selectors import user_access
 from layers.access import can_edit, can_read, readable_layers
@@ -157,13 +155,9 @@ def search(*, user: Any, query: str) -> list[dict[str, Any]]:
     if not query or not may_read_buildings(user=user):
         return []
     results: list[dict[str, Any]] = []
-    # Case-insensitive the Turkish way on both sides (i/İ, ı/I): ``icontains`` would upper-case
-    # the column in its Turkish collation but the query in the database default, so
-    # "Belediye" (BELEDİYE) would never match "BELEDIYE".
-    name_upper = Upper(Collate(F("name"), TURKISH))
-    query_upper = Upper(Collate(Value(query), TURKISH))
-    buildings = (Building.objects.annotate(found_at=StrIndex(name_upper, query_upper))
-                 .filter(Q(found_at__gt=0) | Q(uavt_code=query) | Q(code__iexact=query))
+    # name__icontains compares in the column's Turkish collation (gis_core.lookups).
+    buildings = (Building.objects.filter(Q(name__icontains=query) | Q(uavt_code=query)
+                                         | Q(code__iexact=query))
                  .order_by("name")[:10])
     for b in buildings:
         pt = b.footprint.point_on_surface.transform(4326, clone=True)
