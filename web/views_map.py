@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from layers.access import readable_layers
 from web import maps, selectors
 
 
+@functools.cache
 def _proj4(srid: int) -> str:
     """The PROJ string of the TM zone, for the cursor readout (exact for a TM zone)."""
     with warnings.catch_warnings():
