@@ -30,6 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Password hashing is deliberately slow (PBKDF2, ~0.3 s a user); the tests create
     # hundreds of users and test permissions, not hash strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # WhiteNoise warns at every start when STATIC_ROOT does not exist yet (tests serve
+    # static files from the finders; `kentcbs serve` runs collectstatic).
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
