@@ -197,12 +197,13 @@ def legend_entries(layer: Any, *, lang: str) -> list[dict[str, Any]]:
     return entries
 
 
-def map_layers(*, user: Any, lang: str = "tr") -> list[dict[str, Any]]:
-    """Readable layers with title, geometry type, minimum zoom and legend, for the map page."""
+def map_layers(*, layers: list[Any], lang: str = "tr") -> list[dict[str, Any]]:
+    """Title, geometry type, minimum zoom and legend of ``layers`` (the user's readable
+    layers, from ``layers.access.readable_layers``), for the map page."""
     from ogc_api.tiles import min_zoom
 
     out = []
-    for layer in readable_layers(user):
+    for layer in layers:
         out.append({"code": layer.code, "title": layer.title.en if lang == "en" else
                     layer.title.tr, "title_tr": layer.title.tr, "title_en": layer.title.en,
                     "geometry_type": layer.geometry_type, "min_zoom": min_zoom(layer),

@@ -65,7 +65,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
     srid = selectors.srid()
     return render(request, "web/map.html", {
         "map": fmap,
-        "layers": selectors.map_layers(user=request.user, lang=_lang()),
+        "layers": selectors.map_layers(layers=layers, lang=_lang()),
         "visible": visible,
         "strings": _strings(),
         "config": {
