@@ -21,6 +21,23 @@ class UserAccess:
 ANONYMOUS = UserAccess()
 
 
+def department_parents() -> dict[str, str | None]:
+    """Every department code with its parent's code (``None`` at the top)."""
+    from gis_core.models import Department
+
+    return dict(Department.objects.values_list("code", "parent__code"))
+
+
+def department_lineage(code: str, parents: dict[str, str | None]) -> list[str]:
+    """``code`` and its ancestors, nearest first (at most 32 levels, against a cycle)."""
+    lineage: list[str] = []
+    node: str | None = code
+    while node and len(lineage) < 32:
+        lineage.append(node)
+        node = parents.get(node)
+    return lineage
+
+
 def user_access(user: Any) -> UserAccess:
     """Return the departments (with their ancestors) and roles of ``user``.
 
@@ -36,19 +53,12 @@ def user_access(user: Any) -> UserAccess:
     cached = getattr(user, "_kentcbs_access", None)
     if cached is not None:
         return cached
-    from gis_core.models import Department, Membership
+    from gis_core.models import Membership
 
-    parents = dict(Department.objects.values_list("code", "parent__code"))
+    parents = department_parents()
     pairs = frozenset(Membership.objects.filter(user=user, department__is_active=True)
                       .values_list("department__code", "role"))
-    departments: set[str] = set()
-    for code, _role in pairs:
-        seen = 0
-        node: str | None = code
-        while node and seen < 32:
-            departments.add(node)
-            node = parents.get(node)
-            seen += 1
+    departments = {node for code, _role in pairs for node in department_lineage(code, parents)}
     access = UserAccess(is_authenticated=True, is_superuser=bool(user.is_superuser),
                         departments=frozenset(departments),
                         roles=frozenset(role for _code, role in pairs), memberships=pairs)

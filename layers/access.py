@@ -40,6 +40,14 @@ def _is_gis_admin(access: Any) -> bool:
     return GIS_ADMIN_ROLE in access.roles and bool(access.departments & GIS_ADMIN_DEPARTMENTS)
 
 
+def is_gis_admin(user: Any) -> bool:
+    """Superusers and the GIS administrators (``gis_admin`` in the IT directorate or GIS unit)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    access = _access(user)
+    return access.is_superuser or _is_gis_admin(access)
+
+
 def _matches(access: Any, departments: list[str], roles: list[str], owner: str) -> bool:
     wanted = {owner, *departments}
     return bool(access.departments & wanted) or bool(access.roles & set(roles))

@@ -39,14 +39,13 @@ from django.utils.translation import gettext_noop
 from etl.models import Batch, BatchStatusChoices
 from gis_core.errors import KentCBSError, bilingual
 from gis_core.maps import OfflineMap, RenderedMap, render_parts
-from gis_core.selectors import user_access
+from gis_core.selectors import department_lineage, department_parents, user_access
 from layers.access import (
-    GIS_ADMIN_DEPARTMENTS,
-    GIS_ADMIN_ROLE,
     can_edit,
     can_read,
     can_see_personal,
     editable_layers,
+    is_gis_admin,
     readable_layers,
 )
 from layers.errors import UnknownLayerError
@@ -109,13 +108,6 @@ def visible_batch(*, user: Any, pk: int) -> tuple[Batch, Any] | None:
     return batch, layer
 
 
-def is_gis_admin(user: Any) -> bool:
-    """Superusers and the GIS administrators (role ``gis_admin`` in the IT directorate)."""
-    access = user_access(user)
-    return access.is_superuser or (GIS_ADMIN_ROLE in access.roles
-                                   and bool(access.departments & GIS_ADMIN_DEPARTMENTS))
-
-
 def may_see_rejected(*, user: Any, batch: Batch, layer: Any) -> bool:
     """Whether ``user`` may see the rejected features of ``batch`` (not only its counts)."""
     if not can_read(user, layer):
@@ -125,13 +117,13 @@ def may_see_rejected(*, user: Any, batch: Batch, layer: Any) -> bool:
         return True
     if not (can_edit(user, layer) or is_gis_admin(user)):
         return False
-    return not getattr(layer, "personal_data", False) or can_see_personal(user, layer)
+    return not layer.personal_data or can_see_personal(user, layer)
 
 
 def record_rejected_read(*, user: Any, batch: Batch, layer: Any, path: str,
                          what: str) -> None:
     """Log a read of rejected features of a personal-data layer (KVKK access log)."""
-    if not getattr(layer, "personal_data", False):
+    if not layer.personal_data:
         return
     from ogc_api.services import record_access
 
@@ -270,7 +262,7 @@ def _render_map(features: list[dict[str, Any]]) -> RenderedMap:
 # -- uploads ---------------------------------------------------------------------------
 def upload_max_bytes() -> int:
     """The largest file the upload form accepts (``KENTCBS_UPLOAD_MAX_BYTES``)."""
-    return int(getattr(settings, "KENTCBS_UPLOAD_MAX_BYTES", 2 * 1024**3))
+    return int(settings.KENTCBS_UPLOAD_MAX_BYTES)
 
 
 def upload_department(*, user: Any, layer: Any) -> str:
@@ -285,17 +277,10 @@ def upload_department(*, user: Any, layer: Any) -> str:
     own = sorted(code for code, _role in access.memberships)
     if not own:
         return str(layer.owner)
-    from gis_core.models import Department
-
-    parents = dict(Department.objects.values_list("code", "parent__code"))
+    parents = department_parents()
     for code in own:
-        node: str | None = code
-        for _ in range(32):
-            if node is None:
-                break
-            if node in granted:
-                return code
-            node = parents.get(node)
+        if granted & set(department_lineage(code, parents)):
+            return code
     return own[0]
 
 
