@@ -34,7 +34,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.text import get_valid_filename
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 from etl.models import Batch, BatchStatusChoices
 from gis_core.errors import KentCBSError, bilingual
@@ -67,6 +67,17 @@ WRITE_EVERY = 0.5
 HEARTBEAT_EVERY = 10.0
 
 _slots = threading.BoundedSemaphore(MAX_CONCURRENT_UPLOADS)
+
+#: Batch statuses in the UI (English msgids; the model's labels are Turkish).
+STATUS_LABELS = {
+    BatchStatusChoices.PROCESSING: pgettext_lazy("batch status", "Processing"),
+    BatchStatusChoices.LOADED: pgettext_lazy("batch status", "Loaded"),
+    BatchStatusChoices.UNCHANGED: pgettext_lazy("batch status", "Unchanged"),
+    BatchStatusChoices.DRY_RUN: pgettext_lazy("batch status", "Dry run (not loaded)"),
+    BatchStatusChoices.REJECTED: pgettext_lazy("batch status", "Rejected (strict)"),
+    BatchStatusChoices.REFUSED: pgettext_lazy("batch status", "File refused"),
+    BatchStatusChoices.FAILED: pgettext_lazy("batch status", "Failed"),
+}
 
 
 # -- reads ---------------------------------------------------------------------------

@@ -221,7 +221,7 @@ def municipality_boundary() -> str | None:
 
 def department_home(*, user: Any) -> dict[str, Any]:
     """What a member of staff sees first: their departments, layers, buildings and uploads."""
-    from etl.models import Batch
+    from web.reports import visible_batches
 
     access = user_access(user)
     direct = sorted({code for code, _role in access.memberships})
@@ -237,9 +237,7 @@ def department_home(*, user: Any) -> dict[str, Any]:
     if may_read_buildings(user=user):
         buildings = list(Building.objects.filter(departments__code__in=direct).distinct()
                          .order_by("name")[:50])
-    readable = {layer["code"] for layer in layers}
-    uploads = list(Batch.objects.filter(department__in=direct, layer_code__in=readable)
-                   .select_related("user").order_by("-created")[:10])
+    uploads = list(visible_batches(user=user).filter(department__in=direct)[:10])
     return {"departments": departments, "roles": sorted(access.roles), "layers": layers,
             "buildings": buildings, "uploads": uploads}
 

@@ -9,7 +9,7 @@ from django.urls import NoReverseMatch, reverse
 from gis_core.modules import menu_for
 from layers.access import readable_layers
 from web import selectors
-from web.views_reports import STATUS_LABELS
+from web.reports import STATUS_LABELS
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -19,7 +19,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
@@ -34,16 +34,6 @@ BATCHES_PER_PAGE = 25
 #: Room for the form fields around the file in a multipart body.
 MULTIPART_OVERHEAD = 64 * 1024
 
-#: Batch statuses in the UI (English msgids; the model's labels are Turkish).
-STATUS_LABELS = {
-    BatchStatusChoices.PROCESSING: pgettext_lazy("batch status", "Processing"),
-    BatchStatusChoices.LOADED: pgettext_lazy("batch status", "Loaded"),
-    BatchStatusChoices.UNCHANGED: pgettext_lazy("batch status", "Unchanged"),
-    BatchStatusChoices.DRY_RUN: pgettext_lazy("batch status", "Dry run (not loaded)"),
-    BatchStatusChoices.REJECTED: pgettext_lazy("batch status", "Rejected (strict)"),
-    BatchStatusChoices.REFUSED: pgettext_lazy("batch status", "File refused"),
-    BatchStatusChoices.FAILED: pgettext_lazy("batch status", "Failed"),
-}
 POLICY_LABELS = {"normal": gettext_lazy("Normal"), "dry_run": gettext_lazy("Dry run"),
                  "strict": gettext_lazy("Strict")}
 CRS_PATTERN = re.compile(r"^EPSG:[0-9]{4,6}$", re.IGNORECASE)
@@ -74,13 +64,13 @@ def report_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(reports.filter_batches(batches, **chosen), BATCHES_PER_PAGE).get_page(
         request.GET.get("page"))
     rows = [{"batch": batch, "layer_title": _title(layers[batch.layer_code]),
-             "status_label": STATUS_LABELS.get(batch.status, batch.status)}
+             "status_label": reports.STATUS_LABELS.get(batch.status, batch.status)}
             for batch in page.object_list]
     query = "&".join(f"{k}={v}" for k, v in chosen.items() if v)
     return render(request, "web/reports/list.html", {
         "page": page, "rows": rows, "chosen": chosen, "query": query,
         "layers": [(code, _title(layer)) for code, layer in layers.items()],
-        "statuses": [(value, STATUS_LABELS[value]) for value in BatchStatusChoices.values],
+        "statuses": [(value, reports.STATUS_LABELS[value]) for value in BatchStatusChoices.values],
         "departments": [(code, names.get(code, code)) for code in department_codes],
     })
 
@@ -108,7 +98,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/reports/detail.html", {
         "batch": batch, "layer": layer, "layer_title": _title(layer), "see": see,
         "data": data, "problems": problems, "map": fmap,
-        "status_label": STATUS_LABELS.get(batch.status, batch.status),
+        "status_label": reports.STATUS_LABELS.get(batch.status, batch.status),
         "policy_label": POLICY_LABELS.get(batch.policy, batch.policy),
         "refused": batch.status in (BatchStatusChoices.REFUSED, BatchStatusChoices.FAILED),
         "has_gpkg": see and reports.media_file(batch.report_gpkg) is not None,
