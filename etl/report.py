@@ -122,16 +122,11 @@ def write_gpkg(path: Path, report: BatchReport, *, crs: Any) -> Path | None:
     return path
 
 
-def _leaflet_static() -> str:
-    return f"{settings.STATIC_URL.rstrip('/')}/leaflet"
-
-
 def problem_map(locations: gpd.GeoDataFrame) -> folium.Map:
     """A folium map of problem locations, with Leaflet from the app's static files only."""
-    base = _leaflet_static()
-    fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
-    fmap.default_js = [("leaflet", f"{base}/leaflet.js")]
-    fmap.default_css = [("leaflet_css", f"{base}/leaflet.css")]
+    from gis_core.maps import OfflineMap
+
+    fmap = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True)
     if len(locations):
         shown = locations.to_crs(4326)
         minx, miny, maxx, maxy = shown.total_bounds
