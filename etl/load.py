@@ -36,6 +36,7 @@ import shapely
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
+from etl import binary_copy
 from etl.errors import LoadFailed
 
 STAGE = "etl_stage"
@@ -320,6 +321,10 @@ class BatchLoader:
         extra = ', "batch_id"' if "batch_id" in self.columns else ""
         self._direct_sql = (f"COPY {target} ({', '.join(map(_quote, self.fields))}, "
                             f"{_quote(self.layer.geometry_column)}{extra}) FROM STDIN")
+        # binary COPY when every column's type has a binary writer (etl.binary_copy)
+        self._binary = self._direct and all(
+            binary_copy.supports(self.columns[name].sql_type)
+            for name in [*self.fields, self.layer.geometry_column])
         self._raw = connection.connection  # the psycopg2 connection of this transaction
         if self.incremental:
             self._rebuild = self._bulk_drop_indexes(self.expected_rows)
@@ -375,11 +380,13 @@ class BatchLoader:
             self.counts.inserted += inserted
             self.counts.updated += updated
 
-    def _load(self, text: io.StringIO, first: bool) -> tuple[int, int]:
+    def _load(self, text: io.StringIO | io.BytesIO, first: bool,
+              binary: bool = False) -> tuple[int, int]:
         """Background thread: COPY one chunk, upsert it, empty the staging table."""
         with self._raw.cursor() as cur:
             if self._direct:
-                cur.copy_expert(self._direct_sql, text, size=COPY_BLOCK)
+                sql = f"{self._direct_sql} (FORMAT binary)" if binary else self._direct_sql
+                cur.copy_expert(sql, text, size=COPY_BLOCK)
                 if first:
                     fault("copy", raw=self._raw)
                 return cur.rowcount, 0
@@ -398,9 +405,42 @@ class BatchLoader:
             cur.execute(f"TRUNCATE {STAGE}")
         return result
 
+    def _binary_payload(self, frame: gpd.GeoDataFrame) -> io.BytesIO | None:
+        """The rows as one COPY binary payload, or ``None`` when a value's type does not
+        match its column's binary writer (the caller then writes COPY text)."""
+        rows = len(frame)
+        columns: list[binary_copy.Column] = []
+        for name in self.fields:
+            sql_type = self.columns[name].sql_type.lower()
+            values = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index,
+                                                                 dtype="string")
+            if sql_type == "bigint":
+                if not (pd.api.types.is_integer_dtype(values) or values.isna().all()):
+                    return None
+                columns.append(binary_copy.int8_column(values))
+            elif sql_type == "boolean":
+                if not (pd.api.types.is_bool_dtype(values) or values.isna().all()):
+                    return None
+                columns.append(binary_copy.bool_column(values))
+            else:  # text, character varying(n)
+                if not (pd.api.types.is_string_dtype(values) or values.isna().all()):
+                    return None
+                columns.append(binary_copy.text_column(values))
+        columns.append(binary_copy.geometry_column(
+            np.asarray(frame.geometry.to_numpy(), dtype=object), int(self.layer.srid),
+            multi=self._multi))
+        if "batch_id" in self.columns:
+            columns.append(binary_copy.constant_int8_column(int(self.batch_id), rows))
+        return io.BytesIO(binary_copy.encode_rows(columns))
+
     def stage(self, frame: gpd.GeoDataFrame) -> None:
         """Serialise valid rows (storage CRS, coerced values) and hand them to the loader thread."""
         if frame.empty:
+            return
+        payload = self._binary_payload(frame) if self._binary else None
+        if payload is not None:
+            self._submit(payload, binary=True)
+            self.staged += len(frame)
             return
         geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
         columns: dict[str, Any] = {}
@@ -413,12 +453,14 @@ class BatchLoader:
         tail = ""  # batch_id, the same on every line: appended, not a column
         if self._direct and "batch_id" in self.columns:
             tail = f"\t{int(self.batch_id)}"
-        text = _csv_frame(pd.DataFrame(columns), tail=tail)
+        self._submit(_csv_frame(pd.DataFrame(columns), tail=tail), binary=False)
+        self.staged += len(frame)
+
+    def _submit(self, data: io.StringIO | io.BytesIO, *, binary: bool) -> None:
         self._merge()  # at most one chunk in flight
         assert self._pool is not None
-        self._inflight = self._pool.submit(self._load, text, self._first_copy)
+        self._inflight = self._pool.submit(self._load, data, self._first_copy, binary)
         self._first_copy = False
-        self.staged += len(frame)
 
     def quarantine(self, frame: gpd.GeoDataFrame, errors: pd.Series) -> None:
         """COPY rejected features with their errors into ``etl_quarantine``."""
