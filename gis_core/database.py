@@ -28,6 +28,8 @@ from gis_core.errors import DatabaseSetupError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 55432
+#: GeoDjango's PostGIS backend with a round-trip-free health check (gis_core/postgis/base.py).
+DB_ENGINE = "gis_core.postgis"
 DB_NAME = "kentcbs"
 DB_USER = "kentcbs"
 SYSTEM_USER = "kentcbs"
@@ -57,12 +59,12 @@ def django_database_settings() -> dict[str, object]:
     url = database_url()
     if url:
         config: dict[str, object] = dict(
-            dj_database_url.parse(url, engine="django.contrib.gis.db.backends.postgis")
+            dj_database_url.parse(url, engine=DB_ENGINE)
         )
     else:
         cluster = EmbeddedCluster()
         config = {
-            "ENGINE": "django.contrib.gis.db.backends.postgis",
+            "ENGINE": DB_ENGINE,
             "NAME": DB_NAME,
             "USER": DB_USER,
             "PASSWORD": "",

@@ -84,3 +84,20 @@ def _form_data(asset) -> dict[str, str]:
             "" if value is None else str(value.ewkt if hasattr(value, "ewkt") else value))
     data.update({"transitions-TOTAL_FORMS": "0", "transitions-INITIAL_FORMS": "0"})
     return data
+
+
+def test_an_admin_edit_is_recorded_with_its_user_source_and_request(
+        superuser_client: Client) -> None:
+    load_demo(profile="odunpazari")
+    from gis_core.models import Asset
+
+    asset = Asset.objects.filter(location__isnull=False, status="in_service").first()
+    url = reverse("admin:gis_core_asset_change", args=[asset.pk])
+    response = superuser_client.post(url, {**_form_data(asset), "model": "EliteDesk 800 G9"},
+                                     HTTP_X_REQUEST_ID="admin-edit-1")
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert response["X-Request-ID"] == "admin-edit-1"
+    record = asset.history.latest()
+    assert record.model == "EliteDesk 800 G9"
+    assert record.history_user.username == "root"
+    assert (record.history_source, record.history_request_id) == ("web", "admin-edit-1")

@@ -11,6 +11,7 @@ import time
 import urllib.request
 import uuid
 
+import psycopg2
 import pytest
 from django.db import connection
 
@@ -202,6 +203,45 @@ def test_production_profile_passes_deploy_checks() -> None:
     _assert_one_line_error(result, "CONFIG")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_health_check_needs_no_round_trip_and_notices_an_ended_session() -> None:
+    """gis_core.postgis: Django's per-request health check (CONN_HEALTH_CHECKS) without
+    its SELECT 1 while the session is idle, and a session the server ended is replaced."""
+    assert connection.settings_dict["ENGINE"] == "gis_core.postgis"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 'kentcbs health marker'")
+    pid = connection.connection.info.backend_pid
+    watcher = psycopg2.connect(**connection.get_connection_params())
+    watcher.autocommit = True
+
+    def last_statement() -> str | None:
+        with watcher.cursor() as cursor:
+            cursor.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid])
+            row = cursor.fetchone()
+        return row[0] if row else None
+
+    try:
+        assert connection.health_check_enabled
+        connection.health_check_done = False  # what every request's start does
+        connection.close_if_health_check_failed()
+        assert connection.connection is not None
+        assert last_statement() == "SELECT 'kentcbs health marker'"  # no SELECT 1 was sent
+
+        with watcher.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        deadline = time.monotonic() + 10
+        while last_statement() is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        connection.health_check_done = False
+        connection.close_if_health_check_failed()
+        assert connection.connection is None  # closed here, not in the middle of a query
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone()[0] != pid
+    finally:
+        watcher.close()
+
+
 @pytest.mark.server
 def test_serve_runs_gunicorn_and_serves_static_files() -> None:
     port = free_port()
@@ -224,6 +264,19 @@ def test_serve_runs_gunicorn_and_serves_static_files() -> None:
         with urllib.request.urlopen(f"{base}/static/admin/css/base.css", timeout=5) as resp:
             assert resp.status == 200 and b"body" in resp.read()
             assert resp.headers["Server"].startswith("gunicorn")
+        # The server ends the worker's persistent session (a restart, an idle timeout):
+        # the next request notices before its first query and answers from a new session.
+        admin = psycopg2.connect(**(connection.get_connection_params() | {"dbname": "postgres"}))
+        try:
+            admin.autocommit = True
+            with admin.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE query = 'SELECT postgis_lib_version()' AND state = 'idle'")
+                assert cursor.fetchall(), "the worker's database session was not found"
+        finally:
+            admin.close()
+        with urllib.request.urlopen(f"{base}/health/", timeout=5) as resp:
+            assert resp.status == 200 and b'"status": "ok"' in resp.read()
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -1,0 +1,1 @@
+"""KentCBS's database backend: GeoDjango's PostGIS backend with a cheaper health check."""
