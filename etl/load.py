@@ -492,14 +492,21 @@ class BatchLoader:
                             "errors) FROM STDIN", _csv_frame(out), size=COPY_BLOCK)
 
     def _bulk_drop_indexes(self, rows: int) -> list[str]:
-        """For a bulk load, drop the table's plain (non-unique) indexes; return their DDL.
+        """For a bulk load, drop the table's indexes that can be built once afterwards;
+        return the statements that rebuild them.
 
         When a batch brings at least :data:`BULK_MIN_ROWS` rows and at least as
-        many as the table holds, building the GiST index once after the insert
-        is much faster than growing it row by row (what ogr2ogr does too). All
-        inside the batch's transaction: a failure restores the indexes. Readers
-        of the layer wait for the commit meanwhile (the drop takes an exclusive
-        lock), which is acceptable for such loads.
+        many as the table holds, building an index once after the insert is much
+        faster than growing it row by row (what ogr2ogr does too). Plain
+        (non-unique) indexes are dropped; when the layer is empty (seen under the
+        batch's lock) so are its primary key and unique constraints and indexes
+        that no foreign key references: rebuilding them after the load checks
+        every row's uniqueness once, and a duplicate fails the batch there, so
+        the keys are enforced as before. CHECK constraints are never touched. All
+        inside the batch's transaction: a failure (a duplicate found by the
+        rebuild included) restores the indexes and leaves the layer as it was.
+        Readers of the layer wait for the commit meanwhile (the drop takes an
+        exclusive lock), which is acceptable for such loads.
         """
         if rows < BULK_MIN_ROWS:
             return []
@@ -508,14 +515,45 @@ class BatchLoader:
             existing = float(cur.fetchone()[0])
             if existing > rows:
                 return []
+            # plain indexes (not behind a constraint: an exclusion constraint's stays)
             cur.execute("""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
                              FROM pg_index i
                             WHERE i.indrelid = %s::regclass AND NOT i.indisunique
-                              AND NOT i.indisprimary AND i.indisvalid""", [self.table])
+                              AND NOT i.indisprimary AND i.indisvalid
+                              AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                               WHERE c.conindid = i.indexrelid)""",
+                        [self.table])
             indexes = cur.fetchall()
-            for name, _ddl in indexes:
+            keys: list[tuple[str, str]] = []
+            unique_indexes: list[tuple[str, str]] = []
+            if self._empty:
+                # primary key and unique constraints no foreign key depends on
+                cur.execute("""SELECT c.conname, pg_get_constraintdef(c.oid)
+                                 FROM pg_constraint c JOIN pg_index i ON i.indexrelid = c.conindid
+                                WHERE c.conrelid = %s::regclass AND c.contype IN ('p', 'u')
+                                  AND i.indisvalid AND NOT i.indisreplident
+                                  AND NOT EXISTS (SELECT 1 FROM pg_constraint f
+                                                   WHERE f.contype = 'f'
+                                                     AND f.conindid = c.conindid)
+                                ORDER BY c.contype, c.conname""", [self.table])
+                keys = cur.fetchall()
+                # unique indexes that are not a constraint's
+                cur.execute("""SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+                                 FROM pg_index i
+                                WHERE i.indrelid = %s::regclass AND i.indisunique
+                                  AND i.indisvalid AND NOT i.indisreplident
+                                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c
+                                                   WHERE c.conindid = i.indexrelid)""",
+                            [self.table])
+                unique_indexes = cur.fetchall()
+            target = _qualified(self.table)
+            for name, _definition in keys:
+                cur.execute(f"ALTER TABLE {target} DROP CONSTRAINT {_quote(name)}")
+            for name, _ddl in [*unique_indexes, *indexes]:
                 cur.execute(f"DROP INDEX {name}")
-        return [ddl for _name, ddl in indexes]
+        return [*(f"ALTER TABLE {target} ADD CONSTRAINT {_quote(name)} {definition}"
+                  for name, definition in keys),
+                *(ddl for _name, ddl in [*unique_indexes, *indexes])]
 
     # -- the end ------------------------------------------------------------------------
     def finish(self, *, upsert: bool) -> LoadCounts:

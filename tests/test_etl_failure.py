@@ -17,7 +17,7 @@ from urllib.parse import quote
 import geopandas as gpd
 import pytest
 import shapely
-from django.db import connection
+from django.db import connection, transaction
 from pyproj import Transformer
 
 from etl.models import Batch, Quarantine
@@ -151,3 +151,84 @@ def test_failure_on_an_empty_layer_leaves_it_empty(tmp_path, monkeypatch, fault)
     finally:
         with connection.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {layer.backing.table} CASCADE")
+
+
+def _constraints(table: str) -> list[tuple[str, str, str]]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT conname, contype::text, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass ORDER BY 1", [table])
+        return list(cur.fetchall())
+
+
+@pytest.fixture
+def empty_layer(tmp_path):
+    """An empty layer with one more unique index the layer's standard does not know about
+    (so validation lets a duplicate through and only the index rebuild can find it)."""
+    layer = make_layer("etl_fail_keys")
+    create_layer_table(layer)
+    table = str(layer.backing.table)
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE UNIQUE INDEX etl_fail_keys_ad ON {table} (ad)")
+    yield layer, table
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
+        cur.execute("DROP TABLE IF EXISTS etl_fail_keys_ref")
+
+
+def test_bulk_load_into_empty_layer_rebuilds_keys_and_a_duplicate_rolls_back(
+        empty_layer, tmp_path, monkeypatch):
+    """Keys are dropped and built once after the load; a duplicate found only by that
+    rebuild fails the batch, and the layer, its keys and indexes are as before."""
+    from etl import load
+
+    layer, table = empty_layer
+    constraints, indexes = _constraints(table), _indexes(table)
+    assert {c[1] for c in constraints} >= {"p", "u", "c"}
+    monkeypatch.setattr(load, "BULK_MIN_ROWS", 10)
+    update = buildings(3000, 5)
+    update["ad"] = [f"Bina {i}" for i in range(3000)]
+    update.loc[2500, "ad"] = "Bina 10"  # a duplicate only the extra unique index sees
+    update.to_file(tmp_path / "dup.gpkg")
+    failed = ingest(layer=layer, path=tmp_path / "dup.gpkg", department="imar_sehircilik",
+                    chunk_size=1000)
+    assert (failed.status, failed.reason_code, failed.count_loaded) == (
+        "failed", "LOAD_DB_ERROR", 0)
+    assert "nothing was changed" in failed.message and "etl_fail_keys_ad" in failed.message
+    assert failed.count_read == failed.count_rejected == 3000
+    assert layer_rows(layer) == []
+    assert Quarantine.objects.filter(batch=failed).count() == 0
+    assert _constraints(table) == constraints and _indexes(table) == indexes
+
+    update.loc[2500, "ad"] = "Bina 2500"
+    update.loc[7, "bina_no"] = "B-6"  # caught by validation: quarantined, not loaded
+    update.to_file(tmp_path / "good.gpkg")
+    done = ingest(layer=layer, path=tmp_path / "good.gpkg", department="imar_sehircilik",
+                  chunk_size=1000)
+    assert (done.status, done.count_inserted, done.count_rejected) == ("loaded", 2999, 1)
+    assert _constraints(table) == constraints and _indexes(table) == indexes
+    with connection.cursor() as cur:  # the rebuilt keys are enforced
+        cur.execute(f"SELECT count(*) FROM {table} WHERE bina_no = 'B-6'")
+        assert cur.fetchone()[0] == 1
+        with pytest.raises(Exception, match="etl_fail_keys_key"), transaction.atomic():
+            cur.execute(f"INSERT INTO {table} (bina_no, geom) SELECT bina_no, geom "
+                        f"FROM {table} LIMIT 1")
+
+
+def test_keys_referenced_by_a_foreign_key_are_kept(empty_layer, monkeypatch):
+    """A primary key that a foreign key references is not dropped for a bulk load."""
+    from etl import load
+    from etl.models import Batch
+
+    layer, table = empty_layer
+    with connection.cursor() as cur:
+        cur.execute(f"CREATE TABLE etl_fail_keys_ref (bina bigint REFERENCES {table} (id))")
+    monkeypatch.setattr(load, "BULK_MIN_ROWS", 10)
+    batch = Batch.objects.create(layer_code=layer.code, department="imar_sehircilik",
+                                 file_name="x.gpkg")
+    with pytest.raises(RuntimeError, match="look only"), load.BatchLoader(
+            layer=layer, batch_id=batch.pk, expected_rows=1000):
+        kept = {c[0] for c in _constraints(table)}
+        raise RuntimeError("look only")
+    assert "etl_fail_keys_pkey" in kept  # referenced: kept
+    assert "etl_fail_keys_key" not in kept  # not referenced: dropped for the load
+    assert {c[0] for c in _constraints(table)} >= {"etl_fail_keys_pkey", "etl_fail_keys_key"}
