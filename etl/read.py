@@ -253,12 +253,32 @@ def _parse_wkt_or_wkb(values: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass
+class ParsedChunk:
+    """A chunk as the parser child sends it: attributes, and geometries as WKB (one
+    vectorised ``to_wkb`` here and ``from_wkb`` in the parent instead of pickling every
+    geometry object on its own, ~3x cheaper on both sides)."""
+
+    frame: pd.DataFrame
+    wkb: np.ndarray
+    geometry_name: str
+    crs: str | None
+
+    def to_geodataframe(self) -> gpd.GeoDataFrame:
+        geoms = shapely.from_wkb(self.wkb, on_invalid="ignore")
+        return gpd.GeoDataFrame(self.frame, geometry=gpd.GeoSeries(
+            geoms, index=self.frame.index, name=self.geometry_name), crs=self.crs)
+
+
 def _read_chunk(dataset: str, layer: str | None, encoding: str | None, skip: int,
-                count: int) -> gpd.GeoDataFrame:
+                count: int) -> ParsedChunk:
     frame = pyogrio.read_dataframe(dataset, layer=layer, encoding=encoding,
                                    skip_features=skip, max_features=count,
                                    on_invalid="ignore")
-    return frame
+    name = frame.geometry.name
+    wkb = shapely.to_wkb(frame.geometry.to_numpy())
+    crs = frame.crs.to_wkt() if frame.crs is not None else None
+    return ParsedChunk(pd.DataFrame(frame.drop(columns=name)), wkb, name, crs)
 
 
 # -- public API ------------------------------------------------------------------------
@@ -377,7 +397,7 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
         return
     starts = list(range(0, info.feature_count, chunk_size))
 
-    def launch(skip: int) -> Pending[gpd.GeoDataFrame]:
+    def launch(skip: int) -> Pending[ParsedChunk]:
         return start_limited(_read_chunk, str(info.dataset), info.layer, info.encoding, skip,
                              chunk_size, limits=limits, what=info.original.name)
 
@@ -386,8 +406,9 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
     try:
         for number, skip in enumerate(starts):
             assert pending is not None
-            chunk = pending.result()
+            parsed = pending.result()
             pending = launch(starts[number + 1]) if number + 1 < len(starts) else None
+            chunk = parsed.to_geodataframe()
             chunk.index = pd.RangeIndex(skip, skip + len(chunk))
             if chunk.crs is None and crs:
                 chunk = chunk.set_crs(crs)
