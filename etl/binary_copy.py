@@ -51,14 +51,14 @@ def supports(sql_type: str) -> bool:
 @dataclass(frozen=True)
 class Column:
     """One column's values: byte length per row (``-1`` for NULL) and the bytes of the
-    non-NULL values, concatenated in row order. ``shift``/``heads`` (geometry only): each
-    value's bytes start ``shift`` bytes after its slot, and ``heads`` maps rows to the
-    bytes written over the slot's start afterwards (the EWKB header)."""
+    non-NULL values, concatenated in row order (``data``); or, for geometries, each row's
+    bytes as its own object (``bodies``, ``b""`` for NULL) after a header from ``heads``
+    (rows, header bytes), since a geometry's bytes are best copied whole."""
 
     lengths: np.ndarray
     data: np.ndarray
     width: int = 0  # fixed width of every non-NULL value (0: variable)
-    shift: np.ndarray | None = None
+    bodies: np.ndarray | None = None
     heads: tuple[tuple[np.ndarray, bytes], ...] = ()
 
 
@@ -124,6 +124,8 @@ def geometry_column(geoms: np.ndarray, srid: int, *, multi: bool = False) -> Col
     null = shapely.is_missing(geoms)
     present = geoms[~null]
     lengths = np.full(len(geoms), -1, dtype=np.int64)
+    bodies = np.full(len(geoms), b"", dtype=object)
+    empty = np.empty(0, dtype=np.uint8)
     if shapely.has_z(present).any():  # rare: let GEOS write the whole EWKB
         if multi:
             from etl.load import as_multi
@@ -131,12 +133,12 @@ def geometry_column(geoms: np.ndarray, srid: int, *, multi: bool = False) -> Col
             present = as_multi(present)
         raw = shapely.to_wkb(shapely.set_srid(present, srid), include_srid=True)
         lengths[~null] = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
-        return Column(lengths, np.frombuffer(b"".join(raw), dtype=np.uint8))
+        bodies[~null] = raw
+        return Column(lengths, empty, bodies=bodies)
     types = shapely.get_type_id(present)
     raw = shapely.to_wkb(present, byte_order=1, output_dimension=2)
-    raw_len = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
+    sizes = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
     srid_le = int(srid).to_bytes(4, "little")
-    shift = np.zeros(len(present), dtype=np.int64)
     heads: list[tuple[np.ndarray, bytes]] = []
     rows = np.flatnonzero(~null)
     for type_id in np.unique(types).tolist():
@@ -144,20 +146,25 @@ def geometry_column(geoms: np.ndarray, srid: int, *, multi: bool = False) -> Col
         if multi and type_id in MULTI_CODE:  # multi header + the single's whole WKB
             head = (b"\x01" + (MULTI_CODE[type_id] | 0x20000000).to_bytes(4, "little")
                     + srid_le + (1).to_bytes(4, "little"))
-            shift[mask] = len(head)
+            bodies[rows[mask]] = raw[mask]
+            lengths[rows[mask]] = len(head) + sizes[mask]
         else:  # byte order + type (5 bytes) replaced by byte order + type + SRID (9)
             head = b"\x01" + (WKB_CODE[type_id] | 0x20000000).to_bytes(4, "little") + srid_le
-            shift[mask] = len(head) - 5
+            cut = np.empty(int(mask.sum()), dtype=object)
+            cut[:] = [b[5:] for b in raw[mask]]
+            bodies[rows[mask]] = cut
+            lengths[rows[mask]] = len(head) - 5 + sizes[mask]
         heads.append((rows[mask], head))
-    full_shift = np.zeros(len(geoms), dtype=np.int64)
-    full_shift[~null] = shift
-    lengths[~null] = raw_len + shift
-    return Column(lengths, np.frombuffer(b"".join(raw), dtype=np.uint8), shift=full_shift,
-                  heads=tuple(heads))
+    return Column(lengths, empty, bodies=bodies, heads=tuple(heads))
 
 
 def encode_rows(columns: Sequence[Column]) -> bytes:
     """One COPY binary payload (header, rows, trailer) from equally long columns.
+
+    Every row's bytes up to its last column's values are scattered into one numpy buffer
+    (field count, lengths, fixed-width values, text bytes, EWKB headers); a last column
+    with ``bodies`` (geometries) is then interleaved with the rows' slices of that buffer
+    by one ``bytes.join``, so the bulk of the data is copied whole, not byte by byte.
 
     Examples
     --------
@@ -168,16 +175,25 @@ def encode_rows(columns: Sequence[Column]) -> bytes:
     rows = len(columns[0].lengths) if columns else 0
     if rows == 0:
         return HEADER + TRAILER
+    if any(c.bodies is not None for c in columns[:-1]):
+        raise ValueError("only the last column may hold bodies")
+    tail = columns[-1].bodies
+    if tail is not None:  # the buffer holds the last column's length and header only
+        body_size = np.fromiter(map(len, tail), dtype=np.int64, count=rows)
     slots = np.stack([4 + np.maximum(c.lengths, 0) for c in columns], axis=1)
+    if tail is not None:
+        slots[:, -1] -= body_size
     row_size = 2 + slots.sum(axis=1)
+    lead = 0 if tail is not None else len(HEADER)
     row_start = np.empty(rows, dtype=np.int64)
-    row_start[0] = len(HEADER)
+    row_start[0] = lead
     np.cumsum(row_size[:-1], out=row_start[1:])
-    row_start[1:] += len(HEADER)
-    total = int(row_start[-1] + row_size[-1]) + len(TRAILER)
-    out = np.empty(total, dtype=np.uint8)
-    out[:len(HEADER)] = np.frombuffer(HEADER, dtype=np.uint8)
-    out[-2:] = 0xFF
+    row_start[1:] += lead
+    total = int(row_start[-1] + row_size[-1])
+    out = np.empty(total + (0 if tail is not None else len(TRAILER)), dtype=np.uint8)
+    if tail is None:
+        out[:len(HEADER)] = np.frombuffer(HEADER, dtype=np.uint8)
+        out[-2:] = 0xFF
     count = len(columns).to_bytes(2, "big")
     out[row_start] = count[0]
     out[row_start + 1] = count[1]
@@ -193,16 +209,20 @@ def encode_rows(columns: Sequence[Column]) -> bytes:
                 -1, column.width)
         elif len(column.data):
             sizes = column.lengths[present]
-            if column.shift is not None:
-                sizes = sizes - column.shift[present]
-                data_at = data_at + column.shift[present]
             ends = np.cumsum(sizes)
             # byte j of value i goes to data_at[i] + (j - first byte of value i)
             offset = np.repeat(data_at - (ends - sizes), sizes)
             offset += np.arange(len(column.data), dtype=np.int64)
             out[offset] = column.data
-        for where, head in column.heads:  # EWKB headers, over the first bytes of the slot
+        for where, head in column.heads:  # e.g. EWKB headers, at the start of the value
             out[(start[where] + 4)[:, None] + np.arange(len(head))] = np.frombuffer(
                 head, dtype=np.uint8)
         start = start + slots[:, c]
-    return out.tobytes()
+    if tail is None:
+        return out.tobytes()
+    buffer = out.tobytes()
+    pieces = np.empty(2 * rows, dtype=object)
+    pieces[0::2] = [buffer[a:b] for a, b in zip(row_start.tolist(), start.tolist(),
+                                                strict=True)]
+    pieces[1::2] = tail
+    return b"".join([HEADER, *pieces.tolist(), TRAILER])

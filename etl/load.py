@@ -321,10 +321,14 @@ class BatchLoader:
         extra = ', "batch_id"' if "batch_id" in self.columns else ""
         self._direct_sql = (f"COPY {target} ({', '.join(map(_quote, self.fields))}, "
                             f"{_quote(self.layer.geometry_column)}{extra}) FROM STDIN")
-        # binary COPY when every column's type has a binary writer (etl.binary_copy)
+        # binary COPY when every column's type has a binary writer (etl.binary_copy);
+        # the geometry comes last (its bytes are copied whole, see encode_rows)
         self._binary = self._direct and all(
             binary_copy.supports(self.columns[name].sql_type)
             for name in [*self.fields, self.layer.geometry_column])
+        self._binary_sql = (f"COPY {target} ({', '.join(map(_quote, self.fields))}"
+                            f"{extra}, {_quote(self.layer.geometry_column)}) "
+                            f"FROM STDIN (FORMAT binary)")
         self._raw = connection.connection  # the psycopg2 connection of this transaction
         if self.incremental:
             self._rebuild = self._bulk_drop_indexes(self.expected_rows)
@@ -385,7 +389,7 @@ class BatchLoader:
         """Background thread: COPY one chunk, upsert it, empty the staging table."""
         with self._raw.cursor() as cur:
             if self._direct:
-                sql = f"{self._direct_sql} (FORMAT binary)" if binary else self._direct_sql
+                sql = self._binary_sql if binary else self._direct_sql
                 cur.copy_expert(sql, text, size=COPY_BLOCK)
                 if first:
                     fault("copy", raw=self._raw)
@@ -426,11 +430,11 @@ class BatchLoader:
                 if not (pd.api.types.is_string_dtype(values) or values.isna().all()):
                     return None
                 columns.append(binary_copy.text_column(values))
+        if "batch_id" in self.columns:
+            columns.append(binary_copy.constant_int8_column(int(self.batch_id), rows))
         columns.append(binary_copy.geometry_column(
             np.asarray(frame.geometry.to_numpy(), dtype=object), int(self.layer.srid),
             multi=self._multi))
-        if "batch_id" in self.columns:
-            columns.append(binary_copy.constant_int8_column(int(self.batch_id), rows))
         return io.BytesIO(binary_copy.encode_rows(columns))
 
     def stage(self, frame: gpd.GeoDataFrame) -> None:

@@ -16,8 +16,8 @@ from etl.load import _csv_frame, _text_for_copy, hex_ewkb
 
 pytestmark = pytest.mark.django_db
 
-COLUMNS = ("a text, v character varying(20), n bigint, b boolean, "
-           "g geometry, batch bigint")  # untyped: the 3D one too
+COLUMNS = ("a text, v character varying(20), n bigint, b boolean, batch bigint, "
+           "g geometry")  # untyped: the 3D one too
 
 
 def sample() -> tuple[pd.Series, pd.Series, pd.Series, pd.Series, np.ndarray]:
@@ -43,19 +43,19 @@ def test_binary_copy_stores_what_text_copy_stores():
     payload = binary_copy.encode_rows([
         binary_copy.text_column(text), binary_copy.text_column(varchar),
         binary_copy.int8_column(ints), binary_copy.bool_column(flags),
-        binary_copy.geometry_column(geoms, 5254, multi=True),
-        binary_copy.constant_int8_column(17, len(geoms))])
+        binary_copy.constant_int8_column(17, len(geoms)),
+        binary_copy.geometry_column(geoms, 5254, multi=True)])
     lines = _csv_frame(pd.DataFrame({
         "a": _text_for_copy(text).to_numpy(), "v": _text_for_copy(varchar).to_numpy(),
         "n": _text_for_copy(ints).to_numpy(), "b": _text_for_copy(flags).to_numpy(),
-        "g": hex_ewkb(geoms, 5254, multi=True)}), tail="\t17")
+        "batch": "17", "g": hex_ewkb(geoms, 5254, multi=True)}))
     with connection.cursor() as cur:
         raw = cur.cursor
         cur.execute(f"CREATE TEMP TABLE copy_bin ({COLUMNS})")
         cur.execute(f"CREATE TEMP TABLE copy_text ({COLUMNS})")
         raw.copy_expert("COPY copy_bin FROM STDIN (FORMAT binary)", io.BytesIO(payload))
         raw.copy_expert("COPY copy_text FROM STDIN", lines)
-        query = ("SELECT a, v, n, b, ST_AsEWKB(g), batch FROM {} "
+        query = ("SELECT a, v, n, b, batch, ST_AsEWKB(g) FROM {} "
                  "ORDER BY batch, ctid")
         cur.execute(query.format("copy_bin"))
         stored = cur.fetchall()
@@ -65,7 +65,7 @@ def test_binary_copy_stores_what_text_copy_stores():
     assert [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in stored] == [
         tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in expected]
     assert stored[3][0] == "Yenidoğan\tŞ\\x\n\r\x01 İı" and stored[4][0] == ""
-    assert stored[5][4] is None and stored[1][2] == -599 * 10**12
+    assert stored[5][5] is None and stored[1][2] == -599 * 10**12
 
 
 def test_binary_copy_type_mismatch_fails_in_postgis():
@@ -77,6 +77,15 @@ def test_binary_copy_type_mismatch_fails_in_postgis():
         with pytest.raises(psycopg2.Error, match=r"(?i)geometry type"):
             cur.cursor.copy_expert("COPY copy_poly FROM STDIN (FORMAT binary)",
                                    io.BytesIO(payload))
+
+
+def test_only_the_last_column_holds_whole_values():
+    geoms = binary_copy.geometry_column(np.array([shapely.Point(1, 2)], dtype=object), 5254)
+    with pytest.raises(ValueError, match="last column"):
+        binary_copy.encode_rows([geoms, binary_copy.constant_int8_column(1, 1)])
+    plain = binary_copy.encode_rows([binary_copy.constant_int8_column(1, 1)])
+    assert plain == (binary_copy.HEADER + b"\x00\x01" + b"\x00\x00\x00\x08"
+                     + (1).to_bytes(8, "big") + binary_copy.TRAILER)
 
 
 def test_supported_types():
