@@ -18,13 +18,14 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
-    path("health/", health, name="health"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # The OGC API first: its tiles are most of all requests (patterns are tried in order).
+    path("ogc/", include("ogc_api.urls")),
     # The landing page also without the slash: QGIS 3.22's OAPIF provider does not follow
     # the redirect that APPEND_SLASH would send for the URL users type (".../ogc").
     path("ogc", ogc_landing, name="ogc_landing_no_slash"),
-    path("ogc/", include("ogc_api.urls")),
+    path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("etl/", include("etl.urls")),
     path("", include("web.urls")),
 ]

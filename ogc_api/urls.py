@@ -6,7 +6,11 @@ from ogc_api import views
 
 app_name = "ogc_api"
 COLLECTION = "collections/<str:collection_id>"
+#: The tile route comes first: a map view asks for dozens of tiles for every other request,
+#: and Django tries the patterns in order (none of them overlap).
 urlpatterns = [
+    path(f"{COLLECTION}/tiles/WebMercatorQuad/<int:z>/<int:y>/<int:x>", views.tile,
+         name="tile"),
     path("", views.landing_page, name="landing"),
     path("openapi", views.openapi_document, name="openapi"),
     path("conformance", views.conformance_page, name="conformance"),
@@ -19,8 +23,6 @@ urlpatterns = [
     path(f"{COLLECTION}/items/<str:item_id>", views.item, name="item"),
     path(f"{COLLECTION}/tiles", views.tilesets, name="tilesets"),
     path(f"{COLLECTION}/tiles/WebMercatorQuad", views.tileset, name="tileset"),
-    path(f"{COLLECTION}/tiles/WebMercatorQuad/<int:z>/<int:y>/<int:x>", views.tile,
-         name="tile"),
     path("TileMatrixSets", views.tile_matrix_sets, name="tilematrixsets"),
     path("TileMatrixSets/<str:tms>", views.tile_matrix_sets, name="tilematrixset"),
     re_path(r"^static/(?P<path>[A-Za-z0-9_./-]+)$", views.static, name="static"),
