@@ -47,6 +47,15 @@ class LocalizedText(_Model):
     tr: str
     en: str
 
+    def text(self, lang: str | None = None) -> str:
+        """The English text when ``lang`` (default: Django's active language) is
+        English, else the Turkish one."""
+        if lang is None:
+            from django.utils.translation import get_language
+
+            lang = get_language() or "tr"
+        return self.en if lang.startswith("en") else self.tr
+
 
 def _empty_text() -> LocalizedText:
     return LocalizedText(tr="", en="")

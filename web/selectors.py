@@ -184,7 +184,7 @@ def legend_entries(layer: Any, *, lang: str) -> list[dict[str, Any]]:
     from web.maps import path_style, rule_styles
 
     base = path_style(layer)
-    entries = [{"label": layer.title.en if lang == "en" else layer.title.tr, "style": base}]
+    entries = [{"label": layer.title.text(lang), "style": base}]
     field_codelists = {f.name: f.codelist for f in layer.fields if f.codelist}
     labels: dict[str, dict[str, tuple[str, str]]] = {}
     for rule in rule_styles(layer):
@@ -204,8 +204,8 @@ def map_layers(*, layers: list[Any], lang: str = "tr") -> list[dict[str, Any]]:
 
     out = []
     for layer in layers:
-        out.append({"code": layer.code, "title": layer.title.en if lang == "en" else
-                    layer.title.tr, "title_tr": layer.title.tr, "title_en": layer.title.en,
+        out.append({"code": layer.code, "title": layer.title.text(lang),
+                    "title_tr": layer.title.tr, "title_en": layer.title.en,
                     "geometry_type": layer.geometry_type, "min_zoom": min_zoom(layer),
                     "legend": legend_entries(layer, lang=lang)})
     return out

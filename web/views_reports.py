@@ -19,8 +19,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
@@ -40,7 +40,7 @@ CRS_PATTERN = re.compile(r"^EPSG:[0-9]{4,6}$", re.IGNORECASE)
 
 
 def _title(layer: Any) -> str:
-    return str(layer.title.en if (get_language() or "tr").startswith("en") else layer.title.tr)
+    return str(layer.title.text())
 
 
 # -- the list and the detail -------------------------------------------------------------
