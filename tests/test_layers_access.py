@@ -4,7 +4,7 @@ departments and memberships in PostGIS."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser
 
 from layers.access import (
     can_edit,
@@ -15,18 +15,9 @@ from layers.access import (
     visible_fields,
 )
 from layers.registry import registry
+from tests.people import member_of as member
 
 pytestmark = pytest.mark.django_db
-
-
-def member(username: str, *memberships: tuple[str, str], superuser: bool = False) -> User:
-    from gis_core.models import Department, Membership
-
-    user = User.objects.create_user(username, password="x", is_superuser=superuser)
-    for department, role in memberships:
-        Membership.objects.create(user=user, department=Department.objects.get(code=department),
-                                  role=role)
-    return user
 
 
 def layer(code: str):
