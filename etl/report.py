@@ -8,6 +8,7 @@ public tile server, no external URL at all.
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 from dataclasses import dataclass, field
@@ -43,12 +44,25 @@ class BatchReport:
     _rendered: pd.DataFrame | None = None
     #: The rejected features' GeoPackage once written by :meth:`prepare` (``None``: none).
     _gpkg: tuple[Path | None] | None = None
+    #: JSON and HTML text made by :meth:`prepare` with :data:`SUMMARY_SLOT` for the
+    #: summary, and the diagnostics they were made with.
+    _pages: tuple[str, str, list[dict[str, Any]]] | None = None
 
     def prepare(self, batch_id: int, *, crs: Any) -> None:
-        """Render the messages and write ``rejected.gpkg`` now (neither depends on the
-        summary): the services call this while the database finishes the load."""
+        """Render the messages, write ``rejected.gpkg`` and lay out the JSON and HTML pages
+        but for their summary (the only part that waits for the load): the services call
+        this while the database finishes the load."""
         self.rendered()
         self._gpkg = (write_gpkg(batch_dir(batch_id) / "rejected.gpkg", self, crs=crs),)
+        self._pages = (_json_text(self, SUMMARY_SLOT), _html_text(self, SUMMARY_SLOT),
+                       copy.deepcopy(self.diagnostics))
+
+    def _page(self, which: int) -> str | None:
+        """The prepared page (0: JSON, 1: HTML) if the diagnostics are still those it was
+        made with."""
+        if self._pages is None or self._pages[2] != self.diagnostics:
+            return None
+        return self._pages[which]
 
     def rendered(self) -> pd.DataFrame:
         """The problems with ``message_tr``/``message_en`` (rendered once)."""
@@ -80,14 +94,29 @@ def counts(problems: pd.DataFrame) -> dict[str, Any]:
             "by_field": by_field.to_dict(orient="records")}
 
 
-def write_json(path: Path, report: BatchReport) -> Path:
-    """Write the machine-readable report (summary, diagnostics, counts, every problem)."""
+#: Stands for the summary in pages laid out before the load's counts are known; the
+#: summary is the first thing in both pages, so its first occurrence is the slot.
+SUMMARY_SLOT = "\x00kentcbs-summary\x00"
+
+
+def _json_text(report: BatchReport, summary: Any) -> str:
     table = report.rendered()
-    payload = {"summary": report.summary, "diagnostics": report.diagnostics,
+    payload = {"summary": summary, "diagnostics": report.diagnostics,
                "counts": counts(table),
                "problems": json.loads(table.to_json(orient="records", force_ascii=False))}
-    path.write_text(json.dumps(payload, ensure_ascii=False, indent=1, default=str),
-                    encoding="utf-8")
+    return json.dumps(payload, ensure_ascii=False, indent=1, default=str)
+
+
+def write_json(path: Path, report: BatchReport) -> Path:
+    """Write the machine-readable report (summary, diagnostics, counts, every problem)."""
+    page = report._page(0)
+    if page is None:
+        text = _json_text(report, report.summary)
+    else:  # the summary as json.dumps nests it one level deep (indent=1)
+        summary = json.dumps(report.summary, ensure_ascii=False, indent=1, default=str)
+        text = page.replace(json.dumps(SUMMARY_SLOT, ensure_ascii=False),
+                            summary.replace("\n", "\n "), 1)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -148,13 +177,27 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 def write_html(path: Path, report: BatchReport) -> Path:
     """Write the HTML page: summary, counts per rule and field, rejected features, map."""
+    page = report._page(1)
+    if page is None:
+        text = _html_text(report, report.summary)
+    else:
+        text = page.replace(SUMMARY_SLOT, _summary_table(report.summary), 1)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _summary_table(summary: Any) -> str:
+    return _table([[k, v] for k, v in summary.items()], ["", ""])
+
+
+def _html_text(report: BatchReport, summary: Any) -> str:
     table = report.rendered()
     with translation.override("tr"):
         labels = {k: gettext(k) for k in (
             "Validation report", "Summary", "Problems per rule", "Problems per field",
             "Rejected features and warnings", "Problem locations", "Rule", "Severity",
             "Field", "Count", "Feature", "Message", "Suggestion", "Diagnostics")}
-    summary_rows = [[k, v] for k, v in report.summary.items()]
+    summary_html = summary if isinstance(summary, str) else _summary_table(summary)
     per_rule = counts(table)
     rule_rows = [[r["code"], r["severity"], r["count"]] for r in per_rule["by_rule"]]
     field_rows = [[r["field"], r["code"], r["count"]] for r in per_rule["by_field"]]
@@ -176,7 +219,7 @@ def write_html(path: Path, report: BatchReport) -> Path:
         "margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}"
         ".folium-map{height:480px!important;position:relative!important}</style>"
         f"<h1>{h('Validation report')}</h1>"
-        f"<h2>{h('Summary')}</h2>{_table(summary_rows, ['', ''])}"
+        f"<h2>{h('Summary')}</h2>{summary_html}"
         + (f"<h2>{h('Diagnostics')}</h2>{_table(diag_rows, [h('Rule'), h('Severity'), ''])}"
            if diag_rows else "")
         + f"<h2>{h('Problems per rule')}</h2>"
@@ -192,8 +235,7 @@ def write_html(path: Path, report: BatchReport) -> Path:
             f"{_table(problem_rows, [labels['Feature'], labels['Rule'], labels['Severity'], labels['Field'], labels['Message'], labels['Suggestion']])}"  # noqa: E501
             f"{more}")
     root.html.add_child(folium.Element(tail))
-    path.write_text(root.render(), encoding="utf-8")
-    return path
+    return str(root.render())
 
 
 def _locations(report: BatchReport, table: pd.DataFrame) -> gpd.GeoDataFrame:
