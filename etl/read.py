@@ -380,11 +380,14 @@ def _open_csv(info: SourceInfo, *, limits: Limits) -> SourceInfo:
 
 
 def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 200_000,
+                sizes: list[int] | None = None,
                 limits: Limits | None = None) -> Iterator[gpd.GeoDataFrame]:
     """Yield the upload's features in chunks, each parsed in a limited child process.
 
     Each chunk's index is the 0-based feature number in the file. ``crs``
-    (e.g. ``EPSG:5254``) is used when the file declares none.
+    (e.g. ``EPSG:5254``) is used when the file declares none. Chunks hold
+    ``chunk_size`` features, or the given ``sizes`` one after the other (then
+    ``chunk_size`` for any features left).
     """
     limits = limits or Limits.from_settings()
     if info.format == "csv":
@@ -395,19 +398,25 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
             chunk = frame.iloc[start:start + chunk_size]
             yield chunk
         return
-    starts = list(range(0, info.feature_count, chunk_size))
+    counts: list[int] = []
+    for size in [*(sizes or []), *([chunk_size] * (-(-info.feature_count // chunk_size)))]:
+        if sum(counts) >= info.feature_count:
+            break
+        counts.append(min(size, info.feature_count - sum(counts)))
+    starts = [sum(counts[:i]) for i in range(len(counts))]
 
-    def launch(skip: int) -> Pending[ParsedChunk]:
-        return start_limited(_read_chunk, str(info.dataset), info.layer, info.encoding, skip,
-                             chunk_size, limits=limits, what=info.original.name)
+    def launch(number: int) -> Pending[ParsedChunk]:
+        return start_limited(_read_chunk, str(info.dataset), info.layer, info.encoding,
+                             starts[number], counts[number], limits=limits,
+                             what=info.original.name)
 
     # The next chunk is parsed in its child while the caller validates and loads this one.
-    pending = launch(starts[0]) if starts else None
+    pending = launch(0) if starts else None
     try:
         for number, skip in enumerate(starts):
             assert pending is not None
             parsed = pending.result()
-            pending = launch(starts[number + 1]) if number + 1 < len(starts) else None
+            pending = launch(number + 1) if number + 1 < len(starts) else None
             chunk = parsed.to_geodataframe()
             chunk.index = pd.RangeIndex(skip, skip + len(chunk))
             if chunk.crs is None and crs:

@@ -61,6 +61,32 @@ def pipeline_chunk(features: int, chunk_size: int) -> int:
     return min(chunk_size, max(-(-features // 4), 10_000))
 
 
+def chunk_plan(features: int, chunk_size: int) -> list[int] | None:
+    """Sizes of the chunks a file of ``features`` is read in (``None``: not known before
+    reading, e.g. CSV): :func:`pipeline_chunk` ones, except a smaller first chunk (the
+    pipeline starts sooner: nothing else runs while it is parsed) and a smaller last one
+    (less to load after the last validation, while nothing else runs). Small ones are a
+    quarter of the others, at least 10,000 features (or the others' size if less).
+
+    Examples
+    --------
+    >>> chunk_plan(1_000_000, 200_000)
+    [50000, 180000, 180000, 180000, 180000, 180000, 50000]
+    >>> chunk_plan(100_000, 200_000), chunk_plan(3_000, 1_000), chunk_plan(-1, 200_000)
+    ([10000, 20000, 20000, 20000, 20000, 10000], [1000, 1000, 1000], None)
+    """
+    if features < 0:
+        return None
+    base = pipeline_chunk(features, chunk_size)
+    small = max(base // 4, min(base, 10_000))
+    first = min(features, small)
+    last = min(features - first, small)
+    middle = features - first - last
+    parts = -(-middle // base)
+    sizes = [first, *(middle // parts + (i < middle % parts) for i in range(parts)), last]
+    return [n for n in sizes if n > 0]
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -322,8 +348,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
                 return raw_lookup(field, values)
 
     try:
-        for chunk in read_chunks(info, crs=source_crs.to_wkt(),
-                                 chunk_size=pipeline_chunk(info.feature_count, chunk_size),
+        for chunk in read_chunks(info, crs=source_crs.to_wkt(), chunk_size=chunk_size,
+                                 sizes=chunk_plan(info.feature_count, chunk_size),
                                  limits=limits):
             chunk = chunk.set_crs(source_crs, allow_override=True)
             if first:
