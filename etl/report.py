@@ -62,7 +62,7 @@ class BatchReport:
         made with."""
         if self._pages is None or self._pages[2] != self.diagnostics:
             return None
-        return self._pages[which]
+        return self._pages[0] if which == 0 else self._pages[1]
 
     def rendered(self) -> pd.DataFrame:
         """The problems with ``message_tr``/``message_en`` (rendered once)."""
