@@ -76,10 +76,18 @@ def text_column(values: pd.Series | np.ndarray) -> Column:
     """
     series = pd.Series(values, copy=False)
     null = _null_mask(series)
-    encoded = [str(v).encode("utf-8") for v in series.to_numpy(dtype=object)[~null]]
+    texts = [v if isinstance(v, str) else str(v) for v in series.to_numpy(dtype=object)[~null]]
+    joined = "".join(texts)
+    data = joined.encode("utf-8")  # the values' bytes, concatenated
     lengths = np.full(len(series), -1, dtype=np.int64)
-    lengths[~null] = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    return Column(lengths, np.frombuffer(b"".join(encoded), dtype=np.uint8))
+    if len(data) == len(joined):  # ASCII only: a character is a byte
+        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    else:  # byte lengths of each distinct value
+        codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
+        sizes = np.fromiter((len(u.encode("utf-8")) for u in uniques), dtype=np.int64,
+                            count=len(uniques))[codes]
+    lengths[~null] = sizes
+    return Column(lengths, np.frombuffer(data, dtype=np.uint8))
 
 
 def int8_column(values: pd.Series | np.ndarray) -> Column:

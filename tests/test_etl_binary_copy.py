@@ -94,3 +94,12 @@ def test_supported_types():
     assert binary_copy.supports("geometry(MultiPolygon,5254)")
     assert not binary_copy.supports("numeric") and not binary_copy.supports("date")
     assert not binary_copy.supports("timestamp with time zone")
+
+
+def test_text_lengths_are_bytes():
+    ascii_only = binary_copy.text_column(pd.Series(["abc", None, "", "de"], dtype="string"))
+    assert ascii_only.lengths.tolist() == [3, -1, 0, 2]
+    assert ascii_only.data.tobytes() == b"abcde"
+    turkish = binary_copy.text_column(pd.Series(["ağ", "İ", None, "ağ", "x"], dtype="string"))
+    assert turkish.lengths.tolist() == [3, 2, -1, 3, 1]
+    assert turkish.data.tobytes() == "ağİağx".encode()
