@@ -250,7 +250,8 @@ class BatchLoader:
         self.counts = LoadCounts()
         self._atomic: Any = None
         self._pool: ThreadPoolExecutor | None = None
-        self._inflight: Future[tuple[int, int]] | None = None
+        #: Work handed to the loader thread (chunk loads, quarantine copies), in order.
+        self._queued: list[Future[tuple[int, int]]] = []
         self._finishing: Future[LoadCounts] | None = None
         self._rebuild: list[str] = []
         self._first_copy = True
@@ -272,9 +273,9 @@ class BatchLoader:
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         failure: BaseException | None = None
-        if self._inflight is not None:
-            failure = self._inflight.exception()  # waits for the loader thread
-            self._inflight = None
+        for future in self._queued:  # waits for the loader thread
+            failure = failure or future.exception()
+        self._queued = []
         if self._finishing is not None:
             failure = failure or self._finishing.exception()
             self._finishing = None
@@ -377,12 +378,20 @@ class BatchLoader:
         self._merge()
 
     def _merge(self) -> None:
-        """Wait for the chunk in flight; add its counts (its error is raised here)."""
-        if self._inflight is not None:
-            future, self._inflight = self._inflight, None
-            inserted, updated = future.result()
+        """Wait for the work in flight; add its counts (the first error is raised here,
+        once all of it has stopped)."""
+        queued, self._queued = self._queued, []
+        failure: BaseException | None = None
+        for future in queued:
+            try:
+                inserted, updated = future.result()
+            except BaseException as exc:  # noqa: BLE001 - raised below, after the rest
+                failure = failure or exc
+                continue
             self.counts.inserted += inserted
             self.counts.updated += updated
+        if failure is not None:
+            raise failure
 
     def _load(self, text: io.StringIO | io.BytesIO, first: bool,
               binary: bool = False) -> tuple[int, int]:
@@ -463,7 +472,7 @@ class BatchLoader:
     def _submit(self, data: io.StringIO | io.BytesIO, *, binary: bool) -> None:
         self._merge()  # at most one chunk in flight
         assert self._pool is not None
-        self._inflight = self._pool.submit(self._load, data, self._first_copy, binary)
+        self._queued.append(self._pool.submit(self._load, data, self._first_copy, binary))
         self._first_copy = False
 
     def quarantine(self, frame: gpd.GeoDataFrame, errors: pd.Series) -> None:
@@ -490,10 +499,15 @@ class BatchLoader:
         })
         for col in ("properties", "errors"):
             out[col] = _text_for_copy(out[col]).to_numpy()
-        self._merge()  # the connection is the loader thread's until its chunk is done
+        # COPYed by the loader thread after the chunk in flight (the connection is its own)
+        assert self._pool is not None
+        self._queued.append(self._pool.submit(self._copy_quarantine, _csv_frame(out)))
+
+    def _copy_quarantine(self, text: io.StringIO) -> tuple[int, int]:
         with self._raw.cursor() as cur:
             cur.copy_expert("COPY etl_quarantine (batch_id, feature_index, properties, geom, "
-                            "errors) FROM STDIN", _csv_frame(out), size=COPY_BLOCK)
+                            "errors) FROM STDIN", text, size=COPY_BLOCK)
+        return 0, 0
 
     def _bulk_drop_indexes(self, rows: int) -> list[str]:
         """For a bulk load, drop the table's indexes that can be built once afterwards;

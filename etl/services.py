@@ -400,8 +400,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             if flagged.any():
                 report.locations.append(stored.geometry[flagged])
             if loader is not None:
-                # quarantine first: it waits for the previous chunk's load, then this
-                # chunk's load runs in the loader thread while the next one is validated
+                # both go to the loader thread (quarantine COPY, then this chunk's load)
+                # and run there while the next chunk is validated
                 if bad.any():
                     rej_props = original.loc[bad].rename(columns=match.rename)
                     rej_props = to_storage(rej_props, int(layer.srid))
