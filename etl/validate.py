@@ -39,7 +39,7 @@ FALSE_VALUES = {"0", "false", "f", "no", "n", "hayir", "hayır", "h", "yanlış"
 class FileState:
     """What earlier chunks of the same file contributed (for in-file uniqueness)."""
 
-    seen: dict[str, pd.Index] = field(default_factory=dict)
+    seen: dict[str, set[str]] = field(default_factory=dict)
     geom_hashes: pd.Index = field(default_factory=lambda: pd.Index([], dtype="uint64"))
     #: Earlier chunks' checkable polygons (GEOM_OVERLAP across chunks): one entry per chunk.
     polygons: list[ChunkPolygons] = field(default_factory=list)
@@ -47,12 +47,14 @@ class FileState:
 
 @dataclass
 class ChunkPolygons:
-    """One earlier chunk's checked polygons, their feature numbers, extent and STRtree."""
+    """One earlier chunk's checked polygons, their feature numbers, extent and STRtree;
+    ``alive`` is False for the chunk's own duplicates (in the tree, never matched)."""
 
     geoms: np.ndarray
     features: np.ndarray
     bounds: tuple[float, float, float, float]
     tree: shapely.STRtree
+    alive: np.ndarray
 
 
 @dataclass
@@ -170,7 +172,7 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
             continue
         raw = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
         if raw.dtype == object or pd.api.types.is_string_dtype(raw):
-            raw = raw.astype("string").str.strip()  # once; coerce() sees stripped text
+            raw = _stripped(raw)  # once; coerce() sees stripped text
             blank = (raw.isna() | (raw == "")).to_numpy(dtype=bool)
             blank = pd.Series(blank, index=raw.index)
         else:
@@ -197,8 +199,11 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
                                      value=wrong, detail=fdef.codelist or "enum",
                                      suggestion=[cache[v] for v in wrong]))
         if fdef.pattern:
-            ok = values.astype("string").str.fullmatch(re.compile(fdef.pattern))
-            bad = present & ~ok.fillna(True).to_numpy(dtype=bool)
+            pattern = re.compile(fdef.pattern)
+            texts = values.astype("string").to_numpy(dtype=object, na_value=None)
+            ok = np.fromiter((t is None or pattern.fullmatch(t) is not None for t in texts),
+                             dtype=bool, count=len(texts))
+            bad = present & ~ok
             if bad.any():
                 out.append(_problems(features[bad], "PATTERN", ERROR, field_name=name,
                                      value=values[bad].to_numpy(), detail=fdef.pattern))
@@ -222,6 +227,20 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
     return coerced, out
 
 
+def _stripped(series: pd.Series) -> pd.Series:
+    """``series.astype("string").str.strip()``, in one list comprehension instead of
+    pandas' per-value lambda (~3x faster).
+
+    Examples
+    --------
+    >>> _stripped(pd.Series([" a ", None, 3])).tolist()
+    ['a', <NA>, '3']
+    """
+    values = series.astype("string").to_numpy(dtype=object, na_value=None)
+    out = pd.array([v if v is None else v.strip() for v in values], dtype="string")
+    return pd.Series(out, index=series.index, name=series.name)
+
+
 def _key_strings(frame: pd.DataFrame, names: list[str]) -> pd.Series:
     parts = [frame[n].astype("string").fillna("\x00") for n in names]
     key = parts[0]
@@ -240,13 +259,14 @@ def _check_unique(coerced: pd.DataFrame, layer: Any, state: FileState,
     for label, names in groups:
         present = coerced[names].notna().all(axis=1).to_numpy(dtype=bool)
         keys = _key_strings(coerced, names)
-        seen = state.seen.get(label, pd.Index([], dtype="string"))
-        dup = present & (keys.duplicated(keep="first").to_numpy(dtype=bool)
-                         | keys.isin(seen).to_numpy(dtype=bool))
+        seen = state.seen.setdefault(label, set())  # earlier chunks' keys
+        texts = keys.to_numpy(dtype=object)
+        earlier = np.fromiter((k in seen for k in texts), dtype=bool, count=len(texts))
+        dup = present & (keys.duplicated(keep="first").to_numpy(dtype=bool) | earlier)
         if dup.any():
             out.append(_problems(features[dup], "UNIQUE_IN_FILE", ERROR, field_name=label,
                                  value=keys[dup].str.replace("\x1f", ", ").to_numpy()))
-        state.seen[label] = seen.append(pd.Index(keys[present & ~dup].to_numpy()))
+        seen.update(texts[present & ~dup].tolist())
     if unique_lookup is not None:
         key_text = _key_strings(coerced, list(layer.key))
         for fdef in layer.fields:
@@ -399,6 +419,8 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
         if not len(near):
             continue
         mine, theirs = earlier.tree.query(sub[near], predicate="intersects")
+        alive = earlier.alive[theirs]
+        mine, theirs = mine[alive], theirs[alive]
         if len(mine):
             mine = near[mine]
             dup[mine[_same(sub[mine], earlier.geoms[theirs], box[mine],
@@ -425,12 +447,10 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
     if dup.any():
         out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR))
         checkable[idx[dup]] = False
-        sub, idx = sub[~dup], idx[~dup]
-        tree = shapely.STRtree(sub)
-    if len(sub):
+    if (~dup).any():  # the tree is kept as it is; its duplicates are marked dead
         state.polygons.append(ChunkPolygons(geoms=sub, features=features[idx],
-                                            bounds=tuple(shapely.total_bounds(sub)),
-                                            tree=tree))
+                                            bounds=tuple(shapely.total_bounds(sub[~dup])),
+                                            tree=tree, alive=~dup))
     later = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
     if len(later):
         other = np.concatenate([f[1] for f in found])
