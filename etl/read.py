@@ -10,8 +10,10 @@ original 0-based feature number as index.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -272,13 +274,35 @@ class ParsedChunk:
 
 def _read_chunk(dataset: str, layer: str | None, encoding: str | None, skip: int,
                 count: int) -> ParsedChunk:
-    frame = pyogrio.read_dataframe(dataset, layer=layer, encoding=encoding,
-                                   skip_features=skip, max_features=count,
-                                   on_invalid="ignore")
-    name = frame.geometry.name
-    wkb = shapely.to_wkb(frame.geometry.to_numpy())
-    crs = frame.crs.to_wkt() if frame.crs is not None else None
-    return ParsedChunk(pd.DataFrame(frame.drop(columns=name)), wkb, name, crs)
+    """Parse one chunk (in the limited child): GDAL reads the features; their geometries
+    travel as the WKB GDAL wrote, made into shapely geometries once, in the parent
+    (``from_wkb``, where unreadable WKB becomes a missing geometry: ``GEOM_EMPTY``).
+    Attributes are converted as ``pyogrio.read_dataframe`` converts them."""
+    try:
+        from pyogrio.geopandas import _try_parse_datetime
+    except ImportError:  # pyogrio changed: the public reader, and WKB written by GEOS
+        frame = pyogrio.read_dataframe(dataset, layer=layer, encoding=encoding,
+                                       skip_features=skip, max_features=count,
+                                       on_invalid="ignore")
+        name = frame.geometry.name
+        crs = frame.crs.to_wkt() if frame.crs is not None else None
+        return ParsedChunk(pd.DataFrame(frame.drop(columns=name)),
+                           shapely.to_wkb(frame.geometry.to_numpy()), name, crs)
+    meta, _fids, wkb, values = pyogrio.raw.read(
+        dataset, layer=layer, encoding=encoding, skip_features=skip, max_features=count,
+        datetime_as_string=True)
+    names = [str(f) for f in meta["fields"]]
+    data = pd.DataFrame(dict(zip(names, values, strict=True)), columns=names)
+    for dtype, name in zip(meta["dtypes"], names, strict=True):
+        if str(dtype).startswith("datetime"):
+            data[name] = _try_parse_datetime(data[name], False, True)
+    for subtype, name in zip(meta["ogr_subtypes"], names, strict=True):
+        if subtype == "OFSTJSON" and pd.api.types.infer_dtype(data[name]) == "string":
+            with contextlib.suppress(ValueError):
+                data[name] = data[name].map(json.loads, na_action="ignore")
+    if wkb is None:
+        wkb = np.full(len(data), None, dtype=object)
+    return ParsedChunk(data, wkb, "geometry", meta["crs"])
 
 
 # -- public API ------------------------------------------------------------------------
