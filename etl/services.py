@@ -7,6 +7,7 @@ import inspect
 import logging
 import shutil
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -239,17 +240,23 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
     path = Path(path)
     policy = (BatchPolicyChoices.DRY_RUN if dry_run else
               BatchPolicyChoices.STRICT if strict else BatchPolicyChoices.NORMAL)
+    # the file's SHA-256 is computed in a thread (hashlib releases the GIL) while the
+    # upload is checked and inspected; the batch gets it before anything reads it
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-sha256")
+    digest = (hashing.submit(file_sha256, path) if path.is_file() and not path.is_symlink()
+              else None)
+    hashing.shutdown(wait=False)
     batch = Batch.objects.create(
         layer_code=definition.code, department=department, user=user, file_name=path.name,
-        sha256=file_sha256(path) if path.is_file() and not path.is_symlink() else "",
-        policy=policy)
+        sha256="", policy=policy)
     workdir = Path(settings.MEDIA_ROOT) / "etl" / "work" / str(batch.pk)
     report = reports.BatchReport()
     storage_crs = CRS.from_epsg(int(definition.srid))
     try:
         _check_department(department)
         _run(batch, definition, path, workdir, report, crs=crs, dry_run=dry_run, strict=strict,
-             mapping=mapping, progress=progress, chunk_size=chunk_size, limits=limits)
+             mapping=mapping, progress=progress, chunk_size=chunk_size, limits=limits,
+             digest=digest)
     except UploadRefused as exc:
         batch.status = BatchStatusChoices.REFUSED
         batch.reason_code, batch.message = exc.code, exc.text
@@ -264,6 +271,8 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         batch.count_rejected = batch.count_read
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if digest is not None:
+            batch.sha256 = digest.result()
     report.summary = _summary(batch, definition)
     paths = reports.write_all(batch.pk, report, crs=storage_crs)
     batch.report_json, batch.report_html, batch.report_gpkg = (
@@ -315,7 +324,8 @@ def _audit(batch: Batch) -> None:
 
 def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.BatchReport, *,
          crs: str | None, dry_run: bool, strict: bool, mapping: Path | None,
-         progress: Progress | None, chunk_size: int, limits: Limits | None) -> None:
+         progress: Progress | None, chunk_size: int, limits: Limits | None,
+         digest: Future[str] | None = None) -> None:
     limits = limits or Limits.from_settings()
     info: SourceInfo = open_upload(path, workdir=workdir, limits=limits)
     batch.file_format = info.format
@@ -417,6 +427,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             # summary-free parts (rendered messages, rejected.gpkg)
             finishing = loader.finish_async(upsert=not strict_reject)
             report.prepare(batch.pk, crs=CRS.from_epsg(int(layer.srid)))
+            state.polygons.clear()  # the file's polygons and keys are freed meanwhile too
+            state.seen.clear()
             counts = finishing.result()
             batch.count_inserted, batch.count_updated = counts.inserted, counts.updated
             batch.count_unchanged = counts.unchanged
@@ -434,6 +446,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
         batch.message = f"strict: {errors_seen} feature(s) with errors; nothing loaded"
     elif batch.count_inserted == 0 and batch.count_updated == 0:
         batch.status = BatchStatusChoices.UNCHANGED
+        if digest is not None:
+            batch.sha256 = digest.result()
         earlier = (Batch.objects.filter(layer_code=layer.code, sha256=batch.sha256,
                                         status__in=[BatchStatusChoices.LOADED,
                                                     BatchStatusChoices.UNCHANGED])
