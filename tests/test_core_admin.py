@@ -97,6 +97,9 @@ def test_an_admin_edit_is_recorded_with_its_user_source_and_request(
                                      HTTP_X_REQUEST_ID="admin-edit-1")
     assert response.status_code == 302, response.content.decode()[:500]
     assert response["X-Request-ID"] == "admin-edit-1"
+    # The success message survives the redirect (gis_core.middleware.LazyMessageMiddleware).
+    page = superuser_client.get(response["Location"]).content.decode()
+    assert 'class="success"' in page and str(asset.inventory_number) in page
     record = asset.history.latest()
     assert record.model == "EliteDesk 800 G9"
     assert record.history_user.username == "root"
