@@ -215,20 +215,24 @@ def test_bulk_load_into_empty_layer_rebuilds_keys_and_a_duplicate_rolls_back(
 
 
 def test_keys_referenced_by_a_foreign_key_are_kept(empty_layer, monkeypatch):
-    """A primary key that a foreign key references is not dropped for a bulk load."""
+    """A key that a foreign key references is not dropped for a bulk load; neither are
+    the indexes a load grows in order (the serial primary key, batch_id)."""
     from etl import load
     from etl.models import Batch
 
     layer, table = empty_layer
     with connection.cursor() as cur:
-        cur.execute(f"CREATE TABLE etl_fail_keys_ref (bina bigint REFERENCES {table} (id))")
+        cur.execute(f"CREATE TABLE etl_fail_keys_ref (bina text REFERENCES {table} (bina_no))")
     monkeypatch.setattr(load, "BULK_MIN_ROWS", 10)
     batch = Batch.objects.create(layer_code=layer.code, department="imar_sehircilik",
                                  file_name="x.gpkg")
     with pytest.raises(RuntimeError, match="look only"), load.BatchLoader(
             layer=layer, batch_id=batch.pk, expected_rows=1000):
         kept = {c[0] for c in _constraints(table)}
+        kept_indexes = " ".join(_indexes(table))
         raise RuntimeError("look only")
-    assert "etl_fail_keys_pkey" in kept  # referenced: kept
-    assert "etl_fail_keys_key" not in kept  # not referenced: dropped for the load
+    assert "etl_fail_keys_key" in kept  # referenced: kept
+    assert "etl_fail_keys_pkey" in kept and "(batch_id)" in kept_indexes  # grown in order
+    assert "etl_fail_keys_ad" not in kept_indexes and "gist" not in kept_indexes  # rebuilt
     assert {c[0] for c in _constraints(table)} >= {"etl_fail_keys_pkey", "etl_fail_keys_key"}
+    assert "etl_fail_keys_ad" in " ".join(_indexes(table))  # restored by the rollback
