@@ -422,18 +422,22 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
                               & (box[:, 1] <= maxy) & (box[:, 3] >= miny))
         if not len(near):
             continue
-        mine, theirs = earlier.tree.query(sub[near], predicate="intersects")
+        mine, theirs = earlier.tree.query(sub[near])  # bounding boxes meet
         alive = earlier.alive[theirs]
         mine, theirs = mine[alive], theirs[alive]
+        meets = shapely.intersects(sub[near[mine]], earlier.geoms[theirs])
+        mine, theirs = mine[meets], theirs[meets]
         if len(mine):
             mine = near[mine]
             dup[mine[_same(sub[mine], earlier.geoms[theirs], box[mine],
                            shapely.bounds(earlier.geoms[theirs]))]] = True
             earlier_pairs.append((earlier, mine, theirs))
     tree = shapely.STRtree(sub)
-    left, right = tree.query(sub, predicate="intersects")
+    left, right = tree.query(sub)  # bounding boxes meet (each polygon meets itself)
     pair = left < right
     left, right = left[pair], right[pair]
+    meets = shapely.intersects(sub[left], sub[right])
+    left, right = left[meets], right[meets]
     if len(left):
         dup[right[_same(sub[left], sub[right], box[left], box[right])]] = True
     found: list[tuple[np.ndarray, np.ndarray]] = []  # (later feature, earlier feature)
