@@ -29,7 +29,7 @@ TRAILER = b"\xff\xff"
 
 #: shapely type id -> WKB type code (a LinearRing is written as a LineString).
 WKB_CODE = {0: 1, 1: 2, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
-#: shapely type id of a single geometry -> its multi type's WKB code.
+#: shapely type id of a single geometry -> its multi type's WKB code (as :func:`as_multi`).
 MULTI_CODE = {0: 4, 1: 5, 3: 6}
 #: ``format_type`` names of the attribute types written in binary.
 BINARY_TYPES = ("text", "bigint", "boolean")
@@ -60,6 +60,24 @@ class Column:
     width: int = 0  # fixed width of every non-NULL value (0: variable)
     bodies: np.ndarray | None = None
     heads: tuple[tuple[np.ndarray, bytes], ...] = ()
+
+
+def as_multi(geoms: np.ndarray) -> np.ndarray:
+    """Single geometries as one-part multi geometries (multi ones and ``None`` unchanged).
+
+    Examples
+    --------
+    >>> as_multi(np.array([shapely.box(0, 0, 1, 1)], dtype=object))[0].geom_type
+    'MultiPolygon'
+    """
+    types = shapely.get_type_id(geoms)
+    out = np.asarray(geoms, dtype=object).copy()
+    for single, make in ((0, shapely.multipoints), (1, shapely.multilinestrings),
+                         (3, shapely.multipolygons)):
+        mask = types == single
+        if mask.any():
+            out[mask] = make(out[mask].reshape(-1, 1))
+    return out
 
 
 def _null_mask(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -136,8 +154,6 @@ def geometry_column(geoms: np.ndarray, srid: int, *, multi: bool = False) -> Col
     empty = np.empty(0, dtype=np.uint8)
     if shapely.has_z(present).any():  # rare: let GEOS write the whole EWKB
         if multi:
-            from etl.load import as_multi
-
             present = as_multi(present)
         raw = shapely.to_wkb(shapely.set_srid(present, srid), include_srid=True)
         lengths[~null] = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))

@@ -6,7 +6,10 @@ into the quarantine, so memory stays bounded. :meth:`BatchLoader.finish`
 upserts the staging table into the layer's table with
 ``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE ... IS DISTINCT FROM``
 (an unchanged row is not touched, so re-sending a file changes nothing),
-then commits. Any failure before the commit (an exception, a killed process,
+then commits. A layer that is empty when the batch locks it gets its rows
+COPYed straight into its table, in COPY's binary format when every column
+has a writer in :mod:`etl.binary_copy`; for a bulk load its indexes and
+keys are built once after the load (:meth:`BatchLoader._bulk_drop_indexes`). Any failure before the commit (an exception, a killed process,
 a lost connection) leaves the layer exactly as it was: PostgreSQL rolls the
 whole transaction back.
 
@@ -37,6 +40,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from etl import binary_copy
+from etl.binary_copy import MULTI_CODE, WKB_CODE, as_multi
 from etl.errors import LoadFailed
 
 STAGE = "etl_stage"
@@ -135,12 +139,6 @@ def _csv_frame(frame: pd.DataFrame, *, tail: str = "") -> io.StringIO:
     return io.StringIO(f"{text}{tail}\n" if text else "")
 
 
-#: shapely type id -> WKB type code (a LinearRing is written as a LineString).
-WKB_CODE = {0: 1, 1: 2, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
-#: shapely type id of a single geometry -> its multi type's WKB code (as :func:`as_multi`).
-MULTI_CODE = {0: 4, 1: 5, 3: 6}
-
-
 def hex_ewkb(geoms: np.ndarray, srid: int, *, multi: bool = False) -> list[str | None]:
     """Hex EWKB (what PostGIS reads from COPY), ``None`` for a missing geometry.
 
@@ -174,24 +172,6 @@ def hex_ewkb(geoms: np.ndarray, srid: int, *, multi: bool = False) -> list[str |
             heads[type_id] = (f"01{code:02x}000020{srid_hex}", 10)
     return [None if b is None else heads[t][0] + b.hex()[heads[t][1]:]
             for b, t in zip(raw, types.tolist(), strict=True)]
-
-
-def as_multi(geoms: np.ndarray) -> np.ndarray:
-    """Single geometries as one-part multi geometries (multi ones and ``None`` unchanged).
-
-    Examples
-    --------
-    >>> as_multi(np.array([shapely.box(0, 0, 1, 1)], dtype=object))[0].geom_type
-    'MultiPolygon'
-    """
-    types = shapely.get_type_id(geoms)
-    out = np.asarray(geoms, dtype=object).copy()
-    for single, make in ((0, shapely.multipoints), (1, shapely.multilinestrings),
-                         (3, shapely.multipolygons)):
-        mask = types == single
-        if mask.any():
-            out[mask] = make(out[mask].reshape(-1, 1))
-    return out
 
 
 def _text_for_copy(series: pd.Series) -> pd.Series:
