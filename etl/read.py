@@ -257,9 +257,9 @@ def _parse_wkt_or_wkb(values: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ParsedChunk:
-    """A chunk as the parser child sends it: attributes, and geometries as WKB (one
-    vectorised ``to_wkb`` here and ``from_wkb`` in the parent instead of pickling every
-    geometry object on its own, ~3x cheaper on both sides)."""
+    """A chunk as the parser child sends it: attributes, and geometries as WKB, made into
+    shapely geometries once in the parent (one vectorised ``from_wkb``) instead of being
+    made in the child and pickled object by object."""
 
     frame: pd.DataFrame
     wkb: np.ndarray

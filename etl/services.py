@@ -423,8 +423,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             raise UploadRefused("EMPTY_DATASET", "The file holds no features.")
         strict_reject = strict and errors_seen > 0
         if loader is not None:
-            # PostgreSQL upserts and rebuilds indexes while this thread writes the reports'
-            # summary-free parts (rendered messages, rejected.gpkg)
+            # PostgreSQL upserts and rebuilds indexes while this thread prepares the reports
+            # (messages, rejected.gpkg, JSON and HTML pages but for their summary)
             finishing = loader.finish_async(upsert=not strict_reject)
             report.prepare(batch.pk, crs=CRS.from_epsg(int(layer.srid)))
             state.polygons.clear()  # the file's polygons and keys are freed meanwhile too
