@@ -9,9 +9,10 @@ upserts the staging table into the layer's table with
 then commits. A layer that is empty when the batch locks it gets its rows
 COPYed straight into its table, in COPY's binary format when every column
 has a writer in :mod:`etl.binary_copy`; for a bulk load its indexes and
-keys are built once after the load (:meth:`BatchLoader._bulk_drop_indexes`). Any failure before the commit (an exception, a killed process,
-a lost connection) leaves the layer exactly as it was: PostgreSQL rolls the
-whole transaction back.
+keys are built once after the load (:meth:`BatchLoader._bulk_drop_indexes`).
+Any failure before the commit (an exception, a killed process, a lost
+connection) leaves the layer exactly as it was: PostgreSQL rolls the whole
+transaction back.
 
 Fault injection for the tests: ``KENTCBS_ETL_FAULT=<point>:<action>`` with
 point ``copy`` (after the first COPY) or ``upsert`` (after the upsert, before
