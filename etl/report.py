@@ -243,7 +243,11 @@ def _locations(report: BatchReport, table: pd.DataFrame) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame({"kentcbs_feature": [], "codes": []}, geometry=[],
                                 crs=settings.KENTCBS_SRID)
     geoms = pd.concat(report.locations)
-    codes = table.groupby("feature")["code"].agg(lambda s: ",".join(dict.fromkeys(s)))
+    per: dict[int, list[str]] = {}  # a feature's codes, each once, in the table's order
+    for feature, code in table[["feature", "code"]].drop_duplicates().itertuples(
+            index=False, name=None):
+        per.setdefault(int(feature), []).append(code)
+    codes = pd.Series({f: ",".join(c) for f, c in per.items()})
     geoms = geoms[geoms.index.isin(codes.index)]
     geoms = geoms[~(geoms.isna() | geoms.is_empty)].head(MAP_LIMIT)
     pts = shapely.centroid(np.asarray(geoms.to_numpy(), dtype=object))
