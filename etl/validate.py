@@ -199,12 +199,12 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
                 out.append(_problems(features[bad], "CODELIST", ERROR, field_name=name,
                                      value=wrong, detail=fdef.codelist or "enum",
                                      suggestion=[cache[v] for v in wrong]))
-        texts = (values.astype("string").to_numpy(dtype=object, na_value=None)
+        # the values as text, "" where missing (those are not ``present``): read in C by map
+        texts = (values.astype("string").to_numpy(dtype=object, na_value="")
                  if fdef.pattern or fdef.max_length else None)
         if fdef.pattern and texts is not None:
             pattern = re.compile(fdef.pattern)
-            ok = np.fromiter((t is None or pattern.fullmatch(t) is not None for t in texts),
-                             dtype=bool, count=len(texts))
+            ok = np.array(list(map(pattern.fullmatch, texts)), dtype=bool)  # a match is true
             bad = present & ~ok
             if bad.any():
                 out.append(_problems(features[bad], "PATTERN", ERROR, field_name=name,
@@ -220,8 +220,8 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
                                      detail=f"{fdef.min if fdef.min is not None else ''}.."
                                             f"{fdef.max if fdef.max is not None else ''}"))
         if fdef.max_length and texts is not None:
-            bad = present & np.fromiter((t is not None and len(t) > fdef.max_length
-                                         for t in texts), dtype=bool, count=len(texts))
+            bad = present & (np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+                             > fdef.max_length)
             if bad.any():
                 out.append(_problems(features[bad], "MAX_LENGTH", ERROR, field_name=name,
                                      value=values[bad].to_numpy(), detail=fdef.max_length))
@@ -265,7 +265,7 @@ def _check_unique(coerced: pd.DataFrame, layer: Any, state: FileState,
         keys = _key_strings(coerced, names)
         seen = state.seen.setdefault(label, set())  # earlier chunks' keys
         texts = keys.to_numpy(dtype=object)
-        earlier = np.fromiter((k in seen for k in texts), dtype=bool, count=len(texts))
+        earlier = np.fromiter(map(seen.__contains__, texts), dtype=bool, count=len(texts))
         dup = present & (keys.duplicated(keep="first").to_numpy(dtype=bool) | earlier)
         if dup.any():
             out.append(_problems(features[dup], "UNIQUE_IN_FILE", ERROR, field_name=label,
