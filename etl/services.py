@@ -271,7 +271,7 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         batch.count_rejected = batch.count_read
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if digest is not None:
+        if digest is not None:  # also when the upload was refused before _run stored it
             batch.sha256 = digest.result()
     report.summary = _summary(batch, definition)
     paths = reports.write_all(batch.pk, report, crs=storage_crs)
@@ -328,6 +328,11 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
          digest: Future[str] | None = None) -> None:
     limits = limits or Limits.from_settings()
     info: SourceInfo = open_upload(path, workdir=workdir, limits=limits)
+    if digest is not None:
+        # hashed while the upload was checked and inspected; stored before the load starts,
+        # so that a batch whose process dies still names its file
+        batch.sha256 = digest.result()
+        batch.save(update_fields=["sha256"])
     batch.file_format = info.format
     batch.encoding = f"{info.encoding or 'utf-8'} ({info.encoding_note})"[:60]
     source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs)
@@ -446,8 +451,6 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
         batch.message = f"strict: {errors_seen} feature(s) with errors; nothing loaded"
     elif batch.count_inserted == 0 and batch.count_updated == 0:
         batch.status = BatchStatusChoices.UNCHANGED
-        if digest is not None:
-            batch.sha256 = digest.result()
         earlier = (Batch.objects.filter(layer_code=layer.code, sha256=batch.sha256,
                                         status__in=[BatchStatusChoices.LOADED,
                                                     BatchStatusChoices.UNCHANGED])
