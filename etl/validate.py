@@ -204,7 +204,8 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
                  if fdef.pattern or fdef.max_length else None)
         if fdef.pattern and texts is not None:
             pattern = re.compile(fdef.pattern)
-            ok = np.array(list(map(pattern.fullmatch, texts)), dtype=bool)  # a match is true
+            # a match is true; read one by one (no list of match objects kept alive)
+            ok = np.fromiter(map(pattern.fullmatch, texts), dtype=bool, count=len(texts))
             bad = present & ~ok
             if bad.any():
                 out.append(_problems(features[bad], "PATTERN", ERROR, field_name=name,
