@@ -10,7 +10,7 @@ writes bypass model signals, so audited querysets call ``record_bulk_change``.
 from __future__ import annotations
 
 import contextlib
-import uuid
+import secrets
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,14 +21,31 @@ SOURCES = ("web", "api", "etl", "shell", "system")
 
 @dataclass(frozen=True)
 class AuditContext:
-    user: Any = None
+    """Who acts, from where. ``actor`` may be lazy (a request's ``user``): it is looked
+    up only when a change asks for ``user``, so a request that changes nothing (a tile,
+    a page of items) never loads the user for the audit's sake."""
+
+    actor: Any = None
     source: str = "system"
     request_id: str = ""
+
+    @property
+    def user(self) -> Any:
+        """The acting user, or None for an anonymous caller or no caller at all."""
+        actor = self.actor
+        if actor is None or not getattr(actor, "is_authenticated", False):
+            return None
+        return actor
 
 
 #: AuditContext is a frozen dataclass, so the shared default cannot be mutated.
 _current: ContextVar[AuditContext] = ContextVar(
     "kentcbs_audit", default=AuditContext())  # noqa: B039
+
+
+def new_request_id() -> str:
+    """A fresh request id: 16 hex digits (64 random bits)."""
+    return secrets.token_hex(8)
 
 
 def current() -> AuditContext:
@@ -48,9 +65,7 @@ def audit_context(*, user: Any = None, source: str,
     """
     if source not in SOURCES:
         raise ValueError(f"unknown audit source {source!r}; one of {SOURCES}")
-    if user is not None and not getattr(user, "is_authenticated", False):
-        user = None
-    ctx = AuditContext(user=user, source=source, request_id=request_id or uuid.uuid4().hex[:16])
+    ctx = AuditContext(actor=user, source=source, request_id=request_id or new_request_id())
     token = _current.set(ctx)
     try:
         yield ctx

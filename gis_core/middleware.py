@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -14,7 +13,7 @@ from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
 
-from gis_core.audit import audit_context
+from gis_core.audit import audit_context, new_request_id
 
 
 class AuditMiddleware:
@@ -23,7 +22,7 @@ class AuditMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         source = "api" if request.path.startswith("/ogc/") else "web"
-        request_id = request.META.get("HTTP_X_REQUEST_ID", "")[:32] or uuid.uuid4().hex[:16]
+        request_id = request.META.get("HTTP_X_REQUEST_ID", "")[:32] or new_request_id()
         with audit_context(user=getattr(request, "user", None), source=source,
                            request_id=request_id):
             response = self.get_response(request)
@@ -62,12 +61,15 @@ class TurkishFirstLocaleMiddleware(LocaleMiddleware):
         codes = {code for code, _name in settings.LANGUAGES}
         language = chosen if chosen in codes else settings.LANGUAGE_CODE
         translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()
+        request.LANGUAGE_CODE = language
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         # The language comes from the cookie, never from the path (no i18n_patterns) nor
         # from Accept-Language, so the response varies by Cookie; Django's version adds
         # Vary: Accept-Language and looks for a language prefix on every response.
-        patch_vary_headers(response, ("Cookie",))
+        if response.has_header("Vary"):
+            patch_vary_headers(response, ("Cookie",))
+        else:
+            response.headers["Vary"] = "Cookie"
         response.headers.setdefault("Content-Language", translation.get_language())
         return response

@@ -97,15 +97,17 @@ def _statement(cursor: Any, layer: LayerDefinition, fields: list[str],
     return hit
 
 
-def _prepared_on(cursor: Any) -> set[str]:
-    """Names prepared on this database session (a new session starts with none)."""
-    raw = cursor.connection
-    session = (id(raw), raw.info.backend_pid)
-    state = getattr(connection, "_ogc_tile_statements", None)
-    if state is None or state[0] != session:
-        state = (session, set())
-        connection._ogc_tile_statements = state  # type: ignore[attr-defined]
-    return state[1]
+def forget_prepared(*, connection: Any, **kwargs: Any) -> None:
+    """``connection_created`` receiver: a new database session has no prepared statements."""
+    connection.ogc_tile_statements = set()
+
+
+def _prepared_on() -> set[str]:
+    """Names prepared on this database session (emptied by :func:`forget_prepared`)."""
+    prepared = getattr(connection, "ogc_tile_statements", None)
+    if prepared is None:
+        prepared = connection.ogc_tile_statements = set()
+    return prepared
 
 
 def _tile_bytes(cursor: Any, statement: TileStatement, z: int, x: int, y: int) -> bytes:
@@ -119,7 +121,7 @@ def _tile_bytes(cursor: Any, statement: TileStatement, z: int, x: int, y: int) -
     if connection.in_atomic_block:
         cursor.execute(statement.plain, {"z": z, "x": x, "y": y})
         return bytes(cursor.fetchone()[0] or b"")
-    prepared = _prepared_on(cursor)
+    prepared = _prepared_on()
     if statement.name not in prepared:
         cursor.execute(statement.prepare)
         prepared.add(statement.name)

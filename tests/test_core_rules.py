@@ -174,6 +174,30 @@ def test_history_and_bulk_writes_record_their_source(hall: Building) -> None:
     assert (change.source, change.action, change.count) == ("etl", "update", 1)
 
 
+def test_audit_looks_the_request_user_up_only_for_a_change(hall: Building) -> None:
+    """The web hands the audit the request's lazy user: a request that changes nothing
+    never loads it; a change loads it once; an anonymous caller is recorded as nobody."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+    from django.utils.functional import SimpleLazyObject
+
+    staff = get_user_model().objects.create_user("audit.staff")
+    looked_up: list[str] = []
+
+    def lazy(user):
+        return SimpleLazyObject(lambda: looked_up.append(user.username or "anonymous") or user)
+
+    with audit_context(user=lazy(staff), source="web") as ctx:
+        assert looked_up == []
+        pc = asset(hall, "PC-7", X0 + 7, Y0 + 7, category="desktop")
+    assert looked_up == ["audit.staff"] and ctx.user == staff
+    assert pc.history.first().history_user == staff
+    with audit_context(user=lazy(AnonymousUser()), source="web") as ctx:
+        pc.brand = "HP"
+        pc.save()
+    assert ctx.user is None and pc.history.first().history_user is None
+
+
 def test_payments_due_in_the_next_days() -> None:
     common = {"provider": "Türk Telekom", "kind": "data", "monthly_fee": 100,
               "start_date": dt.date(2025, 1, 1)}

@@ -394,6 +394,11 @@ def test_tile_statements_prepared_once_and_recovered(ogc: OgcSite) -> None:
         assert statement.name in {row[0] for row in cursor.fetchall()}
         cursor.execute("DEALLOCATE ALL")  # what a pooler or DISCARD ALL does
     assert tiles.render_tile(layer, fields, 16, x, y) == plain
+    connection.close()  # a new session starts with no statements, and the API knows it
+    connection.ensure_connection()
+    assert connection.ogc_tile_statements == set()
+    assert tiles.render_tile(layer, fields, 16, x, y) == plain
+    assert connection.ogc_tile_statements == {statement.name}
     with transaction.atomic():
         assert tiles.render_tile(layer, fields, 16, x, y) == plain
         with connection.cursor() as cursor:
