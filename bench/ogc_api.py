@@ -280,7 +280,8 @@ def main() -> None:
     # raw ST_AsMVT query as an ad-hoc statement. "raw prep" is the same query as a
     # server-side prepared statement with z/x/y parameters (what the API runs), so that
     # api - raw prep is Django's own share. "session" is the web viewer's path (a signed-in
-    # browser session: the session and user rows are read on every request).
+    # browser session's cookie; for a public layer without personal fields neither the
+    # session nor the user is loaded, since nothing asks who the caller is).
     signed_in = Client()
     viewer = _bench_user()
     signed_in.force_login(viewer)
