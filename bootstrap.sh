@@ -44,13 +44,13 @@ apt_install() {
   missing=$(apt_missing "$@" | xargs)
   [ -z "$missing" ] && return 0
   command -v apt-get >/dev/null 2>&1 \
-    || die NO_PACKAGE_MANAGER "Missing system packages ($missing) and no apt-get to install them. Install PostgreSQL with PostGIS and GDAL by hand, or set DATABASE_URL. / Eksik sistem paketleri ($missing) var ve apt-get yok."
+    || die NO_PACKAGE_MANAGER "Eksik sistem paketleri ($missing) var ve bunları kuracak apt-get yok: PostgreSQL+PostGIS ve GDAL'ı elle kurun ya da DATABASE_URL verin. / Missing system packages ($missing) and no apt-get to install them. Install PostgreSQL with PostGIS and GDAL by hand, or set DATABASE_URL."
   say "installing system packages: $missing"
   if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
     as_root apt-get update -qq >/dev/null 2>&1 \
-      || die NO_ROOT "Cannot install $missing: run as root or as a user with sudo. / $missing kurulamıyor: root olarak ya da sudo ile çalıştırın."
+      || die NO_ROOT "$missing kurulamıyor: root olarak ya da sudo ile çalıştırın. / Cannot install $missing: run as root or as a user with sudo."
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null \
-      || die APT_FAILED "apt-get could not install: $missing"
+      || die APT_FAILED "apt-get şunları kuramadı: $missing (apt kaynaklarını denetleyin). / apt-get could not install: $missing (check the apt sources)."
   fi
 }
 
@@ -80,7 +80,7 @@ fi
 
 PYTHON=$(find_python) || {
   apt_install python3 python3-venv >/dev/null 2>&1 || true
-  PYTHON=$(find_python) || die PYTHON_TOO_OLD "Python 3.12 or newer is required ($(python3 --version 2>&1 || echo none) found). Install it or set KENTCBS_PYTHON. / Python 3.12 veya üstü gerekli."
+  PYTHON=$(find_python) || die PYTHON_TOO_OLD "Python 3.12 veya üstü gerekli (bulunan: $(python3 --version 2>&1 || echo yok)); kurun ya da KENTCBS_PYTHON verin. / Python 3.12 or newer is required; install it or set KENTCBS_PYTHON."
 }
 
 # --- virtualenv with the project --------------------------------------------------
@@ -89,7 +89,7 @@ extras=""
 if [ ! -x "$VENV/bin/python" ] || ! py_ok "$VENV/bin/python"; then
   say "creating virtualenv with $("$PYTHON" --version)"
   rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV" || die NO_VENV "Could not create a virtualenv: install python3-venv."
+  "$PYTHON" -m venv "$VENV" || die NO_VENV "Sanal ortam (virtualenv) oluşturulamadı: python3-venv paketini kurun. / Could not create a virtualenv: install python3-venv."
 fi
 # Reinstall only when pyproject.toml or the Python changed (a test install serves `run` too).
 stamp_file="$VENV/.kentcbs-installed"
@@ -110,7 +110,7 @@ npm_want="$(sha256sum package-lock.json | cut -c1-16)"
 if [ "$(cat "$npm_stamp" 2>/dev/null || true)" != "$npm_want" ]; then
   say "installing front-end packages (npm ci)"
   npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null \
-    || die NPM_FAILED "npm ci failed: check the npm registry settings (npm config get registry). / npm ci başarısız: npm kayıt ayarlarını denetleyin."
+    || die NPM_FAILED "npm ci başarısız: npm kayıt ayarlarını denetleyin (npm config get registry). / npm ci failed: check the npm registry settings (npm config get registry)."
   echo "$npm_want" > "$npm_stamp"
 fi
 
@@ -129,5 +129,9 @@ if [ "$mode" = run ]; then
   kentcbs demo
   exec kentcbs serve --host "${KENTCBS_HOST:-127.0.0.1}" --port "${KENTCBS_PORT:-8000}"
 else
+  # Lint and types gate the tests (a few seconds): main stays free of both.
+  python -m ruff check --quiet . \
+    || die LINT_FAILED "ruff sorun buldu (yukarıda): testlerden önce düzeltin. / ruff found problems (listed above): fix them before the tests run."
+  python -m mypy >/dev/null || { python -m mypy; die TYPES_FAILED "mypy tür hataları buldu (yukarıda): testlerden önce düzeltin. / mypy found type errors (listed above): fix them before the tests run."; }
   exec python -m pytest "$@"
 fi

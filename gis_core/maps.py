@@ -10,9 +10,10 @@ in plain Leaflet (``on_each_feature`` with ``layer.bindPopup``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import folium
+from branca.element import Figure
 from django.templatetags.static import static
 
 
@@ -22,10 +23,10 @@ class OfflineMap(folium.Map):
     default_js = [("leaflet", "leaflet/leaflet.js")]
     default_css = [("leaflet_css", "leaflet/leaflet.css")]
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> Any:
         self.default_js = [(name, static(path)) for name, path in type(self).default_js]
         self.default_css = [(name, static(path)) for name, path in type(self).default_css]
-        super().render(**kwargs)
+        return super().render(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class RenderedMap:
 
 def render_parts(fmap: folium.Map, *, extra_script: str = "") -> RenderedMap:
     """Render ``fmap`` into the parts a Django template places."""
-    figure = fmap.get_root()
+    figure = cast(Figure, fmap.get_root())
     figure.render()
     return RenderedMap(header=figure.header.render(), html=figure.html.render(),
                        script=figure.script.render() + extra_script, map_name=fmap.get_name())

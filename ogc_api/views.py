@@ -51,13 +51,22 @@ _CACHE_SIZE = 64
 def _error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
            **params: object) -> HttpResponse:
     """A JSON error; ``message`` is an English msgid, answered Turkish first, then English."""
-    description = bilingual(message, **params)
+    return _error_response(status, code, bilingual(message, **params), headers=headers)
+
+
+def _error_response(status: int, code: str, description: str, *,
+                    headers: dict[str, str] | None = None) -> HttpResponse:
     response = HttpResponse(json.dumps({"code": code, "description": description},
                                        ensure_ascii=False),
                             status=status, content_type=JSON)
     for key, value in (headers or {}).items():
         response[key] = value
     return response
+
+
+def _invalid(exc: query.ParameterError) -> HttpResponse:
+    """400 for a bad parameter (the exception holds the Turkish-first text already)."""
+    return _error_response(400, "InvalidParameterValue", str(exc))
 
 
 class Call:
@@ -250,7 +259,7 @@ def items(call: Call, collection_id: str) -> HttpResponse:
     try:
         parsed = query.parse_items(request.GET, view.layer, _field_types(view))
     except query.ParameterError as exc:
-        return _error(400, "InvalidParameterValue", exc.message, **exc.params)
+        return _invalid(exc)
     fmt = request.GET.get("f")
     if fmt is not None and fmt not in {"json", "html"}:
         return _error(400, "InvalidParameterValue", "f must be json or html")
@@ -304,7 +313,7 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
     try:
         parsed = query.parse_items(request.GET, view.layer, {})
     except query.ParameterError as exc:
-        return _error(400, "InvalidParameterValue", exc.message, **exc.params)
+        return _invalid(exc)
     if not item_id.isdigit() or len(item_id) > 18:
         raise Http404
     call.audit(view)
