@@ -186,6 +186,9 @@ def _tiles_paths(view: LayerView) -> dict[str, Any]:
                  "schema": {"type": "integer", "minimum": 0}},
                 {"name": "tileCol", "in": "path", "required": True,
                  "schema": {"type": "integer", "minimum": 0}},
+                {"name": "f", "in": "query", "required": False,
+                 "description": "the tile's encoding (Mapbox vector tile, the default)",
+                 "schema": {"type": "string", "enum": ["mvt"]}},
             ],
             "responses": {"200": {"description": "A Mapbox vector tile", "content": {
                 "application/vnd.mapbox-vector-tile": {"schema": {

@@ -139,8 +139,13 @@ class Call:
                           filter_text=filter_text)
 
 
-def gate(*, params: frozenset[str] | None = BASIC_PARAMS) -> Callable[..., Any]:
-    """Decorator: authenticate, refuse unknown parameters and unsafe methods."""
+def gate(*, params: frozenset[str] | None = BASIC_PARAMS,
+         documents: bool = True) -> Callable[..., Any]:
+    """Decorator: authenticate, refuse unknown parameters and unsafe methods.
+
+    ``documents``: the path answers JSON or HTML documents, so ``f`` must be one of
+    those; a path with other encodings (a tile: ``f=mvt``) checks ``f`` itself.
+    """
 
     def wrap(handler: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @csrf_exempt
@@ -160,7 +165,7 @@ def gate(*, params: frozenset[str] | None = BASIC_PARAMS) -> Callable[..., Any]:
                 if unknown:
                     return _error(400, "InvalidParameterValue", "unknown parameter {name}",
                                   name=repr(unknown[0][:40]))
-                fmt = request.GET.get("f")
+                fmt = request.GET.get("f") if documents else None
                 if fmt is not None and fmt not in {"json", "html", "jsonld"}:
                     return _error(400, "InvalidParameterValue", "f must be json or html")
             try:
@@ -379,7 +384,7 @@ def tileset(call: Call, collection_id: str) -> HttpResponse:
     return HttpResponse(json.dumps(_tileset(call, view), ensure_ascii=False), content_type=JSON)
 
 
-@gate(params=frozenset({"f"}))
+@gate(params=frozenset({"f"}), documents=False)
 def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse:
     view = call.view(collection_id)
     query_string = call.request.META.get("QUERY_STRING")

@@ -312,6 +312,11 @@ def test_unknown_parameters_elsewhere_and_methods(ogc: OgcSite) -> None:
     for path in ["/", "/collections", "/collections/yol", "/conformance",
                  "/collections/yol/queryables", f"/collections/yol/items/{ogc.yol_ids[0]}"]:
         assert fetch(f"{ogc.url}{path}?bogus=1").status == 400, path
+    x, y = tile_of(LON + 0.0002, LAT, 16)
+    tile = f"{ogc.url}/collections/yol/tiles/WebMercatorQuad/16/{y}/{x}"
+    assert fetch(tile).status == 200 and fetch(f"{tile}?f=mvt").status == 200
+    for query in ["bogus=1", "f=json", "f=pbf"]:
+        assert fetch(f"{tile}?{query}").status == 400, query
     request = urllib.request.Request(f"{ogc.url}/collections/yol/items", method="POST",
                                      data=b"{}", headers={"Content-Type": "application/json"})
     try:
