@@ -16,6 +16,7 @@ Reason codes: ``PATH_REFUSED``, ``FILE_MISSING``, ``EMPTY_FILE``, ``TOO_LARGE``,
 from __future__ import annotations
 
 import contextlib
+import io
 import multiprocessing
 import os
 import pickle
@@ -229,6 +230,22 @@ def check_nesting(depth: int, *, limits: Limits, name: str) -> None:
 
 
 # -- child process with limits -------------------------------------------------
+def _dumps(result: Any) -> bytes | memoryview:
+    """``result`` pickled without the pickler's memo (its "fast" mode): a parsed chunk is
+    a few hundred thousand strings and WKB values, each written once, and memoising
+    every one of them took ~3/4 of the pickling (~0.13 -> ~0.035 s per 180,000
+    features; the parent's unpickling is faster too). A cyclic object, which fast mode
+    refuses, is pickled the usual way."""
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    try:
+        pickler.dump(result)
+    except (ValueError, RecursionError):
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    return buffer.getbuffer()
+
+
 def _child(conn: Any, func: Callable[..., Any], args: tuple[Any, ...], limits: Limits) -> None:
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
@@ -247,7 +264,7 @@ def _child(conn: Any, func: Callable[..., Any], args: tuple[Any, ...], limits: L
         if os.environ.get("KENTCBS_ETL_DEBUG"):
             traceback.print_exc()
     try:
-        conn.send_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        conn.send_bytes(_dumps(result))
     except MemoryError:
         conn.send_bytes(pickle.dumps(("limit", "memory")))
     finally:
