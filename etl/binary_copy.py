@@ -29,6 +29,8 @@ TRAILER = b"\xff\xff"
 
 #: shapely type id -> WKB type code (a LinearRing is written as a LineString).
 WKB_CODE = {0: 1, 1: 2, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7}
+#: The same as an array indexed by the shapely type id.
+WKB_CODES = np.array([WKB_CODE[t] for t in range(8)], dtype="<u4")
 #: shapely type id of a single geometry -> its multi type's WKB code (as :func:`as_multi`).
 MULTI_CODE = {0: 4, 1: 5, 3: 6}
 #: ``format_type`` names of the attribute types written in binary.
@@ -132,13 +134,39 @@ def constant_int8_column(value: int, rows: int) -> Column:
     return Column(np.full(rows, 8, dtype=np.int64), data, width=8)
 
 
-def geometry_column(geoms: np.ndarray, srid: int, *, multi: bool = False) -> Column:
+def reusable_wkb(wkb: np.ndarray, types: np.ndarray) -> np.ndarray:
+    """The values of ``wkb`` that are 2D little-endian WKB of the type in ``types`` (shapely
+    type ids), ``None`` for the others (missing, big-endian, another type, Z or M).
+
+    Examples
+    --------
+    >>> point = shapely.Point(1, 2)
+    >>> wkb = np.array([shapely.to_wkb(point, byte_order=1), shapely.to_wkb(point, byte_order=0),
+    ...                 None], dtype=object)
+    >>> [w is not None for w in reusable_wkb(wkb, np.array([0, 0, 0]))]
+    [True, False, False]
+    """
+    out = np.full(len(wkb), None, dtype=object)
+    given = np.flatnonzero(pd.notna(wkb) & (types >= 0))
+    if len(given):
+        head = np.array(wkb[given].tolist(), dtype="S5").view(np.uint8).reshape(-1, 5)
+        code = head[:, 1:].copy().view("<u4").ravel()  # the type (short values: zeros)
+        ok = given[(head[:, 0] == 1) & (code == WKB_CODES[types[given]])]
+        out[ok] = wkb[ok]
+    return out
+
+
+def geometry_column(geoms: np.ndarray, srid: int, *, multi: bool = False,
+                    wkb: np.ndarray | None = None) -> Column:
     """Geometries as EWKB with ``srid``; missing ones are NULL. With ``multi``, single
     geometries become one-part multi geometries (what ``ST_Multi`` does).
 
     2D geometries are written by GEOS as plain WKB and get their EWKB header (type with
     the SRID flag, the SRID, and for ``multi`` a one-part header) from a table per type,
     written over the start of the value's slot: no per-row bytes are built in Python.
+    ``wkb`` may give each geometry's WKB as it was read (e.g. GDAL's; ``None`` for a
+    geometry made or changed since): a 2D little-endian one of the geometry's own type
+    (:func:`reusable_wkb`) is sent as it is instead of being written again by GEOS.
 
     Examples
     --------
@@ -160,7 +188,13 @@ def geometry_column(geoms: np.ndarray, srid: int, *, multi: bool = False) -> Col
         bodies[~null] = raw
         return Column(lengths, empty, bodies=bodies)
     types = shapely.get_type_id(present)
-    raw = shapely.to_wkb(present, byte_order=1, output_dimension=2)
+    if wkb is None:
+        raw = shapely.to_wkb(present, byte_order=1, output_dimension=2)
+    else:
+        raw = reusable_wkb(np.asarray(wkb, dtype=object)[~null], types)
+        write = np.flatnonzero(pd.isna(raw))
+        if len(write):
+            raw[write] = shapely.to_wkb(present[write], byte_order=1, output_dimension=2)
     sizes = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
     srid_le = int(srid).to_bytes(4, "little")
     heads: list[tuple[np.ndarray, bytes]] = []

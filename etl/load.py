@@ -409,9 +409,11 @@ class BatchLoader:
             cur.execute(f"TRUNCATE {STAGE}")
         return result
 
-    def _binary_payload(self, frame: gpd.GeoDataFrame) -> io.BytesIO | None:
+    def _binary_payload(self, frame: gpd.GeoDataFrame,
+                        wkb: np.ndarray | None = None) -> io.BytesIO | None:
         """The rows as one COPY binary payload, or ``None`` when a value's type does not
-        match its column's binary writer (the caller then writes COPY text)."""
+        match its column's binary writer (the caller then writes COPY text). ``wkb``: see
+        :meth:`stage`."""
         rows = len(frame)
         columns: list[binary_copy.Column] = []
         for name in self.fields:
@@ -434,14 +436,18 @@ class BatchLoader:
             columns.append(binary_copy.constant_int8_column(int(self.batch_id), rows))
         columns.append(binary_copy.geometry_column(
             np.asarray(frame.geometry.to_numpy(), dtype=object), int(self.layer.srid),
-            multi=self._multi))
+            multi=self._multi, wkb=wkb))
         return io.BytesIO(binary_copy.encode_rows(columns))
 
-    def stage(self, frame: gpd.GeoDataFrame) -> None:
-        """Serialise valid rows (storage CRS, coerced values) and hand them to the loader thread."""
+    def stage(self, frame: gpd.GeoDataFrame, *, wkb: np.ndarray | None = None) -> None:
+        """Serialise valid rows (storage CRS, coerced values) and hand them to the loader thread.
+
+        ``wkb`` may hold each row's geometry as the parser sent it (WKB), ``None`` for a
+        row whose geometry was made or changed since; COPY binary sends the WKB values it
+        can as they are (:func:`etl.binary_copy.geometry_column`)."""
         if frame.empty:
             return
-        payload = self._binary_payload(frame) if self._binary else None
+        payload = self._binary_payload(frame, wkb) if self._binary else None
         if payload is not None:
             self._submit(payload, binary=True)
             self.staged += len(frame)

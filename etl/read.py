@@ -14,7 +14,7 @@ import contextlib
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -413,6 +413,18 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
     ``chunk_size`` features, or the given ``sizes`` one after the other (then
     ``chunk_size`` for any features left).
     """
+    with contextlib.closing(read_chunks_with_wkb(info, crs=crs, chunk_size=chunk_size,
+                                                 sizes=sizes, limits=limits)) as chunks:
+        for chunk, _wkb in chunks:
+            yield chunk
+
+
+def read_chunks_with_wkb(info: SourceInfo, *, crs: str | None = None,
+                         chunk_size: int = 200_000, sizes: list[int] | None = None,
+                         limits: Limits | None = None
+                         ) -> Generator[tuple[gpd.GeoDataFrame, np.ndarray | None]]:
+    """:func:`read_chunks`, each chunk with its geometries' WKB as GDAL wrote it (``None``
+    for a CSV): the loader sends it as it is for the geometries that stay unchanged."""
     limits = limits or Limits.from_settings()
     if info.format == "csv":
         frame = run_limited(_csv_frame, str(info.dataset), info.csv_geometry, crs,
@@ -420,7 +432,7 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
         info.feature_count = len(frame)
         for start in range(0, len(frame), chunk_size):
             chunk = frame.iloc[start:start + chunk_size]
-            yield chunk
+            yield chunk, None
         return
     counts: list[int] = []
     for size in [*(sizes or []), *([chunk_size] * (-(-info.feature_count // chunk_size)))]:
@@ -445,7 +457,7 @@ def read_chunks(info: SourceInfo, *, crs: str | None = None, chunk_size: int = 2
             chunk.index = pd.RangeIndex(skip, skip + len(chunk))
             if chunk.crs is None and crs:
                 chunk = chunk.set_crs(crs)
-            yield chunk
+            yield chunk, parsed.wkb
     finally:
         if pending is not None:
             pending.cancel()

@@ -7,6 +7,7 @@ import gc
 import hashlib
 import inspect
 import logging
+import operator
 import shutil
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,7 +39,7 @@ from etl.normalise import (
     resolve_crs,
     to_storage,
 )
-from etl.read import SourceInfo, open_upload, read_chunks
+from etl.read import SourceInfo, open_upload, read_chunks_with_wkb
 from etl.safety import Limits
 from etl.validate import FileState, validate_chunk
 
@@ -215,6 +216,17 @@ def _stored_offsets(layer: Any, frame: gpd.GeoDataFrame) -> np.ndarray:
     return np.asarray(rows, dtype=float).reshape(-1, 2)
 
 
+def _unchanged_wkb(result: gpd.GeoDataFrame, original: gpd.GeoDataFrame,
+                   wkb: np.ndarray) -> np.ndarray:
+    """The parser's WKB of each feature whose geometry is still the very object read from
+    it (not transformed, not replaced by a part), ``None`` for the others."""
+    unchanged = np.fromiter(map(operator.is_, result.geometry.to_numpy(),
+                                original.geometry.to_numpy()), dtype=bool, count=len(result))
+    kept = np.array(wkb, dtype=object)
+    kept[~unchanged] = None
+    return kept
+
+
 def _errors_per_feature(problems: pd.DataFrame) -> pd.Series:
     """Errors grouped per feature number: ``{feature: [{code, field, ...}, ...]}``."""
     errs = problems[problems["severity"] == "error"]
@@ -387,9 +399,9 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
                 return raw_lookup(field, values)
 
     try:
-        for chunk in read_chunks(info, crs=source_crs.to_wkt(), chunk_size=chunk_size,
-                                 sizes=chunk_plan(info.feature_count, chunk_size),
-                                 limits=limits):
+        for chunk, wkb in read_chunks_with_wkb(
+                info, crs=source_crs.to_wkt(), chunk_size=chunk_size,
+                sizes=chunk_plan(info.feature_count, chunk_size), limits=limits):
             chunk = chunk.set_crs(source_crs, allow_override=True)
             if first:
                 first = False
@@ -445,7 +457,9 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
                     rej_props = original.loc[bad].rename(columns=match.rename)
                     rej_props = to_storage(rej_props, int(layer.srid))
                     loader.quarantine(rej_props, _errors_per_feature(problems))
-                loader.stage(result.frame.loc[~bad])
+                loader.stage(result.frame.loc[~bad],
+                             wkb=None if wkb is None else _unchanged_wkb(
+                                 result.frame, original, wkb)[~bad])
             if progress:
                 progress(batch.count_read, total)
         if batch.count_read == 0:

@@ -103,3 +103,24 @@ def test_text_lengths_are_bytes():
     turkish = binary_copy.text_column(pd.Series(["ağ", "İ", None, "ağ", "x"], dtype="string"))
     assert turkish.lengths.tolist() == [3, 2, -1, 3, 1]
     assert turkish.data.tobytes() == "ağİağx".encode()
+
+
+@pytest.mark.parametrize("multi", [True, False])
+def test_wkb_as_read_is_sent_when_it_is_the_geometry_own(multi):
+    """WKB given with the geometries (as GDAL wrote them) is sent as it is when it is 2D,
+    little-endian and of the geometry's own type; the payload is the same either way."""
+    geoms = sample()[4]
+    geoms[8] = shapely.box(0, 0, 2, 2)  # 2D (a 3D geometry makes GEOS write every row)
+    wkb = shapely.to_wkb(geoms, byte_order=1).astype(object)
+    wkb[10] = shapely.to_wkb(geoms[10], byte_order=0)  # big-endian
+    wkb[11] = None  # the geometry was changed since it was read
+    wkb[12] = shapely.to_wkb(shapely.force_3d(geoms[12]), byte_order=1, flavor="iso")  # Z
+    wkb[13] = shapely.to_wkb(shapely.MultiPolygon([geoms[13]]), byte_order=1)  # another type
+    reused = binary_copy.geometry_column(geoms, 5254, multi=multi, wkb=wkb)
+    written = binary_copy.geometry_column(geoms, 5254, multi=multi)
+    assert binary_copy.encode_rows([reused]) == binary_copy.encode_rows([written])
+    kept = binary_copy.reusable_wkb(wkb, shapely.get_type_id(geoms))
+    assert kept[0] is wkb[0] and kept[9] is wkb[9] and kept[6] is wkb[6]
+    assert all(kept[i] is None for i in (5, 10, 11, 12, 13))
+    if multi:  # a single geometry's whole WKB follows its multi header
+        assert reused.bodies is not None and reused.bodies[0] is wkb[0]
