@@ -178,15 +178,17 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
             values = raw if text_kind else coerce(raw, fdef.type)  # text: coerced already
         else:
             values = coerce(raw, fdef.type)
-        blank = pd.Series(raw.isna().to_numpy(dtype=bool), index=raw.index)
+        blank = raw.isna().to_numpy(dtype=bool)
         coerced[name] = values
-        bad_type = (~blank) & values.isna().astype(bool)
+        # text values are the stripped ones: missing exactly where blank
+        missing = blank if values is raw else values.isna().to_numpy(dtype=bool)
+        bad_type = ~blank & missing
         if bad_type.any():
-            out.append(_problems(features[bad_type.to_numpy()], "TYPE", ERROR, field_name=name,
+            out.append(_problems(features[bad_type], "TYPE", ERROR, field_name=name,
                                  value=raw[bad_type].to_numpy(), detail=fdef.type))
         if fdef.required and not fdef.computed and blank.any():
-            out.append(_problems(features[blank.to_numpy()], "REQUIRED", ERROR, field_name=name))
-        present = values.notna().to_numpy(dtype=bool)
+            out.append(_problems(features[blank], "REQUIRED", ERROR, field_name=name))
+        present = ~missing
         if not present.any():
             continue
         allowed = _allowed_values(fdef)
