@@ -89,25 +89,33 @@ def _null_mask(values: pd.Series | np.ndarray) -> np.ndarray:
 def text_column(values: pd.Series | np.ndarray) -> Column:
     """Text values (UTF-8); NA is NULL.
 
+    The values are joined and encoded once; each value's byte length is its character
+    length, or where the text is not ASCII, the distance between the bytes its first and
+    next value's first characters start at (a UTF-8 character starts at every byte but
+    a continuation byte).
+
     Examples
     --------
-    >>> text_column(np.array(["ağ", None], dtype=object)).lengths.tolist()
-    [3, -1]
+    >>> text_column(np.array(["ağ", None, "", "İx"], dtype=object)).lengths.tolist()
+    [3, -1, 0, 3]
     """
     series = pd.Series(values, copy=False)
     null = _null_mask(series)
-    texts = [v if isinstance(v, str) else str(v) for v in series.to_numpy(dtype=object)[~null]]
-    joined = "".join(texts)
-    data = joined.encode("utf-8")  # the values' bytes, concatenated
+    texts = series.to_numpy(dtype=object)[~null].tolist()
+    try:
+        joined = "".join(texts)
+    except TypeError:  # not all text
+        texts = [v if isinstance(v, str) else str(v) for v in texts]
+        joined = "".join(texts)
+    data = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)  # the values' bytes
+    sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))  # characters
+    if len(data) != len(joined):  # not ASCII: from characters to bytes
+        starts = np.append(np.flatnonzero((data & 0xC0) != 0x80), len(data))
+        ends = starts[np.cumsum(sizes)]
+        sizes = ends - np.concatenate([[0], ends[:-1]])
     lengths = np.full(len(series), -1, dtype=np.int64)
-    if len(data) == len(joined):  # ASCII only: a character is a byte
-        sizes = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    else:  # byte lengths of each distinct value
-        codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
-        sizes = np.fromiter((len(u.encode("utf-8")) for u in uniques), dtype=np.int64,
-                            count=len(uniques))[codes]
     lengths[~null] = sizes
-    return Column(lengths, np.frombuffer(data, dtype=np.uint8))
+    return Column(lengths, data)
 
 
 def int8_column(values: pd.Series | np.ndarray) -> Column:
