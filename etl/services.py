@@ -68,16 +68,21 @@ def pipeline_chunk(features: int, chunk_size: int) -> int:
 def chunk_plan(features: int, chunk_size: int) -> list[int] | None:
     """Sizes of the chunks a file of ``features`` is read in (``None``: not known before
     reading, e.g. CSV): :func:`pipeline_chunk` ones, except a smaller first chunk (the
-    pipeline starts sooner: nothing else runs while it is parsed) and a smaller last one
-    (less to load after the last validation, while nothing else runs). Small ones are a
+    pipeline starts sooner: nothing else runs while it is parsed) and smaller last ones.
+    The database loads a chunk more slowly than the next one is validated only at the
+    end, where nothing else is left to overlap with it; so the last chunks shrink, each
+    5/8 of the one before (while at least one chunk of the others' size is left), down
+    to a small last one (less to load after the last validation). Small ones are a
     quarter of the others, at least 10,000 features (or the others' size if less).
 
     Examples
     --------
     >>> chunk_plan(1_000_000, 200_000)
-    [50000, 180000, 180000, 180000, 180000, 180000, 50000]
-    >>> chunk_plan(100_000, 200_000), chunk_plan(3_000, 1_000), chunk_plan(-1, 200_000)
-    ([10000, 20000, 20000, 20000, 20000, 10000], [1000, 1000, 1000], None)
+    [50000, 174219, 174219, 174219, 174218, 125000, 78125, 50000]
+    >>> chunk_plan(100_000, 200_000)
+    [10000, 21459, 21458, 21458, 15625, 10000]
+    >>> chunk_plan(3_000, 1_000), chunk_plan(-1, 200_000)
+    ([1000, 1000, 1000], None)
     """
     if features < 0:
         return None
@@ -85,9 +90,15 @@ def chunk_plan(features: int, chunk_size: int) -> list[int] | None:
     small = max(base // 4, min(base, 10_000))
     first = min(features, small)
     last = min(features - first, small)
-    middle = features - first - last
+    taper: list[int] = []
+    size = base * 5 // 8
+    while size >= small * 5 // 4 and first + last + sum(taper) + size + base <= features:
+        taper.append(size)
+        size = size * 5 // 8
+    middle = features - first - last - sum(taper)
     parts = -(-middle // base)
-    sizes = [first, *(middle // parts + (i < middle % parts) for i in range(parts)), last]
+    sizes = [first, *(middle // parts + (i < middle % parts) for i in range(parts)), *taper,
+             last]
     return [n for n in sizes if n > 0]
 
 
