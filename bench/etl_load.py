@@ -150,6 +150,9 @@ def sample():
 
 
 if __name__ == "__main__":
+    # as `kentcbs ingest` does: the parser children's server imports beside the start-up
+    from etl.safety import warm_up
+    warm_up()
     import django
     django.setup()
     from etl.services import ingest

@@ -285,6 +285,25 @@ def _context() -> Any:
     return _CONTEXT
 
 
+def warm_up() -> None:
+    """Start the parser children's forkserver now, in the background, if it is not running.
+
+    The server imports the readers (pyogrio, which imports geopandas: ~0.45 s) once; a
+    process that is about to ingest (``kentcbs ingest`` before Django starts, the web
+    upload page) calls this so that the import runs beside its own start instead of
+    before the upload's first read. Returns at once; the first child waits for the server
+    if it is still importing. A failure here is not an error: the first child starts the
+    server again (and reports what is wrong).
+    """
+    import multiprocessing.forkserver
+
+    _context()
+    try:
+        multiprocessing.forkserver.ensure_running()
+    except OSError:  # e.g. no /dev/shm or too many processes: the first child will say
+        return
+
+
 class Pending[T]:
     """A limited child process started by :func:`start_limited`; ``result()`` waits for it."""
 

@@ -40,7 +40,7 @@ from etl.normalise import (
     to_storage,
 )
 from etl.read import SourceInfo, open_upload, read_chunks_with_wkb
-from etl.safety import Limits
+from etl.safety import Limits, warm_up
 from etl.validate import FileState, validate_chunk
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,20 @@ def file_sha256(path: Path) -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _hash_and_store(path: Path, batch_pk: int) -> str:
+    """The file's SHA-256, also written to the batch at once on this thread's own connection
+    (committed outside the load's transaction: a batch whose process dies still names its
+    file)."""
+    value = file_sha256(path)
+    try:
+        Batch.objects.filter(pk=batch_pk, sha256="").update(sha256=value)
+    except DatabaseError:  # the batch row gets it at the end anyway
+        logger.warning("etl: batch %s: the file's SHA-256 could not be stored early", batch_pk)
+    finally:
+        connection.close()  # this thread's connection
+    return value
 
 
 @contextlib.contextmanager
@@ -282,19 +296,20 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         ``rejected``, ``refused``, ``failed``); ``reason_code``/``message``
         explain a refusal or failure; reports are under ``MEDIA_ROOT``.
     """
+    warm_up()  # the parser children's server imports meanwhile (no-op when it runs)
     definition = _layer(layer)
     path = Path(path)
     policy = (BatchPolicyChoices.DRY_RUN if dry_run else
               BatchPolicyChoices.STRICT if strict else BatchPolicyChoices.NORMAL)
-    # the file's SHA-256 is computed in a thread (hashlib releases the GIL) while the
-    # upload is checked and inspected; the batch gets it before anything reads it
-    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-sha256")
-    digest = (hashing.submit(file_sha256, path) if path.is_file() and not path.is_symlink()
-              else None)
-    hashing.shutdown(wait=False)
     batch = Batch.objects.create(
         layer_code=definition.code, department=department, user=user, file_name=path.name,
         sha256="", policy=policy)
+    # the file's SHA-256 is computed in a thread (hashlib releases the GIL) while the upload
+    # is inspected, read and loaded, and stored by that thread as soon as it is known
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-sha256")
+    digest = (hashing.submit(_hash_and_store, path, batch.pk)
+              if path.is_file() and not path.is_symlink() else None)
+    hashing.shutdown(wait=False)
     workdir = Path(settings.MEDIA_ROOT) / "etl" / "work" / str(batch.pk)
     report = reports.BatchReport()
     storage_crs = CRS.from_epsg(int(definition.srid))
@@ -375,11 +390,6 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
          digest: Future[str] | None = None) -> None:
     limits = limits or Limits.from_settings()
     info: SourceInfo = open_upload(path, workdir=workdir, limits=limits)
-    if digest is not None:
-        # hashed while the upload was checked and inspected; stored before the load starts,
-        # so that a batch whose process dies still names its file
-        batch.sha256 = digest.result()
-        batch.save(update_fields=["sha256"])
     batch.file_format = info.format
     batch.encoding = f"{info.encoding or 'utf-8'} ({info.encoding_note})"[:60]
     source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs)
@@ -500,6 +510,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
         batch.message = f"strict: {errors_seen} feature(s) with errors; nothing loaded"
     elif batch.count_inserted == 0 and batch.count_updated == 0:
         batch.status = BatchStatusChoices.UNCHANGED
+        if digest is not None:
+            batch.sha256 = digest.result()
         earlier = (Batch.objects.filter(layer_code=layer.code, sha256=batch.sha256,
                                         status__in=[BatchStatusChoices.LOADED,
                                                     BatchStatusChoices.UNCHANGED])

@@ -31,13 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     argv[0] = "kentcbs"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_core.settings")
 
+    command = argv[1] if len(argv) > 1 else "help"
+    if command == "ingest" and "--help" not in argv and "-h" not in argv:
+        # the ETL's parser server imports its readers beside Django's start-up
+        from etl.safety import warm_up
+
+        warm_up()
+
     import django
     from django.core.exceptions import ImproperlyConfigured
     from django.core.management import CommandError, execute_from_command_line
 
     from gis_core.errors import KentCBSError
 
-    command = argv[1] if len(argv) > 1 else "help"
     # Django prints a command's error as "<ClassName>: message"; with --traceback it raises
     # instead, so every error reads the same ("kentcbs: [CODE] ...") whether it happens
     # before the command (database) or inside it. A user's own --traceback is honoured.

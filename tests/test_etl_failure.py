@@ -7,6 +7,7 @@ the commit, and the loading process killed with SIGKILL mid-COPY.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -94,6 +95,8 @@ def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
     assert layer_rows(layer) == before
     stale = Batch.objects.filter(layer_code="etl_fail").order_by("-pk").first()
     assert stale is not None and stale.status == "processing"  # its process died
+    # the file's SHA-256 was stored beside the load, committed on its own
+    assert stale.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert Quarantine.objects.filter(batch=stale).count() == 0
 
 

@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
 from etl.models import BatchStatusChoices
+from etl.safety import warm_up
 from gis_core.errors import KentCBSError
 from layers.access import readable_layers
 from web import reports
@@ -257,6 +258,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
     else:
         initial = {"layer": request.GET.get("layer")} if request.GET.get("layer") else None
         form = UploadForm(initial=initial, layers=layers)
+        warm_up()  # the ETL's parser server starts while the user picks a file (once)
     context["form"] = form
     return render(request, "web/reports/upload.html", context, status=status)
 
