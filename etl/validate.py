@@ -249,6 +249,11 @@ def _stripped(series: pd.Series) -> pd.Series:
 
 
 def _key_strings(frame: pd.DataFrame, names: list[str]) -> pd.Series:
+    if len(names) == 1 and isinstance(frame[names[0]].dtype, pd.StringDtype):
+        # a text key as it is (NA as NUL): no pandas fillna pass over a copy
+        column = frame[names[0]]
+        return pd.Series(column.to_numpy(dtype=object, na_value="\x00"), index=column.index,
+                         dtype=object)
     parts = [frame[n].astype("string").fillna("\x00") for n in names]
     key = parts[0]
     for p in parts[1:]:
@@ -275,10 +280,12 @@ def _check_unique(coerced: pd.DataFrame, layer: Any, state: FileState,
                                  value=keys[dup].str.replace("\x1f", ", ").to_numpy()))
         seen.update(texts[present & ~dup].tolist())
     if unique_lookup is not None:
-        key_text = _key_strings(coerced, list(layer.key))
+        key_text: pd.Series | None = None
         for fdef in layer.fields:
             if not fdef.unique or [fdef.name] == list(layer.key):
                 continue
+            if key_text is None:
+                key_text = _key_strings(coerced, list(layer.key))
             vals = coerced[fdef.name]
             mask = vals.notna().to_numpy(dtype=bool)
             if not mask.any():
