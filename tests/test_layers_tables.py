@@ -90,6 +90,7 @@ def test_table_is_created_from_the_definition(tmp_path: Path) -> None:
                        "AND tablename = %s", [CODE])
         indexes = " ".join(row[0] for row in cursor.fetchall())
         assert "USING gist (geom)" in indexes
+        assert "USING brin (batch_id) WITH (autosummarize='on')" in indexes
         assert "(agac_no)" in indexes  # the key's unique index
         cursor.execute("SELECT version FROM layers_layerstate WHERE code = %s", [CODE])
         assert cursor.fetchone() == (1,)
