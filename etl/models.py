@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.db import connection
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
+
+#: First key of the session-level advisory lock that a running batch holds (the batch's id
+#: is the second). PostgreSQL drops the lock with the session, so a batch still
+#: ``processing`` without its lock belongs to a process that died.
+BATCH_LOCK_SPACE = 0x4B43_4554  # "KCET"
 
 
 class BatchStatusChoices(models.TextChoices):
@@ -21,6 +31,46 @@ class BatchPolicyChoices(models.TextChoices):
     NORMAL = "normal", _("Normal")
     DRY_RUN = "dry_run", _("Deneme")
     STRICT = "strict", _("Katı")
+
+
+class BatchQuerySet(models.QuerySet["Batch"]):
+    def sweep_interrupted(self) -> int:
+        """Mark the batches left ``processing`` by a process that died (killed, out of
+        memory, its database connection lost) as ``failed`` with ``BATCH_INTERRUPTED``;
+        return how many.
+
+        A running batch holds a session-level advisory lock (:meth:`Batch.hold_lock`) from
+        its creation until its final status is stored; one without it is dead. Its load's
+        transaction never committed, so nothing of it is in the layer, and it loaded
+        nothing (``count_rejected = count_read``). One statement: a batch that finishes
+        meanwhile is read again and left alone.
+        """
+        from etl.errors import LoadFailed
+
+        failure = LoadFailed("BATCH_INTERRUPTED", "The process loading this batch stopped "
+                             "before it finished (killed, out of memory or its database "
+                             "connection lost); nothing of it was loaded. Send the file again.")
+        with connection.cursor() as cur:
+            cur.execute(f"""
+                UPDATE {self.model._meta.db_table} b
+                   SET status = %s, reason_code = %s, message = %s, finished = now(),
+                       count_loaded = 0, count_inserted = 0, count_updated = 0,
+                       count_unchanged = 0, count_rejected = b.count_read
+                 WHERE b.status = %s
+                   AND NOT EXISTS (
+                       SELECT 1 FROM pg_locks l
+                        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                          AND l.classid = %s AND l.objid = b.id::oid
+                          AND l.database = (SELECT oid FROM pg_database
+                                             WHERE datname = current_database()))
+                RETURNING b.id""",  # noqa: S608 - the model's own table
+                [BatchStatusChoices.FAILED, failure.code, failure.text,
+                 BatchStatusChoices.PROCESSING, BATCH_LOCK_SPACE])
+            swept = [row[0] for row in cur.fetchall()]
+        for pk in swept:
+            logger.warning("etl: batch %s was interrupted (its process died); marked failed",
+                           pk)
+        return len(swept)
 
 
 class Batch(models.Model):
@@ -59,6 +109,8 @@ class Batch(models.Model):
     report_html = models.CharField(_("HTML rapor"), max_length=500, blank=True)
     report_gpkg = models.CharField(_("reddedilenler (GPKG)"), max_length=500, blank=True)
 
+    objects = BatchQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("aktarım partisi")
         verbose_name_plural = _("aktarım partileri")
@@ -70,6 +122,16 @@ class Batch(models.Model):
     @property
     def invariant_holds(self) -> bool:
         return self.count_read == self.count_loaded + self.count_rejected
+
+    def hold_lock(self) -> None:
+        """Take the advisory lock that says this batch's process is alive (see
+        :meth:`BatchQuerySet.sweep_interrupted`); held by the session until released."""
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s, %s)", [BATCH_LOCK_SPACE, int(self.pk)])
+
+    def release_lock(self) -> None:
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s, %s)", [BATCH_LOCK_SPACE, int(self.pk)])
 
 
 class Quarantine(models.Model):

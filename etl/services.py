@@ -21,7 +21,7 @@ import psycopg2
 import shapely
 from django.apps import apps
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from pyproj import CRS
 
@@ -301,9 +301,13 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
     path = Path(path)
     policy = (BatchPolicyChoices.DRY_RUN if dry_run else
               BatchPolicyChoices.STRICT if strict else BatchPolicyChoices.NORMAL)
-    batch = Batch.objects.create(
-        layer_code=definition.code, department=department, user=user, file_name=path.name,
-        sha256="", policy=policy)
+    Batch.objects.sweep_interrupted()
+    with transaction.atomic():  # visible to others only with its lock held
+        batch = Batch.objects.create(
+            layer_code=definition.code, department=department, user=user,
+            file_name=path.name, sha256="", policy=policy)
+        batch.hold_lock()
+    locked = True  # until the final status is stored (or the session ends)
     # the file's SHA-256 is computed in a thread (hashlib releases the GIL) while the upload
     # is inspected, read and loaded, and stored by that thread as soon as it is known
     hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-sha256")
@@ -325,7 +329,8 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         batch.count_loaded, batch.count_rejected = 0, batch.count_read
     except (LoadFailed, DatabaseError, psycopg2.Error, RuntimeError) as exc:
         failure = exc if isinstance(exc, LoadFailed) else run_load_error(exc)
-        connection.close()  # the connection may be gone (terminated backend)
+        connection.close()  # the connection may be gone (terminated backend); its lock too
+        locked = False
         batch.status = BatchStatusChoices.FAILED
         batch.reason_code, batch.message = failure.code, failure.text
         batch.count_loaded = batch.count_inserted = batch.count_updated = 0
@@ -342,6 +347,8 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
     batch.finished = timezone.now()
     assert batch.invariant_holds, "read = loaded + rejected"
     batch.save()
+    if locked:  # after the final status is stored: a sweep never sees it unlocked before
+        batch.release_lock()
     _audit(batch)
     return batch
 

@@ -21,7 +21,7 @@ import shapely
 from django.db import connection, transaction
 from pyproj import Transformer
 
-from etl.models import Batch, Quarantine
+from etl.models import BATCH_LOCK_SPACE, Batch, Quarantine
 from etl.services import ingest
 from etl.testing import create_layer_table, layer_rows, make_layer
 
@@ -98,6 +98,38 @@ def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
     # the file's SHA-256 was stored beside the load, committed on its own
     assert stale.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert Quarantine.objects.filter(batch=stale).count() == 0
+    # its lock died with its session: the next look at the batches says what happened
+    assert Batch.objects.sweep_interrupted() == 1
+    stale.refresh_from_db()
+    assert (stale.status, stale.reason_code) == ("failed", "BATCH_INTERRUPTED")
+    assert "Send the file again" in stale.message and stale.finished is not None
+    assert stale.invariant_holds and stale.count_loaded == 0
+    assert Batch.objects.sweep_interrupted() == 0
+
+
+def test_a_running_batch_is_not_swept(loaded):
+    """Only a batch whose process (its database session) is gone is marked interrupted."""
+    import psycopg2
+
+    layer, path, _before = loaded
+    running = Batch.objects.create(layer_code=layer.code, department="imar_sehircilik",
+                                   file_name="elsewhere.gpkg", sha256="")
+    db = connection.settings_dict
+    other = psycopg2.connect(host=db["HOST"], port=db["PORT"], dbname=db["NAME"],
+                             user=db["USER"], password=db["PASSWORD"] or None)
+    try:
+        with other.cursor() as cur:  # the session of the process running it
+            cur.execute("SELECT pg_advisory_lock(%s, %s)", [BATCH_LOCK_SPACE, running.pk])
+        # an ingest meanwhile sweeps first: it leaves the running batch alone
+        done = ingest(layer=layer, path=path, department="imar_sehircilik")
+        assert done.status == "loaded"
+        running.refresh_from_db()
+        assert running.status == "processing"
+    finally:
+        other.close()  # that process dies
+    assert Batch.objects.sweep_interrupted() == 1
+    running.refresh_from_db()
+    assert (running.status, running.reason_code) == ("failed", "BATCH_INTERRUPTED")
 
 
 def _indexes(table: str) -> list[str]:

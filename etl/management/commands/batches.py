@@ -31,6 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         out = Console(file=self.stdout, width=140, soft_wrap=True)
         action = options["action"]
+        Batch.objects.sweep_interrupted()  # a dead process's batch is not shown as running
         if action == "list":
             rows = Batch.objects.all()
             if options["layer"]:
