@@ -102,6 +102,7 @@ def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
     assert Batch.objects.sweep_interrupted() == 1
     stale.refresh_from_db()
     assert (stale.status, stale.reason_code) == ("failed", "BATCH_INTERRUPTED")
+    assert stale.message.startswith("Bu partiyi yükleyen süreç bitmeden durdu")  # Turkish first
     assert "Send the file again" in stale.message and stale.finished is not None
     assert stale.invariant_holds and stale.count_loaded == 0
     assert Batch.objects.sweep_interrupted() == 0
