@@ -183,8 +183,12 @@ start = time.perf_counter()
 warm_up()
 returned = time.perf_counter() - start
 pid = fs._forkserver._forkserver_pid
-with open(f"/proc/{pid}/cmdline", "rb") as handle:
-    cmdline = handle.read().decode()
+for _ in range(200):  # until the spawned process has exec'd its command line
+    with open(f"/proc/{pid}/cmdline", "rb") as handle:
+        cmdline = handle.read().decode()
+    if "forkserver" in cmdline:
+        break
+    time.sleep(0.05)
 warm_up()  # running: nothing new
 assert fs._forkserver._forkserver_pid == pid
 print(returned, "etl.read" in cmdline, run_limited(len, "abcd", limits=Limits(), what="x"))
