@@ -90,7 +90,9 @@ def layer_or_none(code: str) -> Any:
 
 
 def visible_batches(*, user: Any) -> QuerySet[Batch]:
-    """Batches of the registry layers ``user`` may read, newest first."""
+    """Batches of the registry layers ``user`` may read, newest first (a batch whose process
+    died is marked interrupted first: no page shows it as running)."""
+    Batch.objects.sweep_interrupted()
     codes = [layer.code for layer in readable_layers(user)]
     return Batch.objects.filter(layer_code__in=codes).select_related("user").order_by(
         "-created", "-pk")
@@ -110,6 +112,7 @@ def filter_batches(batches: QuerySet[Batch], *, layer: str = "", status: str = "
 
 def visible_batch(*, user: Any, pk: int) -> tuple[Batch, Any] | None:
     """The batch ``pk`` and its layer, or ``None`` when missing or not readable."""
+    Batch.objects.sweep_interrupted()
     batch = Batch.objects.select_related("user").filter(pk=pk).first()
     if batch is None:
         return None

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from etl.models import Batch, BatchStatusChoices
+from etl.models import BatchStatusChoices
 from etl.safety import warm_up
 from gis_core.errors import KentCBSError
 from layers.access import readable_layers
@@ -52,7 +52,6 @@ def report_list(request: HttpRequest) -> HttpResponse:
     from gis_core.models import Department
 
     layers = {layer.code: layer for layer in readable_layers(request.user)}
-    Batch.objects.sweep_interrupted()  # a dead process's batch is not shown as running
     batches = reports.visible_batches(user=request.user)
     chosen = {key: request.GET.get(key, "").strip() for key in ("layer", "status", "department")}
     if chosen["layer"] not in layers:
@@ -78,7 +77,6 @@ def report_list(request: HttpRequest) -> HttpResponse:
 
 
 def _batch_or_404(request: HttpRequest, pk: int) -> tuple[Any, Any]:
-    Batch.objects.sweep_interrupted()
     found = reports.visible_batch(user=request.user, pk=pk)
     if found is None:
         raise Http404
