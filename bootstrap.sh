@@ -19,8 +19,8 @@ die() { printf 'bootstrap: [%s] %s\n' "$1" "$2" >&2; exit 2; }
 say() { printf '==> %s\n' "$*"; }
 
 case "$mode" in
-  run|test) ;;
-  *) echo "usage: ./bootstrap.sh run|test [pytest args]" >&2; exit 2 ;;
+  run|test|packages) ;;
+  *) echo "usage: ./bootstrap.sh run|test [pytest args]  (packages: list the apt packages it would ask for)" >&2; exit 2 ;;
 esac
 
 # --- privileges for system packages ---------------------------------------
@@ -68,14 +68,51 @@ find_python() {
 }
 
 # --- system packages ------------------------------------------------------------
-if [ -z "${DATABASE_URL:-}" ]; then
-  apt_install postgresql postgis
+# The newest PostgreSQL major installed (Debian layout), empty when there is none.
+pg_major() {
+  local d best=""
+  for d in /usr/lib/postgresql/*/bin/initdb; do
+    [ -x "$d" ] || continue
+    d=${d#/usr/lib/postgresql/}; d=${d%%/*}
+    [ -z "$best" ] || [ "$d" -gt "$best" ] && best=$d
+  done
+  echo "$best"
+}
+# The PostGIS extension packages for a major. Debian's `postgis` package only
+# *recommends* them, so --no-install-recommends would leave the extension out.
+postgis_packages() { echo "postgresql-$1-postgis-3 postgresql-$1-postgis-3-scripts"; }
+# What the embedded cluster needs, as apt packages, for the major installed now.
+database_packages() {
+  local major
+  major=$(pg_major)
+  if [ -z "$major" ]; then echo "postgresql"; return; fi
+  # The extension's control file decides, not package names.
+  [ -f "/usr/share/postgresql/$major/extension/postgis.control" ] || postgis_packages "$major"
+}
+SYSTEM_PACKAGES="gdal-bin gettext ca-certificates"
+TEST_PACKAGES="chromium fonts-dejavu-core python3-qgis qgis-providers"
+
+if [ "$mode" = packages ]; then
+  # What this machine would get: the apt packages bootstrap asks for (tests read it).
+  [ -z "$(pg_major)" ] && echo postgresql
+  [ -n "$(pg_major)" ] && postgis_packages "$(pg_major)" | tr ' ' '\n'
+  printf '%s\n' $SYSTEM_PACKAGES $TEST_PACKAGES nodejs npm
+  exit 0
 fi
-apt_install gdal-bin gettext ca-certificates
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  apt_install $(database_packages)
+  # PostgreSQL may have come just now: then its PostGIS packages follow.
+  [ -n "$(database_packages)" ] && apt_install $(database_packages)
+  major=$(pg_major)
+  [ -f "/usr/share/postgresql/$major/extension/postgis.control" ] \
+    || die POSTGIS_MISSING "PostgreSQL $major için PostGIS eklentisi kurulamadı ($(postgis_packages "$major")). / The PostGIS extension for PostgreSQL $major could not be installed ($(postgis_packages "$major"))."
+fi
+apt_install $SYSTEM_PACKAGES
 if [ "$mode" = test ]; then
   # Real clients for the tests: GDAL's OAPIF driver (gdal-bin), a browser, and QGIS
   # (PyQGIS on Debian's own Python, driven in a subprocess).
-  apt_install chromium fonts-dejavu-core python3-qgis qgis-providers
+  apt_install $TEST_PACKAGES
 fi
 
 PYTHON=$(find_python) || {

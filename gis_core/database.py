@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +48,60 @@ DURABLE_SETTINGS = {
 def kentcbs_home() -> Path:
     """Return the folder that holds KentCBS's runtime data (``var/`` by default)."""
     return Path(os.environ.get("KENTCBS_HOME", PROJECT_ROOT / "var")).resolve()
+
+
+#: Where a root-run checkout keeps its cluster when the system user cannot reach the
+#: checkout (root's home is mode 0700): one folder per checkout.
+SHARED_CLUSTERS = Path("/var/lib/kentcbs")
+
+
+def reachable_by(path: Path, user: str) -> bool:
+    """Return True if ``user`` may traverse every existing folder above ``path``.
+
+    Reads the mode bits (owner, group, others) of each ancestor; a user that does
+    not exist yet is judged as "others".
+    """
+    try:
+        entry = pwd.getpwnam(user)
+        uid = entry.pw_uid
+        gids = {entry.pw_gid, *os.getgrouplist(user, entry.pw_gid)}
+    except KeyError:
+        uid, gids = -1, set()
+    for folder in [path, *path.parents]:
+        try:
+            st = folder.stat()
+        except FileNotFoundError:
+            continue
+        if uid == 0:
+            continue
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid in gids:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def cluster_root(home: Path | None = None) -> Path:
+    """Return the folder of the embedded cluster for this checkout.
+
+    ``$KENTCBS_HOME/postgres`` as a rule. When KentCBS runs as root and the system
+    user that owns the cluster cannot traverse the checkout (a clone under
+    ``/root``, mode 0700), the cluster lives in ``/var/lib/kentcbs/<name>-<hash>/``
+    instead, one folder per checkout, and nothing is granted on the private folders.
+    """
+    home = home or kentcbs_home()
+    local = home / "postgres"
+    if os.geteuid() != 0 or (local / "data" / "PG_VERSION").exists():
+        return local
+    if reachable_by(local, SYSTEM_USER):
+        return local
+    digest = hashlib.sha256(str(home).encode()).hexdigest()[:10]
+    slug = "".join(ch if ch.isalnum() else "-" for ch in home.parent.name)[:40] or "kentcbs"
+    return SHARED_CLUSTERS / f"{slug}-{digest}" / "postgres"
 
 
 def database_url() -> str | None:
@@ -155,7 +212,7 @@ class EmbeddedCluster:
     """
 
     def __init__(self, home: Path | None = None, port: int | None = None) -> None:
-        self.root = (home or kentcbs_home()) / "postgres"
+        self.root = cluster_root(home)
         self.data_dir = self.root / "data"
         self.socket_dir = self.root / "run"
         self.log_file = self.root / "log" / "postgres.log"
@@ -200,6 +257,9 @@ class EmbeddedCluster:
     def _prepare_dirs(self) -> None:
         for path in (self.root, self.socket_dir, self.log_file.parent):
             path.mkdir(parents=True, exist_ok=True)
+        if self.root.is_relative_to(SHARED_CLUSTERS):
+            SHARED_CLUSTERS.chmod(0o755)
+            (self.root.parent / "checkout").write_text(f"{kentcbs_home()}\n")
         if self.as_root:
             self._ensure_system_user()
             entry = pwd.getpwnam(SYSTEM_USER)
@@ -263,12 +323,51 @@ class EmbeddedCluster:
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write("\n# --- KentCBS (embedded cluster) ---\n" + "\n".join(lines) + "\n")
 
-    def start(self) -> None:
-        """Start the cluster on its port and socket; a no-op when it already runs."""
+    def _accepts_connections(self) -> bool:
+        import psycopg2
+
+        try:
+            self.connect().close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    def _postmaster_alive(self) -> bool:
+        """True while the PID in ``postmaster.pid`` is a live process."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, 0)
+        except (FileNotFoundError, IndexError, ValueError, ProcessLookupError):
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def start(self, *, timeout: float = 60) -> None:
+        """Start the cluster on its port and socket; a no-op when it already runs.
+
+        Right after the postmaster was killed, ``pg_ctl status`` can still report it
+        (its PID lingers while its backends exit) and a new postmaster refuses the
+        still-attached shared memory: start waits until the old one answers or is
+        gone, and retries the start until the deadline.
+        """
         bins = find_binaries()
         self._prepare_dirs()
-        if self.is_running():
-            return
+        deadline = time.monotonic() + timeout
+        while self.is_running() or self._postmaster_alive():
+            if self._accepts_connections():
+                return
+            if time.monotonic() > deadline:
+                raise DatabaseSetupError(
+                    "DB_NOT_READY",
+                    "The database in {path} is running but does not accept connections. "
+                    "See {log}.", path=self.data_dir, log=self.log_file,
+                )
+            time.sleep(0.2)
+        # A stale postmaster.pid means a crash just now: its socket may linger briefly.
+        crashed = (self.data_dir / "postmaster.pid").exists()
+        while crashed and not port_is_free(self.port) and time.monotonic() < deadline:
+            time.sleep(0.2)
         if not port_is_free(self.port):
             raise DatabaseSetupError(
                 "DB_PORT_IN_USE",
@@ -278,8 +377,20 @@ class EmbeddedCluster:
             )
         options = (f"-p {self.port} -k {self.socket_dir} "
                    "-c listen_addresses=127.0.0.1")
-        self._run([bins.tool("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
-                   "-w", "-t", "60", "-o", options, "start"])
+        command = [bins.tool("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
+                   "-w", "-t", "60", "-o", options, "start"]
+        while True:
+            try:
+                self._run(command)
+                return
+            except DatabaseSetupError:
+                # The dead postmaster's backends may still hold its shared memory or
+                # socket for a moment: try again until the deadline.
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+                if self._accepts_connections():
+                    return
 
     def stop(self) -> None:
         if not self.is_running():
