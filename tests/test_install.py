@@ -29,7 +29,8 @@ def _installed_major() -> int:
 def test_bootstrap_asks_for_the_package_that_owns_the_postgis_extension() -> None:
     """Debian's `postgis` only recommends the extension: bootstrap must name it itself."""
     major = _installed_major()
-    control = f"/usr/share/postgresql/{major}/extension/postgis.control"
+    # postgis.control is an alternatives link to postgis-3.control: ask about the file.
+    control = os.path.realpath(f"/usr/share/postgresql/{major}/extension/postgis.control")
     owner = subprocess.run(["dpkg-query", "-S", control], capture_output=True, text=True,
                            check=True).stdout.split(":")[0].strip()
     listed = subprocess.run([str(ROOT / "bootstrap.sh"), "packages"], capture_output=True,
