@@ -1,26 +1,31 @@
-"""Benchmark: ETL validate-and-load vs ``ogr2ogr -f PostgreSQL`` of the same GeoPackage.
+"""Benchmark: ``kentcbs ingest`` vs ``ogr2ogr -f PostgreSQL`` of the same GeoPackage.
 
 Not a test. A seeded generator writes N building polygons with known counts of
 each violation; the same file is loaded in the same run by ogr2ogr (COPY, no
-validation) and by ``etl.services.ingest`` (read in limited children,
-normalise, validate every rule, report, COPY + upsert + quarantine in one
-transaction). Prints times, the ratio and peak memory.
+validation) and by ``kentcbs ingest`` (read in limited children, normalise,
+validate every rule, report, COPY + quarantine in one transaction). Both are
+timed alike: as whole processes, from their start to their exit (the ETL's
+Python and Django start-up, database checks and parser server included), each
+after the same settling of the database. Prints times, the ratio and peak
+memory; exits 1 when a run's counts are not the generated ones (status, read =
+loaded + rejected, rejected = the generated violations) or a target is missed.
 
     .venv/bin/python bench/etl_load.py --n 100000 [--n 1000000] [--repeat 3] [--keep]
 
-Target: ETL within 1.5x of ogr2ogr; peak memory < 4 GiB at 1M features.
+Target: ETL within 1.5x of ogr2ogr (``--target``); peak memory < 4 GiB at 1M
+features (``--max-peak-gib``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,6 +41,9 @@ VIOLATIONS = {
     "GEOM_EMPTY": 0.001, "GEOM_DUPLICATE": 0.001,
 }
 NAMES = ["Yenidoğan", "Şirintepe", "Gökmeydan", "Akarbaşı"]
+LAYER, TABLE = "bench_bina", "bench.etl_bina"
+#: Targets: the ETL within 1.5x of ogr2ogr (ratio of medians); peak memory < 4 GiB.
+TARGET_RATIO, MAX_PEAK_GIB = 1.5, 4.0
 
 
 def generate(path: Path, n: int, seed: int = 42) -> dict[str, int]:
@@ -105,33 +113,15 @@ def pg_dsn() -> str:
     return f"host={cluster.socket_dir} port={cluster.port} dbname={DB_NAME} user={DB_USER}"
 
 
-def run_ogr2ogr(path: Path) -> float:
-    ogr2ogr = shutil.which("ogr2ogr")
-    if not ogr2ogr:
-        raise SystemExit("ogr2ogr is not installed (apt-get install gdal-bin)")
-    cmd = [ogr2ogr, "-f", "PostgreSQL", f"PG:{pg_dsn()}", str(path), "-nln", "bench.ogr_bina",
-           "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "-overwrite",
-           "--config", "PG_USE_COPY", "YES"]
-    start = time.perf_counter()
-    done = subprocess.run(cmd, check=False, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"ogr2ogr failed: {done.stderr.strip()[-2000:]}")
-    return time.perf_counter() - start
-
-
-ETL_CHILD = r"""
-import json, os, sys, threading, time
-os.environ["DJANGO_SETTINGS_MODULE"] = "gis_core.settings"
-
-
-def tree_rss_kib(pid):
-    # resident memory of a process and all its descendants (parser children included)
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants (the parser children's
+    forkserver and the children forked from it included)."""
     total, stack = 0, [pid]
     while stack:
         p = stack.pop()
         try:
             with open(f"/proc/{p}/status") as fh:
-                total += next(int(l.split()[1]) for l in fh if l.startswith("VmRSS:"))
+                total += next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
             with open(f"/proc/{p}/task/{p}/children") as fh:
                 stack += [int(c) for c in fh.read().split()]
         except (OSError, StopIteration, ValueError):
@@ -139,49 +129,90 @@ def tree_rss_kib(pid):
     return total
 
 
-peak = [0]
-stop = threading.Event()
-
-
-def sample():
-    while not stop.is_set():
-        peak[0] = max(peak[0], tree_rss_kib(os.getpid()))
-        time.sleep(0.05)
-
-
-if __name__ == "__main__":
-    # as `kentcbs ingest` does: the parser children's server imports beside the start-up
-    from etl.safety import warm_up
-    warm_up()
-    import django
-    django.setup()
-    from etl.services import ingest
-    from etl.testing import create_layer_table, make_layer
-    layer = make_layer("bench_bina", backing={"kind": "table", "table": "bench.etl_bina"})
-    create_layer_table(layer)
-    threading.Thread(target=sample, daemon=True).start()
+def run_timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Run ``cmd`` as a whole process: wall time from its start to its exit, the peak
+    resident memory of its process tree (sampled every 50 ms), its stderr on failure."""
+    peak = [0]
     start = time.perf_counter()
-    batch = ingest(layer=layer, path=sys.argv[1], department="imar_sehircilik")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], tree_rss_kib(proc.pid))
+            stop.wait(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _out, err = proc.communicate()
     seconds = time.perf_counter() - start
     stop.set()
-    hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-    print(json.dumps({"seconds": seconds, "status": batch.status, "read": batch.count_read,
-                      "loaded": batch.count_loaded, "rejected": batch.count_rejected,
-                      "inserted": batch.count_inserted, "message": batch.message,
-                      "hwm_self_kib": hwm, "peak_tree_kib": peak[0]}))
-"""
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} {cmd[1]} failed (exit {proc.returncode}):\n{err[-3000:]}")
+    return seconds, peak[0], err
 
 
-def run_etl(path: Path) -> dict[str, object]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "gis_core.settings"}
-    script = Path(tempfile.mkdtemp(prefix="kentcbs-bench-etl-")) / "etl_child.py"
-    script.write_text(ETL_CHILD)  # a file, so the forkserver can import __main__ safely
-    done = subprocess.run([sys.executable, str(script), str(path)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
-    shutil.rmtree(script.parent, ignore_errors=True)
-    if done.returncode != 0:
-        raise SystemExit(f"ETL run failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+def run_ogr2ogr(path: Path) -> float:
+    ogr2ogr = shutil.which("ogr2ogr")
+    if not ogr2ogr:
+        raise SystemExit("ogr2ogr is not installed (apt-get install gdal-bin)")
+    cmd = [ogr2ogr, "-f", "PostgreSQL", f"PG:{pg_dsn()}", str(path), "-nln", "bench.ogr_bina",
+           "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "-overwrite",
+           "--config", "PG_USE_COPY", "YES"]
+    return run_timed(cmd)[0]
+
+
+def layer_folder() -> Path:
+    """A ``KENTCBS_LAYER_DIRS`` folder holding the bench layer's definition, so that the
+    real command loads it from the registry like any municipality's own layer."""
+    import yaml
+
+    from etl.testing import layer_data
+
+    folder = Path(tempfile.mkdtemp(prefix="kentcbs-bench-layers-"))
+    (folder / f"{LAYER}.yaml").write_text(
+        yaml.safe_dump(layer_data(LAYER, theme="bina",
+                                  backing={"kind": "table", "table": TABLE}),
+                       allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return folder
+
+
+def run_etl(path: Path, layers: Path) -> dict[str, object]:
+    """``kentcbs ingest`` as a whole process (interpreter start, Django start-up, database
+    checks, the parser server's start, the load, the reports, the exit), timed like
+    ogr2ogr; the batch's counts are read from the database afterwards."""
+    from django.db import connection
+
+    from etl.models import Batch
+
+    exe = shutil.which("kentcbs", path=str(Path(sys.executable).parent)) or "kentcbs"
+    env = {**os.environ, "KENTCBS_LAYER_DIRS": str(layers)}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    seconds, peak_kib, _err = run_timed(
+        [exe, "ingest", LAYER, str(path), "--department", "imar_sehircilik"], env=env)
+    batch = Batch.objects.filter(layer_code=LAYER).order_by("-pk").first()
+    connection.close()
+    assert batch is not None
+    return {"seconds": seconds, "status": batch.status, "read": batch.count_read,
+            "loaded": batch.count_loaded, "rejected": batch.count_rejected,
+            "inserted": batch.count_inserted, "message": batch.message,
+            "peak_tree_kib": peak_kib}
+
+
+def reset_tables() -> None:
+    """Before each run: ogr2ogr's table gone (it creates its own, inside its timed run),
+    the layer's table empty as the registry's DDL makes it (as after ``kentcbs layers
+    sync``)."""
+    from django.db import connection
+
+    from etl.testing import create_layer_table, make_layer
+
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench.ogr_bina")
+    create_layer_table(make_layer(LAYER, backing={"kind": "table", "table": TABLE}))
+    connection.close()
 
 
 def settle() -> None:
@@ -226,11 +257,15 @@ def describe_tables() -> dict[str, str]:
     return out
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, action="append", help="feature count (repeatable)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each side on the same file; medians are printed")
+    parser.add_argument("--target", type=float, default=TARGET_RATIO,
+                        help="the ratio of medians (ETL / ogr2ogr) a run must not exceed")
+    parser.add_argument("--max-peak-gib", type=float, default=MAX_PEAK_GIB,
+                        help="peak resident memory of the ETL's process tree not to exceed")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gis_core.settings")
@@ -246,6 +281,10 @@ def main() -> None:
         cur.execute("CREATE SCHEMA IF NOT EXISTS bench")
     connection.close()
     work = Path(tempfile.mkdtemp(prefix="kentcbs-bench-"))
+    layers = layer_folder()
+    misses: list[str] = []
+    print("both sides timed as whole processes: `ogr2ogr ...` and `kentcbs ingest ...`, "
+          "start to exit, on the same file, each after the same settling")
     print(f"{'n':>9} {'ogr2ogr s':>10} {'ETL s':>8} {'ratio':>6} {'ETL peak MiB':>13} "
           f"{'read':>9} {'loaded':>9} {'rejected':>9} {'expected rej':>12}")
     for n in args.n or [100_000]:
@@ -258,10 +297,11 @@ def main() -> None:
         etls: list[float] = []
         peaks: list[float] = []
         for run in range(args.repeat):  # alternate, so both sides share the machine's mood
+            reset_tables()
             settle()
             ogr = run_ogr2ogr(path)
             settle()
-            etl = run_etl(path)
+            etl = run_etl(path, layers)
             peak_mib = int(etl["peak_tree_kib"]) / 1024  # ETL process + its parser children
             ogrs.append(ogr)
             etls.append(float(etl["seconds"]))
@@ -269,22 +309,37 @@ def main() -> None:
             print(f"{n:>9} {ogr:>10.2f} {etl['seconds']:>8.2f} {etl['seconds'] / ogr:>6.2f} "
                   f"{peak_mib:>13.0f} {etl['read']:>9} {etl['loaded']:>9} {etl['rejected']:>9} "
                   f"{expected:>12}  (run {run + 1}; {etl['status']})", flush=True)
-            assert etl["read"] == n == int(etl["loaded"]) + int(etl["rejected"])
+            if etl["status"] != "loaded":
+                misses.append(f"n={n} run {run + 1}: status {etl['status']} "
+                              f"({etl['message']}), expected loaded")
+            if not (etl["read"] == n == int(etl["loaded"]) + int(etl["rejected"])):
+                misses.append(f"n={n} run {run + 1}: read {etl['read']}, loaded "
+                              f"{etl['loaded']}, rejected {etl['rejected']}: read = loaded + "
+                              f"rejected = {n} expected")
             if int(etl["rejected"]) != expected:
-                print(f"  rejected {etl['rejected']} != expected {expected}: {counts}")
+                misses.append(f"n={n} run {run + 1}: rejected {etl['rejected']} != expected "
+                              f"{expected} {counts}")
         ogr_m, etl_m = float(np.median(ogrs)), float(np.median(etls))
         ratios = ", ".join(f"{e / o:.2f}" for e, o in zip(etls, ogrs, strict=True))
         print(f"{n:>9} {ogr_m:>10.2f} {etl_m:>8.2f} {etl_m / ogr_m:>6.2f} "
               f"{max(peaks):>13.0f}  median of {args.repeat} (ratio of medians; peak = max; "
               f"ratios per run {ratios}; "
               f"generated in {gen:.1f} s)", flush=True)
+        if etl_m / ogr_m > args.target:
+            misses.append(f"n={n}: ratio of medians {etl_m / ogr_m:.2f} > target {args.target}")
+        if max(peaks) > args.max_peak_gib * 1024:
+            misses.append(f"n={n}: peak {max(peaks):.0f} MiB > {args.max_peak_gib} GiB")
     for table, what in describe_tables().items():
         print(f"{table}: {what}")
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"self peak (generator + driver) {own:.0f} MiB")
+    shutil.rmtree(layers, ignore_errors=True)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+    for miss in misses:
+        print(f"MISSED: {miss}", file=sys.stderr)
+    return 1 if misses else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

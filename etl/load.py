@@ -14,11 +14,12 @@ Any failure before the commit (an exception, a killed process, a lost
 connection) leaves the layer exactly as it was: PostgreSQL rolls the whole
 transaction back.
 
-Fault injection for the tests: ``KENTCBS_ETL_FAULT=<point>:<action>`` with
-point ``copy`` (after the first COPY) or ``upsert`` (after the upsert, before
-the commit) and action ``raise``, ``kill`` (SIGKILL of this process) or
-``terminate`` (``pg_terminate_backend`` of the load connection from another
-connection).
+Fault injection for the tests: a test sets :data:`FAULT` to ``"<point>:<action>"``
+in the loading process itself (no environment variable, setting or argument reaches
+it, so nothing outside a test's own code can trigger it), with point ``copy``
+(after the first COPY) or ``upsert`` (after the upsert, before the commit) and
+action ``raise``, ``kill`` (SIGKILL of this process) or ``terminate``
+(``pg_terminate_backend`` of the load connection from another connection).
 """
 
 from __future__ import annotations
@@ -63,9 +64,14 @@ IN_ORDER = """(i.indnatts = 1 AND i.indexprs IS NULL AND i.indpred IS NULL
                         OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%%')))"""
 
 
+#: Set only by tests, in the loading process (``monkeypatch.setattr(load, "FAULT",
+#: "copy:raise")``): ``None`` in every real run.
+FAULT: str | None = None
+
+
 def fault(point: str, raw: Any = None) -> None:
-    """Fail on purpose at ``point`` when ``KENTCBS_ETL_FAULT`` asks for it (tests only)."""
-    wanted = os.environ.get("KENTCBS_ETL_FAULT", "")
+    """Fail on purpose at ``point`` when a test set :data:`FAULT` for it."""
+    wanted = FAULT or ""
     if not wanted or wanted.split(":", 1)[0] != point:
         return
     action = wanted.split(":", 1)[1] if ":" in wanted else "raise"

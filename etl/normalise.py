@@ -154,13 +154,17 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
                                {"lon": bounds[0], "lat": bounds[1]})]
     lonlat = _to_lonlat(bounds, crs)
     epsg = crs.to_epsg()
-    if not _inside(lonlat, mun, margin=0.25):
-        zone = _zone_that_fits(bounds, mun) if crs.is_projected else None
-        if zone and zone != epsg:
-            return [Diagnostic("CRS_WRONG_ZONE", "error",
-                               "With {crs} the data lies {km:.0f} km from the municipality; "
-                               "with EPSG:{zone} it lies inside. Declare --crs EPSG:{zone}.",
-                               {"crs": label, "zone": zone, "km": _distance_km(lonlat, mun)})]
+    if _inside(lonlat, mun, margin=0.25):
+        # read with the declared CRS the data lies in the municipality: the CRS fits it,
+        # even outside the area the CRS is meant for (a neighbouring TM zone, e.g. TM27
+        # numbers for a town at 30.5 E, transforms exactly)
+        return []
+    zone = _zone_that_fits(bounds, mun) if crs.is_projected else None
+    if zone and zone != epsg:
+        return [Diagnostic("CRS_WRONG_ZONE", "error",
+                           "With {crs} the data lies {km:.0f} km from the municipality; "
+                           "with EPSG:{zone} it lies inside. Declare --crs EPSG:{zone}.",
+                           {"crs": label, "zone": zone, "km": _distance_km(lonlat, mun)})]
     area = crs.area_of_use
     if area is not None and not _inside(lonlat, (area.west, area.south, area.east, area.north),
                                         margin=0.5):

@@ -13,9 +13,8 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -25,6 +24,9 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from etl.messages import render
+
+if TYPE_CHECKING:
+    import folium
 
 #: At most this many problem locations are drawn on the report map.
 MAP_LIMIT = 5000
@@ -153,6 +155,8 @@ def write_gpkg(path: Path, report: BatchReport, *, crs: Any) -> Path | None:
 
 def problem_map(locations: gpd.GeoDataFrame) -> folium.Map:
     """A folium map of problem locations, with Leaflet from the app's static files only."""
+    import folium  # here, not at import: ~0.25 s that `kentcbs ingest` paid before its load
+
     from gis_core.maps import OfflineMap
 
     fmap = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True)
@@ -191,6 +195,8 @@ def _summary_table(summary: Any) -> str:
 
 
 def _html_text(report: BatchReport, summary: Any) -> str:
+    import folium
+
     table = report.rendered()
     with translation.override("tr"):
         labels = {k: gettext(k) for k in (

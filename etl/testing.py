@@ -7,10 +7,9 @@ from typing import Any
 from django.db import connection
 
 
-def make_layer(code: str = "etl_bina", **overrides: Any) -> Any:
-    """A table-backed building layer definition (``cbs.<code>``) for tests and benches."""
-    from layers.registry import build_definition
-
+def layer_data(code: str = "etl_bina", **overrides: Any) -> dict[str, Any]:
+    """The definition :func:`make_layer` builds, as data (a bench writes it to a YAML file
+    in ``KENTCBS_LAYER_DIRS`` to run ``kentcbs ingest`` on it)."""
     data: dict[str, Any] = {
         "code": code, "version": 1, "theme": "yapilar",
         "title": {"tr": "Deneme binaları", "en": "Test buildings"},
@@ -32,7 +31,15 @@ def make_layer(code: str = "etl_bina", **overrides: Any) -> Any:
         "backing": {"kind": "table"},
     }
     data.update(overrides)
-    return build_definition(data, name=f"etl.testing.make_layer({code!r})")
+    return data
+
+
+def make_layer(code: str = "etl_bina", **overrides: Any) -> Any:
+    """A table-backed building layer definition (``cbs.<code>``) for tests and benches."""
+    from layers.registry import build_definition
+
+    return build_definition(layer_data(code, **overrides),
+                            name=f"etl.testing.make_layer({code!r})")
 
 
 def ensure_departments() -> None:

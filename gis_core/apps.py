@@ -11,10 +11,11 @@ class GisCoreConfig(AppConfig):
     def ready(self) -> None:
         from simple_history.signals import pre_create_historical_record
 
-        from gis_core import lookups, signals
+        from gis_core import lookups, modules, signals
         from gis_core.models import Membership
 
         lookups.register()
+        modules.check_declarations()  # a broken module's kentcbs.py stops the start-up
 
         pre_create_historical_record.connect(signals.attribute_history,
                                              dispatch_uid="kentcbs_history_source")

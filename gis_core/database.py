@@ -264,9 +264,13 @@ class EmbeddedCluster:
             self._ensure_system_user()
             entry = pwd.getpwnam(SYSTEM_USER)
             for dirpath, _dirs, files in os.walk(self.root):
-                os.chown(dirpath, entry.pw_uid, entry.pw_gid)
+                # a running server removes files meanwhile (pg_internal.init, temporary
+                # files): one that is gone needs no owner
+                with contextlib.suppress(FileNotFoundError):
+                    os.chown(dirpath, entry.pw_uid, entry.pw_gid)
                 for name in files:
-                    os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
             probe = subprocess.run(
                 ["runuser", "-u", SYSTEM_USER, "--", "test", "-w", str(self.root)],
                 check=False,

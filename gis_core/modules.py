@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 #: Name of the declaration file inside a module package.
 SPEC_MODULE = "kentcbs"
 MODULES_PACKAGE = "modules."
@@ -95,6 +97,41 @@ class ModuleSpec:
     building_panels: Sequence[BuildingPanel] = field(default_factory=tuple)
     permissions: Sequence[Permission] = field(default_factory=tuple)
     demo: Callable[..., dict[str, Any]] | None = None
+
+
+class ModuleDeclarationError(ImproperlyConfigured):
+    """An installed module's ``kentcbs.py`` cannot be loaded or declares no ``ModuleSpec``
+    (check id ``modules.E001``): raised at start-up, so a broken module stops the process
+    with one clear line instead of vanishing or failing at the first request."""
+
+
+def check_declarations() -> None:
+    """Load every installed module's ``kentcbs.py`` once, at start-up (``GisCoreConfig.ready``).
+
+    Raises
+    ------
+    ModuleDeclarationError
+        Naming the module, the file and the error inside it.
+    """
+    from django.apps import apps
+
+    for config in apps.get_app_configs():
+        if not config.name.startswith(MODULES_PACKAGE):
+            continue
+        dotted = f"{config.name}.{SPEC_MODULE}"
+        try:
+            if importlib.util.find_spec(dotted) is None:
+                continue
+            spec = getattr(importlib.import_module(dotted), "MODULE", None)
+        except Exception as exc:  # re-raised, typed, with its cause: nothing is swallowed
+            raise ModuleDeclarationError(
+                f"[modules.E001] Modül bildirimi yüklenemedi / the module declaration cannot "
+                f"be loaded: {dotted} ({Path(config.path) / (SPEC_MODULE + '.py')}): "
+                f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(spec, ModuleSpec):
+            raise ModuleDeclarationError(
+                f"[modules.E001] Modül bildirimi yüklenemedi / the module declaration cannot "
+                f"be loaded: {dotted} defines no MODULE = ModuleSpec(...)")
 
 
 def discover() -> list[ModuleSpec]:

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from layers.codelists import SAFE_LOADER
 from layers.errors import LayerDefinitionError, UnknownLayerError
 from layers.schema import FieldDefinition, LayerDefinition
 
@@ -79,7 +80,7 @@ def parse_definition_file(path: Path, *, default_srid: int | None = None
     """Read and validate one YAML definition; return it or the problems found."""
     shown = _display_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"

@@ -21,6 +21,7 @@ import shapely
 from django.db import connection, transaction
 from pyproj import Transformer
 
+from etl import load
 from etl.models import BATCH_LOCK_SPACE, Batch, Quarantine
 from etl.services import ingest
 from etl.testing import create_layer_table, layer_rows, make_layer
@@ -57,7 +58,7 @@ def loaded(tmp_path):
 @pytest.mark.parametrize("fault", ["copy:raise", "upsert:raise", "upsert:terminate"])
 def test_failure_leaves_layer_unchanged(loaded, monkeypatch, fault):
     layer, path, before = loaded
-    monkeypatch.setenv("KENTCBS_ETL_FAULT", fault)
+    monkeypatch.setattr(load, "FAULT", fault)
     batch = ingest(layer=layer, path=path, department="imar_sehircilik", chunk_size=1000)
     assert batch.status == "failed"
     assert batch.reason_code in ("LOAD_ERROR", "LOAD_DB_ERROR")
@@ -66,9 +67,20 @@ def test_failure_leaves_layer_unchanged(loaded, monkeypatch, fault):
     assert batch.count_read == batch.count_loaded + batch.count_rejected
     assert layer_rows(layer) == before
     assert Quarantine.objects.filter(batch=batch).count() == 0
-    monkeypatch.delenv("KENTCBS_ETL_FAULT")
+    monkeypatch.setattr(load, "FAULT", None)
     retry = ingest(layer=layer, path=path, department="imar_sehircilik", chunk_size=1000)
     assert (retry.status, retry.count_inserted, retry.count_updated) == ("loaded", 2950, 49)
+
+
+def test_no_environment_variable_or_setting_injects_a_fault(loaded, monkeypatch, settings):
+    """The fault hook is reachable only from a test's own code: the environment variable
+    that used to arm it, or a setting of that name, changes nothing."""
+    layer, path, _before = loaded
+    assert load.FAULT is None
+    monkeypatch.setenv("KENTCBS_ETL_FAULT", "copy:raise")
+    settings.KENTCBS_ETL_FAULT = "copy:raise"
+    batch = ingest(layer=layer, path=path, department="imar_sehircilik", chunk_size=1000)
+    assert (batch.status, batch.count_inserted, batch.count_updated) == ("loaded", 2950, 49)
 
 
 def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
@@ -80,13 +92,15 @@ def test_killed_process_mid_copy_leaves_layer_unchanged(loaded):
         import django, os
         os.environ["DJANGO_SETTINGS_MODULE"] = "gis_core.settings"
         django.setup()
+        from etl import load
         from etl.services import ingest
         from etl.testing import make_layer
+        load.FAULT = "copy:kill"  # the test's own code, in the loading process
         b = ingest(layer=make_layer("etl_fail"), path={str(path)!r},
                    department="imar_sehircilik", chunk_size=1000)
         print("NOT KILLED", b.status, b.message)
     """)
-    env = {**os.environ, "DATABASE_URL": url, "KENTCBS_ETL_FAULT": "copy:kill"}
+    env = {**os.environ, "DATABASE_URL": url}
     env.pop("KENTCBS_TEST_DB_NAME", None)
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
@@ -128,6 +142,11 @@ def test_a_running_batch_is_not_swept(loaded):
         assert running.status == "processing"
     finally:
         other.close()  # that process dies
+    # its backend ends after the client is gone: wait for the lock to be free (taking it
+    # blocks until then), not for a time
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s, %s)", [BATCH_LOCK_SPACE, running.pk])
+        cur.execute("SELECT pg_advisory_unlock(%s, %s)", [BATCH_LOCK_SPACE, running.pk])
     assert Batch.objects.sweep_interrupted() == 1
     running.refresh_from_db()
     assert (running.status, running.reason_code) == ("failed", "BATCH_INTERRUPTED")
@@ -141,18 +160,16 @@ def _indexes(table: str) -> list[str]:
 
 
 def test_bulk_load_rebuilds_indexes_and_restores_them_on_failure(loaded, monkeypatch):
-    from etl import load
-
     layer, path, before = loaded
     table = str(layer.backing.table)
     indexes = _indexes(table)
     assert any("gist" in ddl for ddl in indexes)
     monkeypatch.setattr(load, "BULK_MIN_ROWS", 10)
-    monkeypatch.setenv("KENTCBS_ETL_FAULT", "upsert:raise")
+    monkeypatch.setattr(load, "FAULT", "upsert:raise")
     failed = ingest(layer=layer, path=path, department="imar_sehircilik")
     assert failed.status == "failed"
     assert layer_rows(layer) == before and _indexes(table) == indexes
-    monkeypatch.delenv("KENTCBS_ETL_FAULT")
+    monkeypatch.setattr(load, "FAULT", None)
     done = ingest(layer=layer, path=path, department="imar_sehircilik")
     assert (done.status, done.count_inserted) == ("loaded", 2950)
     assert _indexes(table) == indexes
@@ -167,13 +184,13 @@ def test_failure_on_an_empty_layer_leaves_it_empty(tmp_path, monkeypatch, fault)
     update.loc[7, "kat_sayisi"] = 999
     update.to_file(tmp_path / "first.gpkg")
     try:
-        monkeypatch.setenv("KENTCBS_ETL_FAULT", fault)
+        monkeypatch.setattr(load, "FAULT", fault)
         failed = ingest(layer=layer, path=tmp_path / "first.gpkg",
                         department="imar_sehircilik", chunk_size=1000)
         assert (failed.status, failed.count_loaded) == ("failed", 0)
         assert layer_rows(layer) == []
         assert Quarantine.objects.filter(batch=failed).count() == 0
-        monkeypatch.delenv("KENTCBS_ETL_FAULT")
+        monkeypatch.setattr(load, "FAULT", None)
         done = ingest(layer=layer, path=tmp_path / "first.gpkg", department="imar_sehircilik",
                       chunk_size=1000)
         assert (done.status, done.count_inserted, done.count_rejected) == ("loaded", 2999, 1)
@@ -215,8 +232,6 @@ def test_bulk_load_into_empty_layer_rebuilds_keys_and_a_duplicate_rolls_back(
         empty_layer, tmp_path, monkeypatch):
     """Keys are dropped and built once after the load; a duplicate found only by that
     rebuild fails the batch, and the layer, its keys and indexes are as before."""
-    from etl import load
-
     layer, table = empty_layer
     constraints, indexes = _constraints(table), _indexes(table)
     assert {c[1] for c in constraints} >= {"p", "u", "c"}
@@ -253,7 +268,6 @@ def test_bulk_load_into_empty_layer_rebuilds_keys_and_a_duplicate_rolls_back(
 def test_keys_referenced_by_a_foreign_key_are_kept(empty_layer, monkeypatch):
     """A key that a foreign key references is not dropped for a bulk load; neither are
     the indexes a load grows in order (the serial primary key, batch_id)."""
-    from etl import load
     from etl.models import Batch
 
     layer, table = empty_layer

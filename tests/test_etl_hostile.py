@@ -169,35 +169,45 @@ def test_parser_runs_under_limits(tmp_path):
     assert run_limited(len, "abc", limits=limits, what="x") == 3
 
 
-def test_warm_up_starts_the_parser_server_in_the_background():
+def test_warm_up_starts_the_parser_server_in_the_background(tmp_path):
     """``warm_up`` (called by ``kentcbs ingest`` before Django starts, and by the upload
     page) starts the forkserver that preloads the readers, without waiting for it; the
-    children forked from it still run under the limits."""
+    children forked from it still run under the limits.
+
+    No clock: the server's preload list starts with a module that blocks on a FIFO until
+    the test writes to it, so ``warm_up`` can only return if it does not wait for the
+    server's imports; and the readers were not imported in the calling process."""
     import subprocess
     import sys
 
-    script = """
-import multiprocessing.forkserver as fs, os, time
+    fifo = tmp_path / "gate"
+    os.mkfifo(fifo)
+    (tmp_path / "kentcbs_test_gate.py").write_text(
+        f"with open({str(fifo)!r}) as gate:\n    gate.read()\n")
+    script = f"""
+import multiprocessing.forkserver as fs, sys
+from etl import safety
 from etl.safety import Limits, run_limited, warm_up
-start = time.perf_counter()
-warm_up()
-returned = time.perf_counter() - start
+safety._context().set_forkserver_preload(["kentcbs_test_gate", "etl.read"])
+warm_up()  # returns although the server is still blocked in its first import
 pid = fs._forkserver._forkserver_pid
-for _ in range(200):  # until the spawned process has exec'd its command line
-    with open(f"/proc/{pid}/cmdline", "rb") as handle:
-        cmdline = handle.read().decode()
-    if "forkserver" in cmdline:
-        break
-    time.sleep(0.05)
+imported_here = sorted(m for m in ("pyogrio", "geopandas", "etl.read") if m in sys.modules)
 warm_up()  # running: nothing new
 assert fs._forkserver._forkserver_pid == pid
-print(returned, "etl.read" in cmdline, run_limited(len, "abcd", limits=Limits(), what="x"))
+with open({str(fifo)!r}, "w") as gate:  # lets the server go on importing
+    gate.write("go")
+with open(f"/proc/{{pid}}/cmdline", "rb") as handle:
+    cmdline = handle.read().decode()
+print(imported_here or "-", "etl.read" in cmdline,
+      run_limited(len, "abcd", limits=Limits(), what="x"))
 """
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "gis_core.settings",
+           "PYTHONPATH": os.pathsep.join([str(tmp_path),
+                                          *filter(None, [os.environ.get("PYTHONPATH")])])}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, check=False,
-                          cwd=Path(__file__).resolve().parent.parent,
-                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "gis_core.settings"})
+                          cwd=Path(__file__).resolve().parent.parent, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
-    returned, preloads, result = done.stdout.split()
-    assert float(returned) < 0.25  # it did not wait for the server's ~0.4 s of imports
+    imported_here, preloads, result = done.stdout.split()
+    assert imported_here == "-"  # the readers are imported by the server only
     assert preloads == "True" and result == "4"

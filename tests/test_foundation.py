@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -246,8 +247,12 @@ def test_health_check_needs_no_round_trip_and_notices_an_ended_session() -> None
 def test_serve_runs_gunicorn_and_serves_static_files() -> None:
     port = free_port()
     exe = shutil.which("kentcbs", path=str(ROOT / ".venv" / "bin")) or "kentcbs"
+    # the worker's database sessions carry a name of this run only (libpq's PGAPPNAME), so
+    # that the test below ends its own session, never another run's on a shared cluster
+    app_name = f"kentcbs-test-serve-{uuid.uuid4().hex[:12]}"
     proc = subprocess.Popen([exe, "serve", "--port", str(port), "--workers", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "PGAPPNAME": app_name})
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -271,8 +276,10 @@ def test_serve_runs_gunicorn_and_serves_static_files() -> None:
             admin.autocommit = True
             with admin.cursor() as cursor:
                 cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE query = 'SELECT postgis_lib_version()' AND state = 'idle'")
-                assert cursor.fetchall(), "the worker's database session was not found"
+                               "WHERE application_name = %s AND state = 'idle' "
+                               "AND query = 'SELECT postgis_lib_version()'", [app_name])
+                ended = cursor.fetchall()
+                assert len(ended) == 1, "the worker's one database session was not found"
         finally:
             admin.close()
         with urllib.request.urlopen(f"{base}/health/", timeout=5) as resp:

@@ -36,8 +36,11 @@ def test_html_pages_in_a_browser(ogc: OgcSite, live_server, client, artifacts_di
                 or request.url.startswith("data:") else external.append(request.url))
         for path in [f"/collections/yol/items/{ogc.yol_ids[0]}?f=html",
                      "/collections/yol/items?f=html&limit=5", "/collections/yol?f=html"]:
-            page.goto(f"{ogc.url}{path}")
-            page.wait_for_timeout(300)
+            page.goto(f"{ogc.url}{path}")  # waits for the load event (scripts have run)
+            # every image has loaded or failed (an injected onerror has fired by then) and
+            # no request is left: conditions, not a time
+            page.wait_for_load_state("networkidle")
+            page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
         (artifacts_dir / "item.html").write_text(page.content())
         assert dialogs == []
         assert external == []
