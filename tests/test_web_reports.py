@@ -386,3 +386,22 @@ def test_pages_render_in_english(media, tmp_path) -> None:
     client.cookies["django_language"] = "tr"
     html = client.get(f"/reports/{batch.pk}/").content.decode()
     assert "Doğrulama raporu" in html
+
+
+def test_an_upload_with_every_feature_rejected_is_shown_rejected(media, tmp_path) -> None:
+    """Issue 16: every feature rejected showed "Durum: Değişiklik yok" in green with "every
+    feature is already stored as sent"."""
+    sender = _user("gonderen", "park_bahceler")
+    path = tmp_path / "hepsi_hatali.geojson"
+    data = json.loads(bad_geojson(valid=0))
+    for feature in data["features"]:
+        feature["properties"]["tur"] = "Havuz"  # not in the code list: every feature
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    batch = ingest(layer="yesil_alan", path=path, department="park_bahceler", user=sender)
+    assert (batch.status, batch.count_loaded, batch.count_rejected) == ("rejected", 0, 4)
+    html = signed_in(sender).get(f"/reports/{batch.pk}/").content.decode()
+    status = html[html.index('<td class="status-'):]
+    status = status[:status.index("</td>")]
+    assert 'class="status-rejected"' in status and "Reddedildi" in status
+    assert "status-unchanged" not in html and "Değişiklik yok" not in status
+    assert "already stored as sent" not in html and "Every feature (4) has errors" in html
