@@ -236,3 +236,46 @@ def test_database_gone_after_the_start_of_any_command_is_one_line(env, tmp_path)
         # and a database that is not there at all, before the command
         one_line_error(kentcbs(*args, env={**env, "DATABASE_URL": db.url}), "DB_UNREACHABLE")
         db.vanish()
+
+
+def test_shift_is_refused_without_accept_shift_and_the_summary_lists_diagnostics(env,
+                                                                                 tmp_path):
+    """Issue 16: ED50 numbers declared as TUREF moved the stored buildings by 188 m with
+    only a warning, and the summary showed "warnings 0" and no message."""
+    first = bina_file(tmp_path / "first.gpkg")
+    assert kentcbs("ingest", "bina", str(first), "--department", "imar_sehircilik",
+                   env=env).returncode == 0
+    with connection.cursor() as cur:
+        cur.execute("SELECT uavt_bina_kodu, ST_AsText(geom) FROM cbs.bina ORDER BY 1")
+        stored = cur.fetchall()
+    ed50 = gpd.read_file(first).to_crs(2320).set_crs(5254, allow_override=True)
+    ed50.to_file(tmp_path / "ed50.gpkg")
+    args = ("ingest", "bina", str(tmp_path / "ed50.gpkg"), "--department", "imar_sehircilik")
+    refused = kentcbs(*args, env=env)
+    one_line_error(refused, "CRS_ED50_SUSPECTED")
+    assert "Veri, kayıtlı aynı nesnelerden" in refused.stderr
+    assert "declared as ITRF96. Declare its real CRS with --crs" in refused.stderr
+    with connection.cursor() as cur:
+        cur.execute("SELECT uavt_bina_kodu, ST_AsText(geom) FROM cbs.bina ORDER BY 1")
+        assert cur.fetchall() == stored
+    accepted = kentcbs(*args, "--accept-shift", env=env)
+    assert accepted.returncode == 0, accepted.stderr
+    out = " ".join(accepted.stdout.split())  # the table wraps long cells
+    assert "[CRS_ED50_SUSPECTED]" in out and "[SHIFT_ACCEPTED]" in out
+    assert "probably ED50" in out and "[CODELIST] 1" not in out  # CODELIST is an error
+    with connection.cursor() as cur:
+        cur.execute("SELECT uavt_bina_kodu, ST_AsText(geom) FROM cbs.bina ORDER BY 1")
+        assert cur.fetchall() != stored
+
+
+def test_refusal_line_is_whole_turkish_and_english(env, tmp_path):
+    """The one-line refusal was cut at the last " / " (inside "TUREF / TM30")."""
+    path = tmp_path / "tm33.gpkg"
+    frame = gpd.read_file(bina_file(tmp_path / "b.gpkg"))
+    frame.to_crs(5255).set_crs(5254, allow_override=True).to_file(path)  # TM33 numbers
+    done = kentcbs("ingest", "bina", str(path), "--department", "imar_sehircilik", env=env)
+    one_line_error(done, "CRS_WRONG_ZONE")
+    line = done.stderr.strip()
+    assert line.count("EPSG:5254 (TUREF / TM30)") == 2, line  # in Turkish and in English
+    assert line.index("ile veri belediyeden") < line.index("the data lies")
+    assert line.endswith("Declare --crs EPSG:5255."), line
