@@ -279,3 +279,18 @@ def test_refusal_line_is_whole_turkish_and_english(env, tmp_path):
     assert line.count("EPSG:5254 (TUREF / TM30)") == 2, line  # in Turkish and in English
     assert line.index("ile veri belediyeden") < line.index("the data lies")
     assert line.endswith("Declare --crs EPSG:5255."), line
+
+
+def test_every_feature_rejected_is_shown_rejected(env, tmp_path):
+    """Issue 16: the summary said "unchanged" for an upload whose every feature was
+    rejected."""
+    frame = gpd.read_file(bina_file(tmp_path / "b.gpkg"))
+    frame["Mahalle Adı"] = "Bilinmeyen"  # not in the code list: every feature has an error
+    frame.to_file(tmp_path / "hepsi_hatali.gpkg")
+    done = kentcbs("ingest", "bina", str(tmp_path / "hepsi_hatali.gpkg"), "--department",
+                   "imar_sehircilik", env=env)
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "durum / status │ rejected" in out, out
+    assert "unchanged │" not in out.replace("değişmeyen / unchanged │", "")
+    assert "Every feature (6) has errors; nothing was loaded" in out
