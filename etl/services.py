@@ -360,7 +360,13 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
     # that says what its rows say; only its report paths are missing
     fault("committed")
     report.summary = _summary(batch, definition)
-    paths = reports.write_all(batch.pk, report, crs=storage_crs)
+    try:
+        paths = reports.write_all(batch.pk, report, crs=storage_crs)
+    except Exception as exc:  # disk full, a defect: the batch keeps what it did, unreported
+        logger.error("etl: batch %s: its reports could not be written: %s: %s", batch.pk,
+                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        logger.debug("etl: batch %s: the error's trace", batch.pk, exc_info=True)
+        paths = {"json": "", "html": "", "gpkg": ""}
     batch.report_json, batch.report_html, batch.report_gpkg = (
         paths["json"], paths["html"], paths["gpkg"])
     batch.finished = batch.finished or timezone.now()

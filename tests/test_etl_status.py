@@ -174,3 +174,20 @@ def test_nothing_changed_with_some_rejects_says_both(layer, tmp_path):
     assert "Every feature is already stored" not in batch.message
     assert "the 3 feature(s) without errors are already stored as sent; 1 feature(s) were " \
            "rejected" in batch.message
+
+
+def test_reports_that_cannot_be_written_leave_the_batch_as_loaded(layer, tmp_path, monkeypatch):
+    """After the commit nothing can turn a loaded batch into a failure or a traceback: a
+    report that cannot be written (disk full) is logged and the batch has no report paths."""
+    from etl import report
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report, "write_all", disk_full)
+    buildings(5).to_file(tmp_path / "b.gpkg")
+    batch = ingest(layer=layer, path=tmp_path / "b.gpkg", department="imar_sehircilik")
+    assert (batch.status, batch.count_inserted, batch.report_json) == ("loaded", 5, "")
+    batch.refresh_from_db()
+    assert batch.status == "loaded" and batch.finished is not None
+    assert len(layer_rows(layer)) == 5
