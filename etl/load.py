@@ -17,8 +17,10 @@ transaction back.
 Fault injection for the tests: a test sets :data:`FAULT` to ``"<point>:<action>"``
 in the loading process itself (no environment variable, setting or argument reaches
 it, so nothing outside a test's own code can trigger it), with point ``copy``
-(after the first COPY) or ``upsert`` (after the upsert, before the commit) and
-action ``raise``, ``kill`` (SIGKILL of this process) or ``terminate``
+(after the first COPY), ``upsert`` (after the upsert, before the commit) or
+``committed`` (in :func:`etl.services.ingest`, after the commit, before the reports)
+and action ``raise``, ``kill`` (SIGKILL of this process), ``stop`` (SIGSTOP of this
+process: the test acts, then sends SIGCONT) or ``terminate``
 (``pg_terminate_backend`` of the load connection from another connection).
 """
 
@@ -77,6 +79,9 @@ def fault(point: str, raw: Any = None) -> None:
     action = wanted.split(":", 1)[1] if ":" in wanted else "raise"
     if action == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
+    if action == "stop":  # the test does something meanwhile (stops the database), then SIGCONT
+        os.kill(os.getpid(), signal.SIGSTOP)
+        return
     if action == "terminate":
         if raw is not None:
             pid = raw.get_backend_pid()

@@ -22,7 +22,7 @@ class BatchStatusChoices(models.TextChoices):
     LOADED = "loaded", _("Yüklendi")
     UNCHANGED = "unchanged", _("Değişiklik yok")
     DRY_RUN = "dry_run", _("Deneme (yüklenmedi)")
-    REJECTED = "rejected", _("Reddedildi (katı kip)")
+    REJECTED = "rejected", _("Reddedildi")
     REFUSED = "refused", _("Dosya reddedildi")
     FAILED = "failed", _("Başarısız")
 

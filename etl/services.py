@@ -27,7 +27,7 @@ from pyproj import CRS
 
 from etl import report as reports
 from etl.errors import LoadFailed, UploadRefused
-from etl.load import BatchLoader, run_load_error, table_columns
+from etl.load import BatchLoader, fault, run_load_error, table_columns
 from etl.models import Batch, BatchPolicyChoices, BatchStatusChoices
 from etl.normalise import (
     Diagnostic,
@@ -41,7 +41,8 @@ from etl.normalise import (
 )
 from etl.read import SourceInfo, open_upload, read_chunks_with_wkb
 from etl.safety import Limits, warm_up
-from etl.validate import FileState, validate_chunk
+from etl.validate import FileState, _problems, validate_chunk
+from gis_core.errors import bilingual
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int | None], None]
@@ -222,7 +223,10 @@ def _stored_offsets(layer: Any, frame: gpd.GeoDataFrame) -> np.ndarray:
     from etl.load import _qualified, _quote
 
     key = layer.key[0]
-    sample = frame[frame[key].notna()].head(500)
+    geoms = frame.geometry
+    # only features with a key and a geometry: a null or unreadable one has no centroid
+    # (it is rejected as GEOM_EMPTY; it tells nothing about a shift)
+    sample = frame[frame[key].notna() & ~(geoms.isna() | geoms.is_empty)].head(500)
     if sample.empty:
         return np.empty((0, 2))
     geom = _quote(layer.geometry_column)
@@ -237,7 +241,8 @@ def _stored_offsets(layer: Any, frame: gpd.GeoDataFrame) -> np.ndarray:
     cents = sample.geometry.centroid
     keys = sample[key].astype(str).to_numpy()
     rows = [(stored[k][0] - c.x, stored[k][1] - c.y)
-            for k, c in zip(keys, cents, strict=True) if k in stored and not c.is_empty]
+            for k, c in zip(keys, cents, strict=True)
+            if k in stored and None not in stored[k] and not c.is_empty]
     return np.asarray(rows, dtype=float).reshape(-1, 2)
 
 
@@ -265,7 +270,8 @@ def _errors_per_feature(problems: pd.DataFrame) -> pd.Series:
 def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
            crs: str | None = None, dry_run: bool = False, strict: bool = False,
            mapping: Path | None = None, progress: Progress | None = None,
-           chunk_size: int = DEFAULT_CHUNK, limits: Limits | None = None) -> Batch:
+           chunk_size: int = DEFAULT_CHUNK, limits: Limits | None = None,
+           accept_shift: bool = False) -> Batch:
     """Read, normalise, validate, report and load one upload into one layer.
 
     Parameters
@@ -288,6 +294,10 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         YAML file mapping column names to field names.
     progress : callable, optional
         ``progress(features_done, features_total_or_None)``.
+    accept_shift : bool
+        Load even when the data sits systematically shifted from the same features already
+        stored (``CRS_ED50_SUSPECTED``, ``DATA_SHIFTED``: refused otherwise); the shift is
+        then reported as a warning.
 
     Returns
     -------
@@ -322,7 +332,7 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         with collector_paused():
             _run(batch, definition, path, workdir, report, crs=crs, dry_run=dry_run,
                  strict=strict, mapping=mapping, progress=progress, chunk_size=chunk_size,
-                 limits=limits, digest=digest)
+                 limits=limits, digest=digest, accept_shift=accept_shift)
     except UploadRefused as exc:
         batch.status = BatchStatusChoices.REFUSED
         batch.reason_code, batch.message = exc.code, exc.text
@@ -331,26 +341,51 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         failure = exc if isinstance(exc, LoadFailed) else run_load_error(exc)
         connection.close()  # the connection may be gone (terminated backend); its lock too
         locked = False
-        batch.status = BatchStatusChoices.FAILED
-        batch.reason_code, batch.message = failure.code, failure.text
-        batch.count_loaded = batch.count_inserted = batch.count_updated = 0
-        batch.count_unchanged = 0
-        batch.count_rejected = batch.count_read
+        _fail(batch, failure)
+    except Exception as exc:  # a defect: the batch fails now, with its own code
+        # (not left "processing" for a later sweep to call its process dead); the load's
+        # transaction was rolled back by BatchLoader.__exit__
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        # one line where a user may see it (the command's stderr); the trace for developers
+        logger.error("etl: batch %s stopped on an unexpected error: %s", batch.pk, reason)
+        logger.debug("etl: batch %s: the error's trace", batch.pk, exc_info=True)
+        _fail(batch, LoadFailed("INGEST_ERROR", "The batch stopped on an unexpected error; "
+                                "nothing was changed: {reason}", reason=reason))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if digest is not None:  # also when the upload was refused before _run stored it
             batch.sha256 = digest.result()
+    # a loaded (or rejected) batch's status and counts were committed with its rows, in the
+    # load's own transaction (_close_in_load): a process killed from here on leaves a batch
+    # that says what its rows say; only its report paths are missing
+    fault("committed")
     report.summary = _summary(batch, definition)
-    paths = reports.write_all(batch.pk, report, crs=storage_crs)
+    try:
+        paths = reports.write_all(batch.pk, report, crs=storage_crs)
+    except Exception as exc:  # disk full, a defect: the batch keeps what it did, unreported
+        logger.error("etl: batch %s: its reports could not be written: %s: %s", batch.pk,
+                     type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+        logger.debug("etl: batch %s: the error's trace", batch.pk, exc_info=True)
+        paths = {"json": "", "html": "", "gpkg": ""}
     batch.report_json, batch.report_html, batch.report_gpkg = (
         paths["json"], paths["html"], paths["gpkg"])
-    batch.finished = timezone.now()
+    batch.finished = batch.finished or timezone.now()
     assert batch.invariant_holds, "read = loaded + rejected"
     batch.save()
     if locked:  # after the final status is stored: a sweep never sees it unlocked before
         batch.release_lock()
     _audit(batch)
     return batch
+
+
+def _fail(batch: Batch, failure: LoadFailed) -> None:
+    """Mark ``batch`` failed with ``failure``'s code and text; nothing of it is loaded."""
+    batch.status = BatchStatusChoices.FAILED
+    batch.reason_code, batch.message = failure.code, failure.text
+    batch.count_loaded = batch.count_inserted = batch.count_updated = 0
+    batch.count_unchanged = 0
+    batch.count_rejected = batch.count_read
+    batch.finished = None
 
 
 def _summary(batch: Batch, layer: Any) -> dict[str, Any]:
@@ -394,7 +429,7 @@ def _audit(batch: Batch) -> None:
 def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.BatchReport, *,
          crs: str | None, dry_run: bool, strict: bool, mapping: Path | None,
          progress: Progress | None, chunk_size: int, limits: Limits | None,
-         digest: Future[str] | None = None) -> None:
+         digest: Future[str] | None = None, accept_shift: bool = False) -> None:
     limits = limits or Limits.from_settings()
     info: SourceInfo = open_upload(path, workdir=workdir, limits=limits)
     batch.file_format = info.format
@@ -417,6 +452,7 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
         incremental=not strict)
     errors_seen = 0
     first = True
+    far_box: tuple[float, float, float, float] | None = None
     if loader is not None:
         loader.__enter__()
         if lookup is not None:
@@ -433,7 +469,9 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             chunk = chunk.set_crs(source_crs, allow_override=True)
             if first:
                 first = False
-                _first_chunk_checks(chunk, layer, source_crs, mun_box, report)
+                far_box = _first_chunk_checks(chunk, layer, source_crs, mun_box, report)
+                if boundary is not None and layer.geometry_rules.within_municipality:
+                    far_box = None  # validate_chunk rejects them against the boundary
                 match = match_fields([c for c in chunk.columns if c != chunk.geometry.name],
                                      layer.field_names, mapping=mapping_dict)
                 report.summary["unknown_columns"] = match.unknown
@@ -451,6 +489,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             stored = to_storage(renamed, int(layer.srid))
             result = validate_chunk(stored, layer, state, boundary=boundary,
                                     unique_lookup=lookup)
+            if far_box is not None:
+                _reject_far(result, stored, far_box)
             if first is False and batch.count_read == 0:
                 if loader is not None:
                     loader.wait()
@@ -459,8 +499,9 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
                     minx, miny, maxx, maxy = result.frame.total_bounds
                     c = shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)
                     shift = expected_ed50_shift(target_srid=int(layer.srid), x=c.x, y=c.y)
-                    report.diagnostics += [d.as_dict() for d in
-                                           diagnose_datum_shift(offsets, shift)]
+                    _shift_checks(diagnose_datum_shift(
+                        offsets, shift, tolerance=layer.geometry_rules.snap_tolerance),
+                        report, accept_shift=accept_shift)
             rejected = result.rejected
             bad = result.frame.index.isin(rejected)
             problems = result.problems
@@ -503,42 +544,158 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             counts = finishing.result()
             batch.count_inserted, batch.count_updated = counts.inserted, counts.updated
             batch.count_unchanged = counts.unchanged
+        _final_status(batch, layer, strict=strict, dry_run=dry_run, errors_seen=errors_seen,
+                      digest=digest)
+        if loader is not None:
+            # the final status and counts commit with the rows (and the quarantine) they
+            # describe: no sweep can find this batch "processing" once its rows are there
+            batch.finished = timezone.now()
+            assert batch.invariant_holds, "read = loaded + rejected"
+            batch.save()
     except BaseException:
         if loader is not None:
             loader.__exit__(*__import__("sys").exc_info())
         raise
     if loader is not None:
         loader.__exit__(None, None, None)
+
+
+def _final_status(batch: Batch, layer: Any, *, strict: bool, dry_run: bool, errors_seen: int,
+                  digest: Future[str] | None) -> None:
+    """Set the status (and message) that says what the batch did."""
+    if digest is not None:
+        # before this connection writes the batch's row: the hashing thread writes it on
+        # its own connection and would wait for this transaction
+        batch.sha256 = digest.result()
     if dry_run:
         batch.status = BatchStatusChoices.DRY_RUN
     elif strict and errors_seen:
         batch.status = BatchStatusChoices.REJECTED
         batch.count_rejected, batch.count_loaded = batch.count_read, 0
-        batch.message = f"strict: {errors_seen} feature(s) with errors; nothing loaded"
+        batch.message = bilingual("Strict: {n} feature(s) with errors; nothing was loaded.",
+                                  n=errors_seen)
+    elif batch.count_loaded == 0:
+        # every feature has an error: rejected, not "unchanged" (nothing was compared)
+        batch.status = BatchStatusChoices.REJECTED
+        batch.message = bilingual("Every feature ({n}) has errors; nothing was loaded. The "
+                                  "report lists them.", n=batch.count_rejected)
     elif batch.count_inserted == 0 and batch.count_updated == 0:
         batch.status = BatchStatusChoices.UNCHANGED
-        if digest is not None:
-            batch.sha256 = digest.result()
         earlier = (Batch.objects.filter(layer_code=layer.code, sha256=batch.sha256,
                                         status__in=[BatchStatusChoices.LOADED,
                                                     BatchStatusChoices.UNCHANGED])
                    .exclude(pk=batch.pk).order_by("created").first())
-        batch.message = (f"same file as batch #{earlier.pk}; nothing changed" if earlier
-                         else "every feature is already stored as sent; nothing changed")
+        if earlier is not None:
+            batch.message = bilingual("Same file as batch #{pk}; nothing changed.",
+                                      pk=earlier.pk)
+        elif batch.count_rejected:
+            batch.message = bilingual(
+                "Nothing changed: the {n} feature(s) without errors are already stored as "
+                "sent; {rejected} feature(s) were rejected.", n=batch.count_loaded,
+                rejected=batch.count_rejected)
+        else:
+            batch.message = bilingual("Every feature is already stored as sent; nothing "
+                                      "changed.")
     else:
         batch.status = BatchStatusChoices.LOADED
 
 
+def _shift_checks(found: list[Diagnostic], report: reports.BatchReport, *,
+                  accept_shift: bool) -> None:
+    """A systematic shift against the stored features refuses the upload, unless the
+    sender accepted it: then it is reported as a warning, with who accepted what."""
+    for d in found:
+        if not accept_shift:
+            report.diagnostics.append(d.as_dict())
+            raise UploadRefused(d.code, d.message, **d.params)
+        report.diagnostics.append(Diagnostic(d.code, "warning", d.message, d.params).as_dict())
+        report.diagnostics.append(Diagnostic(
+            "SHIFT_ACCEPTED", "warning", "The sender accepted the shift of {m:.1f} m: the "
+            "stored features move with this batch.", d.params).as_dict())
+
+
+#: Degrees around the municipality's lon/lat box within which a feature is "near" (the
+#: margin diagnose_crs gives the whole file).
+NEAR_MARGIN = 0.25
+
+
 def _first_chunk_checks(chunk: gpd.GeoDataFrame, layer: Any, source_crs: CRS,
                         mun_box: tuple[float, float, float, float],
-                        report: reports.BatchReport) -> None:
+                        report: reports.BatchReport
+                        ) -> tuple[float, float, float, float] | None:
+    """Judge the file's CRS from its first chunk (refuse it on an error).
+
+    The CRS is judged on the features near the municipality when most of them are: a
+    few far away (another country) are then features in the wrong place, not a wrong
+    CRS; they are rejected one by one with ``OUTSIDE_MUNICIPALITY``, and the municipality's
+    box with the margin, in the storage CRS, is returned for :func:`_reject_far` (else
+    ``None``). When most of the file lies far away, the whole extent is judged as before
+    (a wrong CRS refuses the file)."""
     geoms = chunk.geometry
     geoms = geoms[~(geoms.isna() | geoms.is_empty)]
     if geoms.empty:
-        return
-    found = diagnose_crs(np.asarray(geoms.total_bounds), source_crs,
-                         municipality_lonlat=mun_box)
+        return None
+    bounds = np.asarray(geoms.total_bounds)
+    near = _near(np.asarray(geoms.to_numpy()), source_crs, mun_box)
+    far_box = None
+    if 2 * int(near.sum()) > len(near):
+        far_box = _storage_box(mun_box, int(layer.srid))
+        if not near.all():
+            bounds = shapely.total_bounds(np.asarray(geoms.to_numpy())[near])
+    found = diagnose_crs(bounds, source_crs, municipality_lonlat=mun_box)
     report.diagnostics += [d.as_dict() for d in found]
     for d in found:
         if d.severity == "error":
             raise UploadRefused(d.code, d.message, **d.params)
+    return far_box
+
+
+def _near(geoms: np.ndarray, crs: CRS, mun_box: tuple[float, float, float, float]
+          ) -> np.ndarray:
+    """Which geometries' bounding-box centres lie in the municipality's lon/lat box with
+    :data:`NEAR_MARGIN` (read in ``crs``)."""
+    from pyproj import Transformer
+
+    b = shapely.bounds(geoms)
+    x, y = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    try:
+        with np.errstate(invalid="ignore"):
+            lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(x, y)
+    except Exception:  # noqa: BLE001 - pyproj's errors for coordinates it cannot place
+        return np.zeros(len(geoms), dtype=bool)
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return ((lon >= mun_box[0] - NEAR_MARGIN) & (lon <= mun_box[2] + NEAR_MARGIN)
+                & (lat >= mun_box[1] - NEAR_MARGIN) & (lat <= mun_box[3] + NEAR_MARGIN))
+
+
+def _storage_box(mun_box: tuple[float, float, float, float], srid: int
+                 ) -> tuple[float, float, float, float]:
+    """The municipality's lon/lat box with :data:`NEAR_MARGIN`, as a box in ``srid``."""
+    from pyproj import Transformer
+
+    box = Transformer.from_crs(4326, srid, always_xy=True).transform_bounds(
+        mun_box[0] - NEAR_MARGIN, mun_box[1] - NEAR_MARGIN, mun_box[2] + NEAR_MARGIN,
+        mun_box[3] + NEAR_MARGIN, densify_pts=21)
+    return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
+
+
+def _reject_far(result: Any, stored: gpd.GeoDataFrame,
+                box: tuple[float, float, float, float]) -> None:
+    """Add an ``OUTSIDE_MUNICIPALITY`` error for each feature entirely outside ``box`` (in
+    the storage CRS) that has none yet: a file that belongs to the municipality but holds a
+    few features far away."""
+    b = shapely.bounds(np.asarray(stored.geometry.to_numpy()))
+    with np.errstate(invalid="ignore"):  # missing geometries (NaN) are never far
+        far = (b[:, 2] < box[0]) | (b[:, 0] > box[2]) | (b[:, 3] < box[1]) | (b[:, 1] > box[3])
+    if not far.any():
+        return
+    problems = result.problems
+    flagged = problems.loc[(problems["code"] == "OUTSIDE_MUNICIPALITY")
+                           & (problems["severity"] == "error"), "feature"].to_numpy()
+    features = stored.index.to_numpy()[far]
+    features = features[~np.isin(features, flagged)]
+    if len(features):
+        result.problems = pd.concat(
+            [problems, _problems(features, "OUTSIDE_MUNICIPALITY", "error", detail="far")],
+            ignore_index=True)

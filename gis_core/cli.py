@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gis_core.errors import KentCBSError
 
 #: Commands that must run without touching the database.
 NO_DATABASE_COMMANDS = {
@@ -70,9 +74,37 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"kentcbs: {exc}\n")
         return exc.exit_code if isinstance(exc, KentCBSError) else exc.returncode
+    except Exception as exc:
+        lost = database_lost(exc)
+        if lost is None or wants_traceback:
+            raise
+        sys.stderr.write(f"kentcbs: {lost}\n")
+        return lost.exit_code
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def database_lost(exc: BaseException) -> KentCBSError | None:
+    """The one-line error for a database that stopped answering in the middle of a command
+    (PostgreSQL stopped or killed, the network or the server gone), or ``None`` when ``exc``
+    is something else. Whatever the command had not committed was rolled back by
+    PostgreSQL; the command is simply run again."""
+    import psycopg2
+    from django.db import utils
+
+    from gis_core.errors import DatabaseSetupError
+
+    lost = (utils.OperationalError, utils.InterfaceError, psycopg2.OperationalError,
+            psycopg2.InterfaceError)
+    if not isinstance(exc, lost):
+        return None
+    text = str(exc).strip()
+    reason = text.splitlines()[0].strip() if text else type(exc).__name__
+    return DatabaseSetupError(
+        "DB_CONNECTION_LOST", "The database stopped answering during the command ({reason}). "
+        "Nothing it had not finished was saved. Check that PostgreSQL runs (kentcbs db "
+        "status) and run the command again.", reason=reason[:200])
 
 
 if __name__ == "__main__":

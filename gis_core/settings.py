@@ -210,7 +210,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # pyogrio logs every file it writes ("Created 6 records") at INFO: noise on a command's
+    # stderr (an ingest's error is one line)
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pyogrio": {"level": "WARNING"}},
 }
 
 # Upload and report storage used by the ETL.

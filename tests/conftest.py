@@ -58,10 +58,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def kentcbs_exe() -> str:
+    """The ``kentcbs`` console command of this environment."""
+    return shutil.which("kentcbs", path=str(Path(sys.executable).parent)) or "kentcbs"
+
+
 def kentcbs(*args: str, env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real ``kentcbs`` console command in a subprocess."""
-    exe = shutil.which("kentcbs", path=str(Path(sys.executable).parent)) or "kentcbs"
+    exe = kentcbs_exe()
     full_env = {**os.environ, **(env or {})}
     full_env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run([exe, *args], capture_output=True, text=True, env=full_env,

@@ -177,7 +177,8 @@ def test_crs_mistakes_refuse_the_upload(layer, tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_ed50_declared_as_itrf96_is_warned(tmp_path):
+def test_ed50_declared_as_itrf96_is_found(tmp_path):
+    """Found also in a dry run, which is refused like the real load would be (issue 16)."""
     definition = make_layer("etl_ed50", geometry_rules={"valid": True})
     create_layer_table(definition)
     grid = [(X0 + i * 40, Y0 + j * 40) for i in range(5) for j in range(4)]
@@ -191,6 +192,7 @@ def test_ed50_declared_as_itrf96_is_warned(tmp_path):
     ed50.to_file(tmp_path / "ed50.gpkg")
     batch = ingest(layer=definition, path=tmp_path / "ed50.gpkg", department="imar_sehircilik",
                    dry_run=True)
+    assert (batch.status, batch.reason_code) == ("refused", "CRS_ED50_SUSPECTED")
     report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
     assert "CRS_ED50_SUSPECTED" in [d["code"] for d in report["diagnostics"]]
     with connection.cursor() as cur:

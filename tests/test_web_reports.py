@@ -386,3 +386,67 @@ def test_pages_render_in_english(media, tmp_path) -> None:
     client.cookies["django_language"] = "tr"
     html = client.get(f"/reports/{batch.pk}/").content.decode()
     assert "Doğrulama raporu" in html
+
+
+def test_an_upload_with_every_feature_rejected_is_shown_rejected(media, tmp_path) -> None:
+    """Issue 16: every feature rejected showed "Durum: Değişiklik yok" in green with "every
+    feature is already stored as sent"."""
+    sender = _user("gonderen", "park_bahceler")
+    path = tmp_path / "hepsi_hatali.geojson"
+    data = json.loads(bad_geojson(valid=0))
+    for feature in data["features"]:
+        feature["properties"]["tur"] = "Havuz"  # not in the code list: every feature
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    batch = ingest(layer="yesil_alan", path=path, department="park_bahceler", user=sender)
+    assert (batch.status, batch.count_loaded, batch.count_rejected) == ("rejected", 0, 4)
+    html = signed_in(sender).get(f"/reports/{batch.pk}/").content.decode()
+    status = html[html.index('<td class="status-'):]
+    status = status[:status.index("</td>")]
+    assert 'class="status-rejected"' in status and "Reddedildi" in status
+    assert "status-unchanged" not in html and "Değişiklik yok" not in status
+    assert "already stored as sent" not in html and "Every feature (4) has errors" in html
+
+
+def test_a_shift_refused_upload_is_sent_again_with_a_confirmation_naming_the_shift(
+        media, tmp_path, monkeypatch, django_capture_on_commit_callbacks) -> None:
+    """Issue 16: a systematic shift against stored features refuses the upload; the web
+    form loads it only when a confirmation that names the shift is ticked."""
+    import geopandas as gpd
+
+    sender = _user("gonderen", "park_bahceler")
+    good = tmp_path / "parklar.geojson"
+    good.write_bytes(bad_geojson(valid=4))
+    assert ingest(layer="yesil_alan", path=good, department="park_bahceler",
+                  user=sender).count_loaded == 4
+    frame = gpd.read_file(good).to_crs(5254)
+    frame["geometry"] = frame.geometry.translate(30, 40)  # 50 m north-east, all of them
+    shifted_bytes = frame.to_crs(4326).to_json().encode()
+    shifted = tmp_path / "kaymis.geojson"
+    shifted.write_bytes(shifted_bytes)
+    refused = ingest(layer="yesil_alan", path=shifted, department="park_bahceler", user=sender)
+    assert (refused.status, refused.reason_code) == ("refused", "DATA_SHIFTED")
+    client = signed_in(sender)
+    report = client.get(f"/reports/{refused.pk}/").content.decode()
+    assert 'id="send-accepting-shift"' in report and f"shift={refused.pk}" in report
+    form = client.get("/upload/", {"layer": "yesil_alan", "shift": refused.pk}).content.decode()
+    assert 'name="accept_shift"' in form and "50 m" in form and "DATA_SHIFTED" in form
+    # the plain form has no such box; another batch's id (not refused for a shift) neither
+    assert 'name="accept_shift"' not in client.get("/upload/").content.decode()
+    other = _bad_batch(tmp_path, sender)
+    assert 'name="accept_shift"' not in client.get(
+        "/upload/", {"shift": other.pk}).content.decode()
+
+    monkeypatch.setattr(reports, "_upload_thread", lambda job_id: None)
+    for ticked in (False, True):
+        post = {"layer": "yesil_alan", "shift": str(refused.pk),
+                "file": SimpleUploadedFile("kaymis.geojson", shifted_bytes)}
+        if ticked:
+            post["accept_shift"] = "on"
+        with django_capture_on_commit_callbacks(execute=True):
+            resp = client.post("/upload/", post)
+        assert resp.status_code == 302
+        job = UploadJob.objects.order_by("-pk").first()
+        assert job.accept_shift is ticked
+        batch = reports.run_upload(job.pk).batch
+        assert batch.status == ("loaded" if ticked else "refused"), batch.message
+    assert batch.count_updated == 4

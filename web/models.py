@@ -40,6 +40,7 @@ class UploadJob(models.Model):
     crs = models.CharField(_("coordinate reference system"), max_length=40, blank=True)
     dry_run = models.BooleanField(_("dry run"), default=False)
     strict = models.BooleanField(_("strict"), default=False)
+    accept_shift = models.BooleanField(_("shift accepted"), default=False)
     status = models.CharField(_("status"), max_length=10, choices=UploadJobStatusChoices.choices,
                               default=UploadJobStatusChoices.QUEUED)
     phase = models.CharField(_("phase"), max_length=12, choices=UploadJobPhaseChoices.choices,

@@ -74,7 +74,7 @@ STATUS_LABELS = {
     BatchStatusChoices.LOADED: pgettext_lazy("batch status", "Loaded"),
     BatchStatusChoices.UNCHANGED: pgettext_lazy("batch status", "Unchanged"),
     BatchStatusChoices.DRY_RUN: pgettext_lazy("batch status", "Dry run (not loaded)"),
-    BatchStatusChoices.REJECTED: pgettext_lazy("batch status", "Rejected (strict)"),
+    BatchStatusChoices.REJECTED: pgettext_lazy("batch status", "Rejected"),
     BatchStatusChoices.REFUSED: pgettext_lazy("batch status", "File refused"),
     BatchStatusChoices.FAILED: pgettext_lazy("batch status", "Failed"),
 }
@@ -274,6 +274,27 @@ def _render_map(features: list[dict[str, Any]]) -> RenderedMap:
 
 
 # -- uploads ---------------------------------------------------------------------------
+def refused_shift(*, user: Any, pk: Any) -> tuple[Batch, str] | None:
+    """The batch ``pk`` if ``user`` may see it and it was refused for a systematic shift
+    against the stored features, with the shift in metres as text (e.g. ``"188"``), for
+    the upload form's confirmation; else ``None``."""
+    from etl.normalise import SHIFT_CODES
+
+    found = visible_batch(user=user, pk=int(pk)) if str(pk).isdigit() else None
+    if found is None or found[0].reason_code not in SHIFT_CODES:
+        return None
+    batch = found[0]
+    payload = load_report_json(batch) or {}
+    for diagnostic in payload.get("diagnostics", []):
+        if diagnostic.get("code") == batch.reason_code:
+            try:
+                metres = float(diagnostic.get("params", {}).get("m", ""))
+            except ValueError:
+                break
+            return batch, f"{metres:.0f}" if metres >= 10 else f"{metres:.1f}"
+    return None
+
+
 def upload_max_bytes() -> int:
     """The largest file the upload form accepts (``KENTCBS_UPLOAD_MAX_BYTES``)."""
     return int(settings.KENTCBS_UPLOAD_MAX_BYTES)
@@ -299,7 +320,8 @@ def upload_department(*, user: Any, layer: Any) -> str:
 
 
 def create_upload_job(*, user: Any, layer_code: str, upload: UploadedFile, crs: str = "",
-                      dry_run: bool = False, strict: bool = False) -> UploadJob:
+                      dry_run: bool = False, strict: bool = False,
+                      accept_shift: bool = False) -> UploadJob:
     """Store ``upload`` under ``MEDIA_ROOT/web/uploads/<job>/`` and record a queued job.
 
     Raises
@@ -315,7 +337,7 @@ def create_upload_job(*, user: Any, layer_code: str, upload: UploadedFile, crs: 
     job = UploadJob.objects.create(
         user=user, layer_code=layer.code, department=upload_department(user=user, layer=layer),
         file_name=name, size=upload.size or 0, crs=crs.strip().upper(), dry_run=dry_run,
-        strict=strict)
+        strict=strict, accept_shift=accept_shift)
     folder = Path(settings.MEDIA_ROOT) / "web" / "uploads" / str(job.pk)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
@@ -425,7 +447,8 @@ def run_upload(job_id: int) -> UploadJob:
             with audit_context(user=job.user, source="etl", request_id=f"upload-{job.pk}"):
                 batch = ingest(layer=job.layer_code, path=Path(job.stored_path),
                                department=job.department, user=job.user, crs=job.crs or None,
-                               dry_run=job.dry_run, strict=job.strict, progress=progress)
+                               dry_run=job.dry_run, strict=job.strict, progress=progress,
+                               accept_shift=job.accept_shift)
         job.refresh_from_db()
         job.batch = batch
         job.done = batch.count_read

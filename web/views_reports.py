@@ -102,6 +102,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status_label": reports.STATUS_LABELS.get(batch.status, batch.status),
         "policy_label": POLICY_LABELS.get(batch.policy, batch.policy),
         "refused": batch.status in (BatchStatusChoices.REFUSED, BatchStatusChoices.FAILED),
+        "shift": reports.refused_shift(user=request.user, pk=batch.pk),
         "has_gpkg": see and reports.media_file(batch.report_gpkg) is not None,
     })
 
@@ -158,11 +159,23 @@ class UploadForm(forms.Form):
     strict = forms.BooleanField(label=gettext_lazy("Strict: any error rejects the whole file"),
                                 required=False)
 
-    def __init__(self, *args: Any, layers: list[Any], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, layers: list[Any],
+                 shift: tuple[Any, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["layer"].choices = [(layer.code, f"{_title(layer)} ({layer.code})")
                                         for layer in layers]
         self.fields["crs"].widget.attrs["placeholder"] = "EPSG:5254"
+        if shift is not None:
+            # sending again a file refused for a systematic shift against the stored
+            # features: the confirmation names that shift (and the refused batch)
+            batch, metres = shift
+            self.fields["shift"] = forms.IntegerField(widget=forms.HiddenInput,
+                                                      initial=batch.pk, required=False)
+            self.fields["accept_shift"] = forms.BooleanField(required=False, label=_(
+                "The data sits %(metres)s m from the same features already stored "
+                "(batch #%(batch)s, %(code)s). I confirm the shift: load it and move the "
+                "stored features by %(metres)s m.") % {
+                    "metres": metres, "batch": batch.pk, "code": batch.reason_code})
 
     def clean_crs(self) -> str:
         value = self.cleaned_data["crs"].strip()
@@ -232,15 +245,18 @@ def _upload(request: HttpRequest) -> HttpResponse:
         return render(request, "web/reports/upload.html", context, status=(
             403 if request.method == "POST" else 200))
     status = 200
+    shift = reports.refused_shift(user=request.user, pk=request.POST.get(
+        "shift", "") if request.method == "POST" else request.GET.get("shift", ""))
     if request.method == "POST":
-        form = UploadForm(request.POST, request.FILES, layers=layers)
+        form = UploadForm(request.POST, request.FILES, layers=layers, shift=shift)
         too_large = getattr(request, "upload_too_large", False)
         if form.is_valid() and not too_large:
             data = form.cleaned_data
             try:
                 job = reports.create_upload_job(
                     user=request.user, layer_code=data["layer"], upload=data["file"],
-                    crs=data["crs"], dry_run=data["dry_run"], strict=data["strict"])
+                    crs=data["crs"], dry_run=data["dry_run"], strict=data["strict"],
+                    accept_shift=bool(data.get("accept_shift")))
             except KentCBSError as error:
                 form.add_error(None, error.text)
                 status = 403
@@ -257,7 +273,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
                 status = 400
     else:
         initial = {"layer": request.GET.get("layer")} if request.GET.get("layer") else None
-        form = UploadForm(initial=initial, layers=layers)
+        form = UploadForm(initial=initial, layers=layers, shift=shift)
         warm_up()  # the ETL's parser server starts while the user picks a file (once)
     context["form"] = form
     return render(request, "web/reports/upload.html", context, status=status)

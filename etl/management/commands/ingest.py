@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from etl.errors import LoadFailed, UploadRefused
 from etl.models import BatchStatusChoices
@@ -30,6 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--strict", action="store_true", help="any error rejects the batch")
         parser.add_argument("--mapping", type=Path, default=None,
                             help="YAML mapping of column names to field names")
+        parser.add_argument("--accept-shift", action="store_true",
+                            help="load even when the data sits systematically shifted from "
+                                 "the same features already stored (they move with it)")
         parser.add_argument("--chunk-size", type=int, default=200_000)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -48,17 +53,32 @@ class Command(BaseCommand):
                            department=options["department"], crs=options["crs"],
                            dry_run=options["dry_run"], strict=options["strict"],
                            mapping=options["mapping"], progress=progress,
-                           chunk_size=options["chunk_size"])
+                           chunk_size=options["chunk_size"],
+                           accept_shift=options["accept_shift"])
         out = Console(file=self.stdout, width=120, soft_wrap=True)
         out.print(summary_table(batch))
+        # the stored message is already "Turkish / English": printed whole (it may hold
+        # " / " itself, as in "TUREF / TM30")
         if batch.status == BatchStatusChoices.REFUSED:
-            raise UploadRefused(batch.reason_code, "{reason}", reason=_english(batch.message))
+            raise UploadRefused(batch.reason_code, "{reason}", reason=batch.message)
         if batch.status == BatchStatusChoices.FAILED:
-            raise LoadFailed(batch.reason_code, "{reason}", reason=_english(batch.message))
+            raise LoadFailed(batch.reason_code, "{reason}", reason=batch.message)
 
 
-def _english(message: str) -> str:
-    return message.rsplit(" / ", 1)[-1]
+def report_findings(batch: Any) -> list[tuple[str, str]]:
+    """Every diagnostic of the batch's report (``[CODE] message``, errors and warnings) and
+    every rule with warnings (``[CODE] n feature(s)``): read from its JSON report."""
+    path = Path(batch.report_json) if batch.report_json else None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path else {}
+    except (OSError, ValueError):
+        return []
+    found = [(str(d.get("severity", "")), f"[{d.get('code', '')}] {d.get('message', '')}")
+             for d in data.get("diagnostics", [])]
+    found += [("warning", f"[{r.get('code', '')}] {r.get('count', 0)} nesne / feature(s)")
+              for r in data.get("counts", {}).get("by_rule", [])
+              if r.get("severity") == "warning"]
+    return found
 
 
 def summary_table(batch: Any) -> Table:
@@ -76,6 +96,8 @@ def summary_table(batch: Any) -> Table:
         ("rapor / report (HTML)", batch.report_html), ("rapor / report (JSON)", batch.report_json),
         ("reddedilenler / rejected (GPKG)", batch.report_gpkg),
     ]
+    for severity, text in report_findings(batch):
+        rows.append(("hata / error" if severity == "error" else "uyarı / warning", text))
     for key, value in rows:
-        table.add_row(key, str(value))
+        table.add_row(key, Text(str(value)))  # not rich markup: "[CODE] ..." stays as it is
     return table
