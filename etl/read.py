@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 
 from etl.errors import UploadRefused
+from etl.normalise import Diagnostic
 from etl.safety import (
     ALLOWED_DRIVERS,
     Limits,
@@ -66,6 +67,8 @@ class SourceInfo:
     geometry_type: str | None = None
     #: CSV only: the geometry source columns.
     csv_geometry: dict[str, str] = field(default_factory=dict)
+    #: Findings about the file itself (e.g. ``ENCODING_MISMATCH``), reported as warnings.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 # -- encoding --------------------------------------------------------------------

@@ -397,6 +397,7 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
          digest: Future[str] | None = None) -> None:
     limits = limits or Limits.from_settings()
     info: SourceInfo = open_upload(path, workdir=workdir, limits=limits)
+    report.diagnostics += [d.as_dict() for d in info.diagnostics]
     batch.file_format = info.format
     batch.encoding = f"{info.encoding or 'utf-8'} ({info.encoding_note})"[:60]
     source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs)
@@ -405,6 +406,7 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
     report.diagnostics += [d.as_dict() for d in notes]
     mapping_dict = load_mapping(mapping)
     boundary, mun_box = municipality_area(int(layer.srid))
+    report.boundary = boundary
     if boundary is None and layer.geometry_rules.within_municipality:
         report.diagnostics.append(Diagnostic(
             "MUNICIPALITY_BOUNDARY_MISSING", "warning",

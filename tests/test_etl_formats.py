@@ -208,6 +208,6 @@ def test_mixed_geometry_types_in_one_geojson(layer, tmp_path):
     assert (batch.status, batch.count_read, batch.count_loaded, batch.count_rejected) == (
         "loaded", 3, 1, 2)
     report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
-    assert sorted((p["feature"], p["code"], p["value"]) for p in report["problems"]) == [
-        (1, "GEOM_TYPE", "Point"), (2, "GEOM_TYPE", "LineString")]
+    assert sorted((p["row"], p["key"], p["code"], p["value"]) for p in report["problems"]) == [
+        (2, "B-2", "GEOM_TYPE", "Point"), (3, "B-3", "GEOM_TYPE", "LineString")]
     assert [r[0] for r in layer_rows(layer)] == ["B-1"]

@@ -174,15 +174,23 @@ def read_report(batch: Batch, *, with_problems: bool) -> ReportData:
     payload = load_report_json(batch)
     if payload is None:
         return ReportData(False, [], [], [], [], 0, 0)
-    problems = payload.get("problems") or []
+    problems = [_with_row(p) for p in payload.get("problems") or [] if isinstance(p, dict)]
     counts = payload.get("counts") or {}
-    errors = {p.get("feature") for p in problems if p.get("severity") == "error"}
-    rows = sorted(problems, key=lambda p: (p.get("feature") or 0,
+    errors = {p.get("row") for p in problems if p.get("severity") == "error"}
+    rows = sorted(problems, key=lambda p: (p.get("row") or 0,
                                            p.get("severity") != "error", p.get("code") or ""))
     return ReportData(
         True, payload.get("diagnostics") or [], counts.get("by_rule") or [],
         counts.get("by_field") or [], rows if with_problems else [], len(problems),
         len(errors))
+
+
+def _with_row(problem: dict[str, Any]) -> dict[str, Any]:
+    """A problem with its 1-based ``row`` (reports before rows were numbered from 1 hold the
+    0-based ``feature``)."""
+    if "row" not in problem and isinstance(problem.get("feature"), int):
+        return {**problem, "row": problem["feature"] + 1}
+    return problem
 
 
 def load_report_json(batch: Batch) -> dict[str, Any] | None:
@@ -233,15 +241,17 @@ def error_map(batch: Batch) -> RenderedMap | None:
     points = gpd.GeoSeries(shapely.point_on_surface(shapely.make_valid(
         frame.geometry.to_numpy())), crs=frame.crs).to_crs(4326)
     features = []
-    for feature, codes, errors_tr, errors_en, point in zip(
-            frame.get("kentcbs_feature", frame.index), frame.get("kentcbs_codes", ""),
+    rows = (frame["kentcbs_row"] if "kentcbs_row" in frame.columns
+            else frame.get("kentcbs_feature", frame.index) + 1)  # older reports: 0-based
+    for row, codes, errors_tr, errors_en, point in zip(
+            rows, frame.get("kentcbs_codes", ""),
             frame.get("kentcbs_errors_tr", ""), frame.get("kentcbs_errors_en", ""),
             points, strict=False):
         if point is None or point.is_empty:
             continue
         features.append({"type": "Feature",
                          "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
-                         "properties": {"feature": int(feature), "codes": str(codes or ""),
+                         "properties": {"feature": int(row), "codes": str(codes or ""),
                                         "tr": str(errors_tr or ""), "en": str(errors_en or "")}})
     if not features:
         return None
