@@ -26,6 +26,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from etl.messages import render
+from gis_core.maps import render_parts
 
 #: At most this many problem locations are drawn on the report map.
 MAP_LIMIT = 5000
@@ -291,14 +292,13 @@ def _html_text(report: BatchReport, summary: Any) -> str:
         f"{_table(field_rows, [labels['Field'], labels['Rule'], labels['Count']])}"
         f'<h2 id="error-map">{h("Error map")}</h2>{_legend(located)}'
     )
-    root: Any = fmap.get_root()
-    root.header.add_child(folium.Element('<meta charset="utf-8">'), name="charset_meta")
-    root.html.add_child(folium.Element(body), index=0)
     tail = (f"<h2>{h('Rejected features and warnings')}</h2>"
             f"{_table(problem_rows, [labels['Row'], labels['Key'], labels['Rule'], labels['Severity'], labels['Field'], labels['Message'], labels['Suggestion']])}"  # noqa: E501
             f"{more}")
-    root.html.add_child(folium.Element(tail))
-    return str(root.render())
+    parts = render_parts(fmap)  # the map's div goes under its heading, before the table
+    return ('<!DOCTYPE html>\n<html lang="tr">\n<head>\n<meta charset="utf-8">\n'
+            f"{parts.header}\n</head>\n<body>\n{body}\n{parts.html}\n{tail}\n"
+            f"<script>\n{parts.script}\n</script>\n</body>\n</html>\n")
 
 
 def _locations(report: BatchReport, table: pd.DataFrame) -> gpd.GeoDataFrame:
