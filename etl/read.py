@@ -116,6 +116,89 @@ def detect_encoding(raw: bytes) -> tuple[str, str]:
     return best, f"best score {scores[best]:.0f}"
 
 
+#: Readable names of the encodings (for messages).
+ENCODING_NAMES = {"utf-8": "UTF-8", "cp1254": "Windows-1254 (Turkish)",
+                  "iso-8859-9": "ISO-8859-9 (Latin-5, Turkish)", "cp857": "CP857 (DOS Turkish)",
+                  "cp1252": "Windows-1252 (Western European)"}
+
+
+def cpg_encoding(text: str) -> str | None:
+    """The Python codec a ``.cpg`` names (``None``: not one Python knows).
+
+    Examples
+    --------
+    >>> [cpg_encoding(t) for t in ("UTF-8", "65001", "1254", "ANSI 1254", "8859_9", "x")]
+    ['utf-8', 'utf-8', 'cp1254', 'cp1254', 'iso8859-9', None]
+    """
+    import codecs
+
+    name = text.strip().lower().replace("ansi", "").strip()
+    if name.isdigit():
+        name = "utf-8" if name == "65001" else f"cp{name}"
+    elif name.startswith("8859"):
+        name = "iso8859-" + name[4:].lstrip("_-")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _turkish_letters(raw: bytes, encoding: str) -> tuple[list[str], int]:
+    """The distinct Turkish letters ``raw`` holds in ``encoding`` and how many implausible
+    characters it holds (``([], -1)`` when it is not that encoding at all)."""
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return [], -1
+    letters = sorted({ch for ch in text if ch in TURKISH_LETTERS})
+    return letters, sum(1 for ch in text if ch in IMPLAUSIBLE or ch == "\ufffd")
+
+
+def check_declared_encoding(raw: bytes, declared: str, *, name: str
+                            ) -> tuple[str | None, Diagnostic | None]:
+    """Compare the encoding a ``.cpg`` declares with the DBF's bytes.
+
+    Returns ``(None, None)`` when the bytes fit the declaration; ``(encoding, warning)``
+    when they do not but clearly are another encoding (Turkish letters and nothing
+    implausible in it): the file is read in that one, with an ``ENCODING_MISMATCH``
+    warning that says so.
+
+    Raises
+    ------
+    UploadRefused
+        ``ENCODING_MISMATCH`` when the bytes fit neither the declaration nor, clearly,
+        any candidate encoding.
+
+    Examples
+    --------
+    >>> check_declared_encoding("Ağaç".encode("cp1254"), "utf-8", name="a.zip")[0]
+    'cp1254'
+    >>> check_declared_encoding("Ağaç".encode(), "utf-8", name="a.zip")
+    (None, None)
+    """
+    if max(raw, default=0) < 0x80:  # ASCII is every candidate alike
+        return None, None
+    guessed, _note = detect_encoding(raw)
+    fits = _turkish_letters(raw, declared)[1] >= 0
+    single_byte = declared != "utf-8" and not declared.startswith("utf")
+    if fits and not (single_byte and guessed == "utf-8"):
+        return None, None
+    letters, odd = _turkish_letters(raw, guessed)
+    params: dict[str, object] = {
+        "name": name, "declared": ENCODING_NAMES.get(declared, declared),
+        "guessed": ENCODING_NAMES.get(guessed, guessed), "letters": " ".join(letters)}
+    if guessed == declared or odd != 0 or not (letters or guessed == "utf-8"):
+        raise UploadRefused("ENCODING_MISMATCH", "The .cpg of '{name}' says its text is "
+                            "{declared}, but the bytes are not {declared}; they look most like "
+                            "{guessed}, but not clearly. Correct the .cpg (e.g. 1254 for "
+                            "Windows-1254, UTF-8) and send the file again.", **params)
+    return guessed, Diagnostic(
+        "ENCODING_MISMATCH", "warning",
+        "The .cpg of '{name}' says its text is {declared}, but the bytes are not {declared}: "
+        "they are {guessed} (Turkish letters {letters}), and were read as {guessed}. Check the "
+        "names in the report, and correct the .cpg.", params)
+
+
 def _dbf_records(dbf: Path, limit: int = 4 << 20) -> bytes:
     with open(dbf, "rb") as handle:
         header = handle.read(32)
@@ -352,7 +435,16 @@ def open_upload(path: Path, *, workdir: Path, limits: Limits | None = None) -> S
                     if p.stem == dataset.stem and p.suffix.lower() == ".dbf"), None)
         if cpg is not None:
             info.encoding = None
-            info.encoding_note = f"from .cpg ({cpg.read_text(errors='replace').strip()[:40]})"
+            said = cpg.read_text(errors="replace").strip()[:40]
+            info.encoding_note = f"from .cpg ({said})"
+            declared = cpg_encoding(said)
+            if declared is not None and dbf is not None:
+                found, warning = check_declared_encoding(_dbf_records(dbf), declared,
+                                                         name=original.name)
+                if warning is not None:
+                    info.encoding = found
+                    info.encoding_note = f"detected; the .cpg says {said}"
+                    info.diagnostics.append(warning)
         elif dbf is not None:
             info.encoding, info.encoding_note = detect_encoding(_dbf_records(dbf))
             info.encoding_note = "detected: " + info.encoding_note

@@ -71,6 +71,50 @@ def test_shapefile_without_cpg_in_turkish_codepage(tmp_path, encoding):
     assert list(got["ad"]) == [*NAMES, "Çağlayan Işık"]
 
 
+def _zipped_shapefile(tmp_path: Path, frame: gpd.GeoDataFrame, *, encoding: str,
+                      cpg: str) -> Path:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    frame.to_file(folder / "mahalle.shp", encoding=encoding)
+    (folder / "mahalle.cpg").write_text(cpg)
+    packed = tmp_path / "mahalle.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f.name)
+    return packed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cpg_that_does_not_match_the_bytes(layer, tmp_path):
+    """Issue 16: a .cpg saying UTF-8 over Windows-1254 bytes was refused as NOT_GEODATA with
+    a raw UnicodeDecodeError. The clear case is read as Windows-1254 with a warning."""
+    names = ["Yenidoğan", "Şirintepe", "Işıklar İçi"]
+    frame = gpd.GeoDataFrame({"bina_no": ["B-1", "B-2", "B-3"], "ad": names},
+                             geometry=[shapely.box(X0 + i * 30, Y0, X0 + i * 30 + 20, Y0 + 20)
+                                       for i in range(3)], crs=5254)
+    packed = _zipped_shapefile(tmp_path, frame, encoding="cp1254", cpg="UTF-8")
+    batch = ingest(layer=layer, path=packed, department="imar_sehircilik")
+    assert (batch.status, batch.count_loaded) == ("loaded", 3), batch.message
+    assert batch.encoding.startswith("cp1254")
+    assert [r[1] for r in layer_rows(layer)] == names
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    warning = next(d for d in report["diagnostics"] if d["code"] == "ENCODING_MISMATCH")
+    assert warning["severity"] == "warning"
+    for part in ("UTF-8", "Windows-1254", "ğ", "ş", "ı", "İ"):
+        assert part in warning["message"], (part, warning["message"])
+    assert "UnicodeDecodeError" not in json.dumps(report, ensure_ascii=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cpg_mismatch_without_clear_evidence_is_refused(layer, tmp_path):
+    frame = gpd.GeoDataFrame({"bina_no": ["B-1"], "ad": ["Fiyat ¤¬±"]},
+                             geometry=[shapely.box(X0, Y0, X0 + 20, Y0 + 20)], crs=5254)
+    packed = _zipped_shapefile(tmp_path, frame, encoding="cp1252", cpg="UTF-8")
+    batch = ingest(layer=layer, path=packed, department="imar_sehircilik")
+    assert (batch.status, batch.reason_code) == ("refused", "ENCODING_MISMATCH"), batch.message
+    assert "UTF-8" in batch.message and "UnicodeDecodeError" not in batch.message
+
+
 def test_encoding_detection_scores():
     assert detect_encoding("Şişli Ağaçlı Gölbaşı".encode("cp1254"))[0] == "cp1254"
     assert detect_encoding("Şişli Ağaçlı Gölbaşı".encode())[0] == "utf-8"
