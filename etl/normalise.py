@@ -161,6 +161,9 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
                                "With {crs} the data lies {km:.0f} km from the municipality; "
                                "with EPSG:{zone} it lies inside. Declare --crs EPSG:{zone}.",
                                {"crs": label, "zone": zone, "km": _distance_km(lonlat, mun)})]
+        prefixed = diagnose_zone_prefix(bounds, mun) if crs.is_projected else None
+        if prefixed is not None:
+            return [prefixed]
     area = crs.area_of_use
     if area is not None and not _inside(lonlat, (area.west, area.south, area.east, area.north),
                                         margin=0.5):
@@ -170,6 +173,67 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
                            {"w": lonlat[0], "e": lonlat[2], "s": lonlat[1], "n": lonlat[3],
                             "crs": label, "area": area.name})]
     return []
+
+
+#: Central meridian of each ITRF96/TUREF 3-degree TM zone.
+TM_MERIDIANS = {5253: 27, 5254: 30, 5255: 33, 5256: 36, 5257: 39, 5258: 42, 5259: 45}
+#: ED50 3-degree TM zones with the same central meridians (EPSG 2319 TM27 ... 2325 TM45).
+ED50_TM = {5253: 2319, 5254: 2320, 5255: 2321, 5256: 2322, 5257: 2323, 5258: 2324, 5259: 2325}
+
+
+def diagnose_zone_prefix(bounds: np.ndarray, mun: tuple[float, float, float, float]
+                         ) -> Diagnostic | None:
+    """``CRS_ZONE_PREFIX`` when the eastings carry a zone number in front (Gauss-Krüger
+    style: ``10 542 000`` for 542 000 in the zone of 30° E) and, without it, lie in the
+    municipality in one of the TM zones; ``None`` otherwise.
+
+    The message says what the numbers look like, what the prefix stands for (the 3-degree
+    zone number, the central meridian or the 6-degree UTM zone) and how to place them: a
+    ``--crs`` with that false easting, or the eastings without the prefix in the TM zone.
+
+    Examples
+    --------
+    >>> x, y = 10_542_000.0, 4_402_000.0  # Odunpazari in TM30, zone 10 in front
+    >>> d = diagnose_zone_prefix(np.array([x, y, x + 100, y + 100]), (30.1, 39.4, 30.9, 40.2))
+    >>> d.code, d.params["prefix"], d.params["zone"]
+    ('CRS_ZONE_PREFIX', 10, 5254)
+    """
+    minx, maxx = float(bounds[0]), float(bounds[2])
+    if not (np.isfinite(minx) and np.isfinite(maxx)) or minx < 1_000_000:
+        return None
+    prefix = int(minx // 1_000_000)
+    if int(maxx // 1_000_000) != prefix:
+        return None
+    rest = np.array([minx - prefix * 1e6, bounds[1], maxx - prefix * 1e6, bounds[3]])
+    for epsg, meridian in TM_MERIDIANS.items():
+        try:
+            box = _to_lonlat(rest, CRS.from_epsg(epsg))
+        except (CRSError, ValueError):
+            continue
+        if not _inside(box, mun, margin=0.25):
+            continue
+        # what the prefix stands for, in symbols (the same in both languages)
+        if prefix * 3 == meridian:  # the 3-degree zone number
+            reading = f"{prefix} × 3° = {meridian}° E"
+        elif prefix == meridian:  # the central meridian itself
+            reading = f"{prefix} = {meridian}° E"
+        elif prefix in ((meridian + 180) // 6, (meridian + 180) // 6 + 1):  # the 6-degree zone
+            reading = f"UTM {prefix}"
+        else:
+            reading = "?"
+        false_easting = prefix * 1_000_000 + 500_000
+        proj = (f"+proj=tmerc +lat_0=0 +lon_0={meridian} +k=1 +x_0={false_easting} +y_0=0 "
+                "+ellps=GRS80 +units=m +no_defs")
+        return Diagnostic(
+            "CRS_ZONE_PREFIX", "error",
+            "The eastings are {digits}-digit numbers starting with {prefix} (e.g. {x:.0f}): "
+            "Gauss-Krüger eastings with the zone number in front ({reading}). "
+            "Without it they lie in the municipality in EPSG:{zone} (TM{meridian}). Declare "
+            "--crs \"{proj}\", or take {prefix}000000 off the eastings and declare EPSG:{zone} "
+            "(EPSG:{ed50} if the data is ED50).",
+            {"digits": len(str(int(minx))), "prefix": prefix, "x": minx, "reading": reading,
+             "zone": epsg, "meridian": meridian, "proj": proj, "ed50": ED50_TM[epsg]})
+    return None
 
 
 def _distance_km(lonlat: np.ndarray, mun: tuple[float, float, float, float]) -> float:

@@ -182,6 +182,29 @@ def test_crs_diagnostics():
     assert codes(tm(5254, 10.0, 50.0), "EPSG:5254") == ["CRS_OUTSIDE_AREA"]
 
 
+def test_gauss_kruger_zone_prefix_is_explained():
+    """Issue 16: eastings with the zone number in front, declared as their TM zone, were
+    refused "the declared CRS is wrong" with no hint."""
+    x, y = tm(5254)[:2]
+    found = diagnose_crs(np.array([x + 10e6, y, x + 10e6 + 100, y + 100]), CRS(5254),
+                         municipality_lonlat=MUN)
+    assert [d.code for d in found] == ["CRS_ZONE_PREFIX"]
+    text = found[0].as_dict()["message"]
+    for part in ("8-digit", "starting with 10", "zone number", "EPSG:5254", "x_0=10500000"):
+        assert part in text, (part, text)
+    # the --crs it names places the numbers as they are in the municipality
+    lon, lat = Transformer.from_crs(CRS.from_user_input(found[0].params["proj"]), 4326,
+                                    always_xy=True).transform(x + 10e6, y)
+    assert abs(lon - LON) < 1e-6 and abs(lat - LAT) < 1e-6
+    # Efeler (27° E): zone 9, a 7-digit easting
+    efeler = (27.45, 37.45, 28.25, 38.25)
+    ex, ey = Transformer.from_crs(4326, 5253, always_xy=True).transform(27.85, 37.85)
+    found = diagnose_crs(np.array([ex + 9e6, ey, ex + 9e6 + 50, ey + 50]), CRS(5253),
+                         municipality_lonlat=efeler)
+    assert [d.code for d in found] == ["CRS_ZONE_PREFIX"]
+    assert found[0].params["digits"] == 7 and found[0].params["zone"] == 5253
+
+
 # -- CRS mistakes through ingest: refused with a clear reason, batch kept ----------------------
 @pytest.fixture
 def layer():
@@ -210,6 +233,8 @@ def test_crs_mistakes_refuse_the_upload(layer, tmp_path):
                                   "EPSG:4326"),
         "CRS_WRONG_ZONE": (_csv(tmp_path / "d.csv", [X0] * 3, [Y0 + i for i in range(3)]),
                            "EPSG:5253"),
+        "CRS_ZONE_PREFIX": (_csv(tmp_path / "e.csv", [X0 + 10e6] * 3,
+                                 [Y0 + i for i in range(3)]), "EPSG:5254"),
     }
     for code, (path, crs) in cases.items():
         batch = ingest(layer=layer, path=path, department="imar_sehircilik", crs=crs)
