@@ -59,8 +59,14 @@ class Diagnostic:
                 "params": {k: str(v) for k, v in self.params.items()}}
 
 
-def resolve_crs(*, file_crs: str | None, declared: str | None) -> tuple[CRS, list[Diagnostic]]:
+def resolve_crs(*, file_crs: str | None, declared: str | None, file_says: str | None = None
+                ) -> tuple[CRS, list[Diagnostic]]:
     """Return the CRS to read the data in: ``--crs`` wins, else the file's.
+
+    ``file_says`` is the CRS as the file itself names it when GDAL did not read it as
+    written (a GeoJSON ``crs`` member GDAL does not know, which it reads as WGS 84): the
+    file is then quoted, with a ``CRS_NAME_UNKNOWN`` warning (and the CRS it probably
+    means, when the name shows it).
 
     Raises
     ------
@@ -82,11 +88,51 @@ def resolve_crs(*, file_crs: str | None, declared: str | None) -> tuple[CRS, lis
             same = CRS.from_user_input(file_crs).equals(crs, ignore_axis_order=True)
         except CRSError:
             same = False
-        if not same:
+        if not same or file_says:
             notes.append(Diagnostic("CRS_OVERRIDDEN", "warning",
                                     "The file declares {file}; --crs {declared} was used.",
-                                    {"file": _crs_label(file_crs), "declared": declared}))
+                                    {"file": _said_label(file_says, file_crs),
+                                     "declared": declared}))
+    elif file_says:
+        meant = crs_meant_by(file_says)
+        notes.append(Diagnostic(
+            "CRS_NAME_UNKNOWN", "warning",
+            "The file names its CRS '{says}', which GDAL does not know; it read the "
+            "coordinates as {crs}. If the file means another CRS, declare it with --crs "
+            "{hint}.", {"says": file_says[:80], "crs": _crs_label(crs),
+                        "hint": meant or "EPSG:5253/5254/5255"}))
     return crs, notes
+
+
+#: ITRF96/TUREF TM zones by central meridian (the name of a zone names its meridian).
+_TM_BY_MERIDIAN = {27: 5253, 30: 5254, 33: 5255, 36: 5256, 39: 5257, 42: 5258, 45: 5259}
+
+
+def crs_meant_by(name: str) -> str | None:
+    """The EPSG code a CRS name GDAL does not know probably means (``None``: not clear).
+
+    Examples
+    --------
+    >>> crs_meant_by("TUREF_TM30_ITRF96"), crs_meant_by("ED50 TM33"), crs_meant_by("x")
+    ('EPSG:5254', 'EPSG:2321', None)
+    """
+    import re
+
+    upper = name.upper()
+    found = re.search(r"TM[ _-]?(27|30|33|36|39|42|45)(?!\d)", upper)
+    if not found:
+        return None
+    epsg = _TM_BY_MERIDIAN[int(found.group(1))]
+    if "ED50" in upper or "ED_1950" in upper or "ED1950" in upper:
+        return f"EPSG:{epsg - 5253 + 2319}"
+    return f"EPSG:{epsg}"
+
+
+def _said_label(file_says: str | None, file_crs: str | CRS) -> str:
+    """The file's CRS as the file names it (quoted, with what GDAL read it as) or as GDAL
+    read it."""
+    label = _crs_label(file_crs)
+    return f"'{file_says[:80]}' (GDAL: {label})" if file_says else label
 
 
 def _crs_label(value: str | CRS) -> str:
@@ -113,7 +159,8 @@ def _inside(box: np.ndarray, area: tuple[float, float, float, float], margin: fl
 
 
 def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
-                 municipality_lonlat: tuple[float, float, float, float]) -> list[Diagnostic]:
+                 municipality_lonlat: tuple[float, float, float, float],
+                 file_says: str | None = None) -> list[Diagnostic]:
     """Explain a wrong CRS from the data's bounding box; errors first.
 
     Parameters
@@ -124,6 +171,8 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
         The declared CRS.
     municipality_lonlat : tuple
         The municipality's bounding box in lon/lat.
+    file_says : str, optional
+        The CRS as the file names it, when GDAL read it as another (quoted in messages).
 
     Examples
     --------
@@ -134,7 +183,7 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
     """
     if not np.all(np.isfinite(bounds)):
         return []
-    label = _crs_label(crs)
+    label = _said_label(file_says, crs)
     mun = municipality_lonlat
     if crs.is_geographic:
         if abs(bounds[0]) > 180 or abs(bounds[2]) > 180 or abs(bounds[1]) > 90 \

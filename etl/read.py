@@ -67,6 +67,9 @@ class SourceInfo:
     geometry_type: str | None = None
     #: CSV only: the geometry source columns.
     csv_geometry: dict[str, str] = field(default_factory=dict)
+    #: The CRS as the file itself names it, when GDAL read it as another CRS (a GeoJSON
+    #: ``crs`` member GDAL does not know is read as WGS 84): quoted in messages.
+    crs_text: str | None = None
     #: Findings about the file itself (e.g. ``ENCODING_MISMATCH``), reported as warnings.
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -197,6 +200,61 @@ def check_declared_encoding(raw: bytes, declared: str, *, name: str
         "The .cpg of '{name}' says its text is {declared}, but the bytes are not {declared}: "
         "they are {guessed} (Turkish letters {letters}), and were read as {guessed}. Check the "
         "names in the report, and correct the .cpg.", params)
+
+
+def geojson_crs_name(path: Path, window: int = 1 << 16) -> str | None:
+    """The CRS a GeoJSON file's (2008) ``crs`` member names, read from the file's first
+    and last ``window`` bytes (``None`` when there is none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".geojson", delete=False) as f:
+    ...     _ = f.write('{"type": "FeatureCollection", "crs": {"type": "name", "properties":'
+    ...                 ' {"name": "TUREF_TM30_ITRF96"}}, "features": []}')
+    >>> geojson_crs_name(Path(f.name))
+    'TUREF_TM30_ITRF96'
+    """
+    import re
+
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(window)
+        handle.seek(max(size - window, len(head)))
+        tail = handle.read(window)
+    for chunk in (head, tail):
+        text = chunk.decode("utf-8", errors="replace")
+        for found in re.finditer(r'"crs"\s*:\s*\{', text):
+            end = text.find("}", text.find("}", found.end()) + 1)  # {"properties": {...}}
+            try:
+                member = json.loads(text[found.end() - 1:end + 1])
+            except ValueError:
+                continue
+            props = member.get("properties") if isinstance(member, dict) else None
+            if not isinstance(props, dict):
+                continue
+            if props.get("name"):
+                return str(props["name"])
+            if props.get("code"):
+                return f"EPSG:{props['code']}"
+            if props.get("href"):
+                return str(props["href"])
+    return None
+
+
+def _crs_as_read(says: str, read: str | None) -> str | None:
+    """``says`` when GDAL read the file's CRS as something else (``None``: as written)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    if read is None:
+        return says
+    try:
+        same = CRS.from_user_input(says).equals(CRS.from_user_input(read),
+                                                ignore_axis_order=True)
+    except CRSError:
+        same = False
+    return None if same else says
 
 
 def _dbf_records(dbf: Path, limit: int = 4 << 20) -> bytes:
@@ -465,6 +523,9 @@ def open_upload(path: Path, *, workdir: Path, limits: Limits | None = None) -> S
         info.encoding_note = info.encoding_note or "UTF-8 (format default)"
     if info.geometry_type is None:
         raise UploadRefused("NOT_GEODATA", "'{name}' has no geometry.", name=original.name)
+    if fmt == "geojson":
+        says = geojson_crs_name(dataset)
+        info.crs_text = _crs_as_read(says, info.crs) if says else None
     return info
 
 

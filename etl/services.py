@@ -400,7 +400,7 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
     report.diagnostics += [d.as_dict() for d in info.diagnostics]
     batch.file_format = info.format
     batch.encoding = f"{info.encoding or 'utf-8'} ({info.encoding_note})"[:60]
-    source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs)
+    source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs, file_says=info.crs_text)
     batch.crs = (f"EPSG:{source_crs.to_epsg()}" if source_crs.to_epsg()
                  else source_crs.name)[:120]
     report.diagnostics += [d.as_dict() for d in notes]
@@ -435,7 +435,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             chunk = chunk.set_crs(source_crs, allow_override=True)
             if first:
                 first = False
-                _first_chunk_checks(chunk, layer, source_crs, mun_box, report)
+                _first_chunk_checks(chunk, layer, source_crs, mun_box, report,
+                                    file_says=None if crs else info.crs_text)
                 match = match_fields([c for c in chunk.columns if c != chunk.geometry.name],
                                      layer.field_names, mapping=mapping_dict)
                 report.summary["unknown_columns"] = match.unknown
@@ -533,13 +534,13 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
 
 def _first_chunk_checks(chunk: gpd.GeoDataFrame, layer: Any, source_crs: CRS,
                         mun_box: tuple[float, float, float, float],
-                        report: reports.BatchReport) -> None:
+                        report: reports.BatchReport, file_says: str | None = None) -> None:
     geoms = chunk.geometry
     geoms = geoms[~(geoms.isna() | geoms.is_empty)]
     if geoms.empty:
         return
     found = diagnose_crs(np.asarray(geoms.total_bounds), source_crs,
-                         municipality_lonlat=mun_box)
+                         municipality_lonlat=mun_box, file_says=file_says)
     report.diagnostics += [d.as_dict() for d in found]
     for d in found:
         if d.severity == "error":

@@ -280,3 +280,41 @@ def test_mixed_geometry_types_in_one_geojson(layer, tmp_path):
     assert sorted((p["row"], p["key"], p["code"], p["value"]) for p in report["problems"]) == [
         (2, "B-2", "GEOM_TYPE", "Point"), (3, "B-3", "GEOM_TYPE", "LineString")]
     assert [r[0] for r in layer_rows(layer)] == ["B-1"]
+
+
+def _geojson_named(path: Path, name: str) -> Path:
+    features = [{"type": "Feature", "properties": {"bina_no": f"B-{i}"},
+                 "geometry": {"type": "Polygon", "coordinates": [[
+                     [X0 + i * 30, Y0], [X0 + i * 30 + 20, Y0], [X0 + i * 30 + 20, Y0 + 20],
+                     [X0 + i * 30, Y0 + 20], [X0 + i * 30, Y0]]]}} for i in range(3)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "crs": {
+        "type": "name", "properties": {"name": name}}, "features": features}))
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_geojson_crs_member_gdal_does_not_know_is_quoted(layer, tmp_path):
+    """Issue 16: a GeoJSON whose crs member names TUREF_TM30_ITRF96 was reported as "The file
+    says EPSG:4326" (GDAL's fallback); the message quotes what the file says."""
+    path = _geojson_named(tmp_path / "tm30.geojson", "TUREF_TM30_ITRF96")
+    batch = ingest(layer=layer, path=path, department="imar_sehircilik")
+    assert (batch.status, batch.reason_code) == ("refused", "CRS_METRES_AS_DEGREES")
+    assert "'TUREF_TM30_ITRF96'" in batch.message and "EPSG:5254" in batch.message
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    named = next(d for d in report["diagnostics"] if d["code"] == "CRS_NAME_UNKNOWN")
+    assert "TUREF_TM30_ITRF96" in named["message"] and "--crs EPSG:5254" in named["message"]
+    # declared with --crs it loads, and the override quotes the file too
+    batch = ingest(layer=layer, path=path, department="imar_sehircilik", crs="EPSG:5254")
+    assert batch.status == "loaded", batch.message
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    overridden = next(d for d in report["diagnostics"] if d["code"] == "CRS_OVERRIDDEN")
+    assert "'TUREF_TM30_ITRF96'" in overridden["message"]
+    # a URN GDAL does not know is quoted as written; one it knows is not a finding
+    urn = _geojson_named(tmp_path / "urn.geojson", "urn:ogc:def:crs:EPSG::99999")
+    batch = ingest(layer=layer, path=urn, department="imar_sehircilik")
+    assert "'urn:ogc:def:crs:EPSG::99999'" in batch.message
+    known = _geojson_named(tmp_path / "known.geojson", "urn:ogc:def:crs:EPSG::5254")
+    batch = ingest(layer=layer, path=known, department="imar_sehircilik")
+    assert batch.status == "unchanged", batch.message
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    assert "CRS_NAME_UNKNOWN" not in [d["code"] for d in report["diagnostics"]]
