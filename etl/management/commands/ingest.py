@@ -51,6 +51,9 @@ class Command(BaseCommand):
                            chunk_size=options["chunk_size"])
         out = Console(file=self.stdout, width=120, soft_wrap=True)
         out.print(summary_table(batch))
+        listed = problems_table(batch)
+        if listed is not None:
+            out.print(listed)
         if batch.status == BatchStatusChoices.REFUSED:
             raise UploadRefused(batch.reason_code, "{reason}", reason=_english(batch.message))
         if batch.status == BatchStatusChoices.FAILED:
@@ -78,4 +81,35 @@ def summary_table(batch: Any) -> Table:
     ]
     for key, value in rows:
         table.add_row(key, str(value))
+    return table
+
+
+#: The CLI lists this many problems; all are in the reports.
+CLI_PROBLEMS = 20
+
+
+def problems_table(batch: Any, limit: int = CLI_PROBLEMS) -> Table | None:
+    """The batch's first problems, by row (1-based, as QGIS numbers them) and key value."""
+    import json
+
+    if not batch.report_json:
+        return None
+    try:
+        with open(batch.report_json, encoding="utf-8") as handle:
+            problems = json.load(handle).get("problems") or []
+    except (OSError, ValueError):
+        return None
+    if not problems:
+        return None
+    problems.sort(key=lambda p: (p.get("row") or 0, p.get("severity") != "error"))
+    more = len(problems) - limit
+    table = Table(title="Sorunlar / Problems" + (
+        f" (ilk / first {limit} of {len(problems)})" if more > 0 else ""))
+    for column in ("satır / row", "anahtar / key", "kural / rule", "önem / severity",
+                   "ileti / message"):
+        table.add_column(column)
+    for p in problems[:limit]:
+        table.add_row(str(p.get("row", "")), str(p.get("key") or ""), str(p.get("code", "")),
+                      str(p.get("severity", "")),
+                      f"{p.get('message_tr', '')} / {p.get('message_en', '')}")
     return table
