@@ -51,7 +51,7 @@ class FileState:
     #: The feature number of each of ``geom_hashes`` (named by a later duplicate).
     geom_features: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     #: Each earlier chunk's feature numbers and key texts (the other feature of a pair).
-    keys: list[tuple[pd.Index, np.ndarray]] = field(default_factory=list)
+    keys: list[ChunkKeys] = field(default_factory=list)
     #: Earlier chunks' checkable polygons (GEOM_OVERLAP across chunks): one entry per chunk.
     polygons: list[ChunkPolygons] = field(default_factory=list)
 
@@ -678,40 +678,54 @@ def computed_values(fdef: Any, geoms: np.ndarray) -> np.ndarray | None:
     return np.round(values, 0 if fdef.type == "integer" else 2)
 
 
-def _key_texts(frame: pd.DataFrame, coerced: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Each feature's key as people read it: the stored (coerced) value, else the value as
-    sent (a key that is not of its type), parts joined by ``", "``; ``""`` when missing."""
-    parts = []
-    for name in names:
-        value = coerced[name].astype("string") if name in coerced.columns else None
-        sent = (frame[name].astype("string").str.strip() if name in frame.columns
-                else pd.Series(pd.NA, index=frame.index, dtype="string"))
-        parts.append((sent if value is None else value.fillna(sent)).fillna(""))
-    text = parts[0]
-    for part in parts[1:]:
-        text = text + ", " + part
-    return text.to_numpy(dtype=object)
+@dataclass
+class ChunkKeys:
+    """A chunk's feature numbers and key columns (as sent, and coerced): references to the
+    chunk's own columns, made into text only for the features a report names."""
+
+    index: pd.Index
+    sent: dict[str, pd.Series]
+    coerced: dict[str, pd.Series]
+
+    def texts(self, positions: np.ndarray) -> np.ndarray:
+        """The keys at ``positions`` as people read them: the stored (coerced) value, else
+        the value as sent (a key not of its type), parts joined by ``", "``; ``""`` when
+        missing."""
+        parts = []
+        for name, value in self.coerced.items():
+            stored = value.iloc[positions].astype("string")
+            sent = self.sent.get(name)
+            if sent is not None:
+                stored = stored.fillna(sent.iloc[positions].astype("string").str.strip()
+                                       .set_axis(stored.index))
+            parts.append(stored.fillna("").to_numpy(dtype=object))
+        text = parts[0]
+        for part in parts[1:]:
+            text = text + ", " + part
+        return np.asarray(text, dtype=object)
 
 
 def _name_keys(table: pd.DataFrame, frame: pd.DataFrame, coerced: pd.DataFrame, layer: Any,
                state: FileState) -> None:
     """Fill ``key`` (each problem's feature) and ``other_key`` (the other feature of a pair,
-    in this chunk or an earlier one) of ``table``; remember this chunk's keys."""
-    features = frame.index.to_numpy(dtype=np.int64)
-    keys = _key_texts(frame, coerced, list(layer.key))
-    here = pd.Index(features)
+    in this chunk or an earlier one) of ``table``; remember this chunk's key columns."""
+    names = list(layer.key)
+    here = ChunkKeys(index=frame.index,
+                     sent={n: frame[n] for n in names if n in frame.columns},
+                     coerced={n: coerced[n] for n in names})
     if len(table):
-        where = here.get_indexer(table["feature"].to_numpy(dtype=np.int64))
-        table["key"] = np.where(where >= 0, keys[where], None)
+        where = here.index.get_indexer(table["feature"].to_numpy(dtype=np.int64))
+        table["key"] = here.texts(where)  # every problem is of a feature of this chunk
         other = table["other"]
         if other.notna().any():
             wanted = other.to_numpy(dtype=np.int64, na_value=-1)
             named = np.full(len(table), None, dtype=object)
-            for numbers, texts in [*state.keys, (here, keys)]:
-                at = numbers.get_indexer(wanted)
-                named[at >= 0] = texts[at[at >= 0]]
+            for chunk in [*state.keys, here]:
+                at = chunk.index.get_indexer(wanted)
+                if (at >= 0).any():
+                    named[at >= 0] = chunk.texts(at[at >= 0])
             table["other_key"] = named
-    state.keys.append((here, keys))  # the index keeps its lookup table between chunks
+    state.keys.append(here)
 
 
 def validate_chunk(frame: gpd.GeoDataFrame, layer: Any, state: FileState, *,

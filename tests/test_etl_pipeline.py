@@ -90,6 +90,13 @@ def test_messy_file_is_validated_loaded_and_reported(layer, tmp_path):
     rejected = gpd.read_file(batch.report_gpkg)
     assert len(rejected) == 7
     assert "kentcbs_codes" in rejected.columns
+    # rows as QGIS numbers them and key values, for finding each rejected feature
+    named = dict(zip(rejected["kentcbs_row"], rejected["kentcbs_key"], strict=True))
+    assert named[2] == "B-1" and named[10] == "B-9" and named[8] == "X7"
+    overlap = next(p for p in report["problems"] if p["code"] == "GEOM_OVERLAP")
+    assert (overlap["row"], overlap["key"], overlap["other_row"], overlap["other_key"]) == (
+        10, "B-9", 9, "B-8")
+    assert "9 (B-8)" in overlap["message_en"]
     html = open(batch.report_html, encoding="utf-8").read()
     # Leaflet is inlined; its script names the SVG namespace, an identifier never fetched
     html = html.replace("http://www.w3.org/2000/svg", "")
