@@ -541,13 +541,20 @@ def repair_of_type(made: np.ndarray, want: str) -> np.ndarray:
         owner = np.concatenate([owner[~nested], owner[nested][where]])
     keep = (shapely.get_type_id(parts) == _PART_OF[want]) & ~shapely.is_empty(parts)
     parts, owner = parts[keep], owner[keep]
-    make = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}
-    for number in np.unique(owner):
-        mine = parts[owner == number]
-        if want in MULTI_OF:  # a single layer: one part, or no repair of its type
-            out[number] = mine[0] if len(mine) == 1 else None
-        else:
-            out[number] = make[_PART_OF[want]](mine)
+    if not len(parts):
+        return out
+    order = np.argsort(owner, kind="stable")  # each geometry's parts together, in order
+    parts, owner = parts[order], owner[order]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    counts = np.diff(np.r_[starts, len(owner)])
+    numbers = owner[starts]
+    if want in MULTI_OF:  # a single layer: one part, or no repair of its type
+        one = counts == 1
+        out[numbers[one]] = parts[starts[one]]
+    else:
+        make = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}
+        out[numbers] = make[_PART_OF[want]](parts, indices=np.repeat(np.arange(len(numbers)),
+                                                                      counts))
     return out
 
 
