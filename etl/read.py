@@ -178,19 +178,32 @@ def check_declared_encoding(raw: bytes, declared: str, *, name: str
     'cp1254'
     >>> check_declared_encoding("Ağaç".encode(), "utf-8", name="a.zip")
     (None, None)
+    >>> check_declared_encoding("Işık".encode("cp1254"), "cp1252", name="a.zip")[0]
+    'cp1254'
+    >>> check_declared_encoding("Işık ±5".encode("cp1254"), "iso8859-9", name="a.zip")
+    (None, None)
+    >>> check_declared_encoding("Fiyat ±5 ¿".encode("cp1252"), "cp1252", name="a.zip")
+    (None, None)
     """
     if max(raw, default=0) < 0x80:  # ASCII is every candidate alike
         return None, None
     guessed, _note = detect_encoding(raw)
-    fits = _turkish_letters(raw, declared)[1] >= 0
-    single_byte = declared != "utf-8" and not declared.startswith("utf")
-    if fits and not (single_byte and guessed == "utf-8"):
+    if guessed == declared or {guessed, declared} <= {"cp1254", "iso8859-9"}:
+        return None, None  # (the two Turkish code pages share the letters' bytes)
+    # it fits when it decodes to nothing implausible (Western code pages turn Turkish
+    # letters into ý ð þ); valid UTF-8 under a one-byte declaration is UTF-8 all the same
+    decodes = _turkish_letters(raw, declared)[1]  # -1: does not decode
+    single_byte = not declared.startswith("utf")
+    if decodes == 0 and not (single_byte and guessed == "utf-8"):
         return None, None
     letters, odd = _turkish_letters(raw, guessed)
     params: dict[str, object] = {
         "name": name, "declared": ENCODING_NAMES.get(declared, declared),
         "guessed": ENCODING_NAMES.get(guessed, guessed), "letters": " ".join(letters)}
-    if guessed == declared or odd != 0 or not (letters or guessed == "utf-8"):
+    clear = odd == 0 and (bool(letters) or guessed == "utf-8")
+    if not clear and decodes > 0:  # it decodes as declared: kept so, as GDAL reads it
+        return None, None
+    if not clear:
         raise UploadRefused("ENCODING_MISMATCH", "The .cpg of '{name}' says its text is "
                             "{declared}, but the bytes are not {declared}; they look most like "
                             "{guessed}, but not clearly. Correct the .cpg (e.g. 1254 for "
