@@ -189,6 +189,9 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
         if abs(bounds[0]) > 180 or abs(bounds[2]) > 180 or abs(bounds[1]) > 90 \
                 or abs(bounds[3]) > 90:
             zone = _zone_that_fits(bounds, mun)
+            prefixed = None if zone else diagnose_zone_prefix(bounds, mun)
+            if prefixed is not None:  # metres, and with a zone number in front
+                return [prefixed]
             hint = f"EPSG:{zone}" if zone else "a TM zone (EPSG:5253/5254/5255)"
             return [Diagnostic("CRS_METRES_AS_DEGREES", "error",
                                "The file says {crs} (degrees) but its coordinates are metres "

@@ -203,6 +203,8 @@ def test_gauss_kruger_zone_prefix_is_explained():
                          municipality_lonlat=efeler)
     assert [d.code for d in found] == ["CRS_ZONE_PREFIX"]
     assert found[0].params["digits"] == 7 and found[0].params["zone"] == 5253
+    # the same numbers declared as degrees: the prefix is the finding, not only "metres"
+    assert codes([x + 10e6, y, x + 10e6 + 100, y + 100], "EPSG:4326") == ["CRS_ZONE_PREFIX"]
 
 
 # -- CRS mistakes through ingest: refused with a clear reason, batch kept ----------------------
