@@ -82,6 +82,8 @@ class RenderedMap:
     html: str
     script: str
     map_name: str
+    #: HTML shown beside the map (e.g. a legend), if any.
+    legend: str = ""
 
 
 def render_parts(fmap: folium.Map, *, extra_script: str = "") -> RenderedMap:
