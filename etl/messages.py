@@ -18,22 +18,53 @@ RULE_MESSAGES: dict[str, str] = {
     "UNIQUE_IN_DB": gettext_noop("{field} '{value}' is already used by another stored feature."),
     "GEOM_TYPE": gettext_noop("The geometry is a {value}; the layer needs {detail}."),
     "GEOM_EMPTY": gettext_noop("The feature has no geometry, or it cannot be read."),
-    "GEOM_INVALID": gettext_noop("The geometry is invalid: {detail}. A repaired geometry is "
-                                 "offered."),
+    "GEOM_INVALID": gettext_noop("The geometry is invalid: {detail}. A repaired geometry "
+                                 "({value}) is offered."),
     "OUTSIDE_MUNICIPALITY": gettext_noop("The geometry lies outside the municipality."),
     "BELOW_MIN_AREA": gettext_noop("The area {value} m² is below the minimum {detail} m²."),
     "BELOW_MIN_LENGTH": gettext_noop("The length {value} m is below the minimum {detail} m."),
-    "GEOM_DUPLICATE": gettext_noop("The same geometry appears earlier in the file."),
-    "GEOM_OVERLAP": gettext_noop("The geometry overlaps feature {detail} of the file."),
+    "GEOM_DUPLICATE": gettext_noop("The same geometry appears earlier in the file, at row "
+                                   "{other}."),
+    "GEOM_OVERLAP": gettext_noop("The geometry overlaps the one at row {other} of the file."),
+}
+#: Variants chosen by what a problem row holds (same codes).
+VARIANTS: dict[str, str] = {
+    # GEOM_INVALID without a repair the layer can hold (make_valid gave lines or points, or
+    # several parts for a single-part layer)
+    "GEOM_INVALID_UNREPAIRED": gettext_noop(
+        "The geometry is invalid: {detail}. Repaired it becomes {value}, which a {hint} layer "
+        "cannot hold: redraw it."),
+    # CODELIST: the value is an official neighbourhood of another district
+    "CODELIST_ELSEWHERE": gettext_noop(
+        "'{value}' is an official neighbourhood of {hint}, not of this municipality."),
 }
 SUGGESTION = gettext_noop("Did you mean '{suggestion}'?")
 
 
 def _templates(language: str) -> dict[str, str]:
     with translation.override(language):
-        found = {code: str(translation.gettext(text)) for code, text in RULE_MESSAGES.items()}
+        found = {code: str(translation.gettext(text))
+                 for code, text in (RULE_MESSAGES | VARIANTS).items()}
         found["_suggestion"] = str(translation.gettext(SUGGESTION))
     return found
+
+
+def row_reference(feature: object, key: object) -> str:
+    """A feature as people find it in QGIS: its 1-based row, and its key value.
+
+    Examples
+    --------
+    >>> row_reference(11, "B-11"), row_reference(0, None)
+    ('12 (B-11)', '1')
+    """
+    if feature is None or feature is pd.NA:
+        return ""
+    row = str(int(feature) + 1)  # type: ignore[call-overload]
+    return f"{row} ({key})" if key not in (None, "") and key is not pd.NA else row
+
+
+def _text(value: object) -> str:
+    return "" if value is None or value is pd.NA else str(value)
 
 
 def render(problems: pd.DataFrame) -> pd.DataFrame:
@@ -43,12 +74,21 @@ def render(problems: pd.DataFrame) -> pd.DataFrame:
         templates = _templates(lang)
         texts = []
         for row in out.itertuples(index=False):
-            text = templates.get(row.code, row.code).format(
-                field=row.field or "", value=row.value if row.value is not None else "",
-                detail=row.detail if row.detail is not None else "",
-                suggestion=row.suggestion or "")
+            other = getattr(row, "other", None)
+            hint = _text(getattr(row, "hint", ""))
+            code = row.code
+            if code == "GEOM_INVALID" and not row.suggestion and hint:
+                code = "GEOM_INVALID_UNREPAIRED"
+            text = templates.get(code, row.code).format(
+                field=row.field or "", value=_text(row.value), detail=_text(row.detail),
+                suggestion=row.suggestion or "", hint=hint,
+                other=row_reference(None if pd.isna(other) else other,
+                                    getattr(row, "other_key", None)))
             if row.suggestion and row.code == "CODELIST":
                 text += " " + templates["_suggestion"].format(suggestion=row.suggestion)
+            elif hint and row.code == "CODELIST":
+                text += " " + templates["CODELIST_ELSEWHERE"].format(value=_text(row.value),
+                                                                      hint=hint)
             texts.append(text)
         out[f"message_{lang}"] = texts
     return out

@@ -62,8 +62,14 @@ class Diagnostic:
                 "params": {k: str(v) for k, v in self.params.items()}}
 
 
-def resolve_crs(*, file_crs: str | None, declared: str | None) -> tuple[CRS, list[Diagnostic]]:
+def resolve_crs(*, file_crs: str | None, declared: str | None, file_says: str | None = None
+                ) -> tuple[CRS, list[Diagnostic]]:
     """Return the CRS to read the data in: ``--crs`` wins, else the file's.
+
+    ``file_says`` is the CRS as the file itself names it when GDAL did not read it as
+    written (a GeoJSON ``crs`` member GDAL does not know, which it reads as WGS 84): the
+    file is then quoted, with a ``CRS_NAME_UNKNOWN`` warning (and the CRS it probably
+    means, when the name shows it).
 
     Raises
     ------
@@ -85,11 +91,51 @@ def resolve_crs(*, file_crs: str | None, declared: str | None) -> tuple[CRS, lis
             same = CRS.from_user_input(file_crs).equals(crs, ignore_axis_order=True)
         except CRSError:
             same = False
-        if not same:
+        if not same or file_says:
             notes.append(Diagnostic("CRS_OVERRIDDEN", "warning",
                                     "The file declares {file}; --crs {declared} was used.",
-                                    {"file": _crs_label(file_crs), "declared": declared}))
+                                    {"file": _said_label(file_says, file_crs),
+                                     "declared": declared}))
+    elif file_says:
+        meant = crs_meant_by(file_says)
+        notes.append(Diagnostic(
+            "CRS_NAME_UNKNOWN", "warning",
+            "The file names its CRS '{says}', which GDAL does not know; it read the "
+            "coordinates as {crs}. If the file means another CRS, declare it with --crs "
+            "{hint}.", {"says": file_says[:80], "crs": _crs_label(crs),
+                        "hint": meant or "EPSG:5253/5254/5255"}))
     return crs, notes
+
+
+#: ITRF96/TUREF TM zones by central meridian (the name of a zone names its meridian).
+_TM_BY_MERIDIAN = {27: 5253, 30: 5254, 33: 5255, 36: 5256, 39: 5257, 42: 5258, 45: 5259}
+
+
+def crs_meant_by(name: str) -> str | None:
+    """The EPSG code a CRS name GDAL does not know probably means (``None``: not clear).
+
+    Examples
+    --------
+    >>> crs_meant_by("TUREF_TM30_ITRF96"), crs_meant_by("ED50 TM33"), crs_meant_by("x")
+    ('EPSG:5254', 'EPSG:2321', None)
+    """
+    import re
+
+    upper = name.upper()
+    found = re.search(r"TM[ _-]?(27|30|33|36|39|42|45)(?!\d)", upper)
+    if not found:
+        return None
+    epsg = _TM_BY_MERIDIAN[int(found.group(1))]
+    if "ED50" in upper or "ED_1950" in upper or "ED1950" in upper:
+        return f"EPSG:{epsg - 5253 + 2319}"
+    return f"EPSG:{epsg}"
+
+
+def _said_label(file_says: str | None, file_crs: str | CRS) -> str:
+    """The file's CRS as the file names it (quoted, with what GDAL read it as) or as GDAL
+    read it."""
+    label = _crs_label(file_crs)
+    return f"'{file_says[:80]}' (GDAL: {label})" if file_says else label
 
 
 def _crs_label(value: str | CRS) -> str:
@@ -116,7 +162,8 @@ def _inside(box: np.ndarray, area: tuple[float, float, float, float], margin: fl
 
 
 def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
-                 municipality_lonlat: tuple[float, float, float, float]) -> list[Diagnostic]:
+                 municipality_lonlat: tuple[float, float, float, float],
+                 file_says: str | None = None) -> list[Diagnostic]:
     """Explain a wrong CRS from the data's bounding box; errors first.
 
     Parameters
@@ -127,6 +174,8 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
         The declared CRS.
     municipality_lonlat : tuple
         The municipality's bounding box in lon/lat.
+    file_says : str, optional
+        The CRS as the file names it, when GDAL read it as another (quoted in messages).
 
     Examples
     --------
@@ -137,12 +186,15 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
     """
     if not np.all(np.isfinite(bounds)):
         return []
-    label = _crs_label(crs)
+    label = _said_label(file_says, crs)
     mun = municipality_lonlat
     if crs.is_geographic:
         if abs(bounds[0]) > 180 or abs(bounds[2]) > 180 or abs(bounds[1]) > 90 \
                 or abs(bounds[3]) > 90:
             zone = _zone_that_fits(bounds, mun)
+            prefixed = None if zone else diagnose_zone_prefix(bounds, mun)
+            if prefixed is not None:  # metres, and with a zone number in front
+                return [prefixed]
             hint = f"EPSG:{zone}" if zone else "a TM zone (EPSG:5253/5254/5255)"
             return [Diagnostic("CRS_METRES_AS_DEGREES", "error",
                                "The file says {crs} (degrees) but its coordinates are metres "
@@ -168,6 +220,9 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
                            "With {crs} the data lies {km:.0f} km from the municipality; "
                            "with EPSG:{zone} it lies inside. Declare --crs EPSG:{zone}.",
                            {"crs": label, "zone": zone, "km": _distance_km(lonlat, mun)})]
+    prefixed = diagnose_zone_prefix(bounds, mun) if crs.is_projected else None
+    if prefixed is not None:
+        return [prefixed]
     area = crs.area_of_use
     if area is not None and not _inside(lonlat, (area.west, area.south, area.east, area.north),
                                         margin=0.5):
@@ -177,6 +232,67 @@ def diagnose_crs(bounds: np.ndarray, crs: CRS, *,
                            {"w": lonlat[0], "e": lonlat[2], "s": lonlat[1], "n": lonlat[3],
                             "crs": label, "area": area.name})]
     return []
+
+
+#: Central meridian of each ITRF96/TUREF 3-degree TM zone.
+TM_MERIDIANS = {5253: 27, 5254: 30, 5255: 33, 5256: 36, 5257: 39, 5258: 42, 5259: 45}
+#: ED50 3-degree TM zones with the same central meridians (EPSG 2319 TM27 ... 2325 TM45).
+ED50_TM = {5253: 2319, 5254: 2320, 5255: 2321, 5256: 2322, 5257: 2323, 5258: 2324, 5259: 2325}
+
+
+def diagnose_zone_prefix(bounds: np.ndarray, mun: tuple[float, float, float, float]
+                         ) -> Diagnostic | None:
+    """``CRS_ZONE_PREFIX`` when the eastings carry a zone number in front (Gauss-Krüger
+    style: ``10 542 000`` for 542 000 in the zone of 30° E) and, without it, lie in the
+    municipality in one of the TM zones; ``None`` otherwise.
+
+    The message says what the numbers look like, what the prefix stands for (the 3-degree
+    zone number, the central meridian or the 6-degree UTM zone) and how to place them: a
+    ``--crs`` with that false easting, or the eastings without the prefix in the TM zone.
+
+    Examples
+    --------
+    >>> x, y = 10_542_000.0, 4_402_000.0  # Odunpazari in TM30, zone 10 in front
+    >>> d = diagnose_zone_prefix(np.array([x, y, x + 100, y + 100]), (30.1, 39.4, 30.9, 40.2))
+    >>> d.code, d.params["prefix"], d.params["zone"]
+    ('CRS_ZONE_PREFIX', 10, 5254)
+    """
+    minx, maxx = float(bounds[0]), float(bounds[2])
+    if not (np.isfinite(minx) and np.isfinite(maxx)) or minx < 1_000_000:
+        return None
+    prefix = int(minx // 1_000_000)
+    if int(maxx // 1_000_000) != prefix:
+        return None
+    rest = np.array([minx - prefix * 1e6, bounds[1], maxx - prefix * 1e6, bounds[3]])
+    for epsg, meridian in TM_MERIDIANS.items():
+        try:
+            box = _to_lonlat(rest, CRS.from_epsg(epsg))
+        except (CRSError, ValueError):
+            continue
+        if not _inside(box, mun, margin=0.25):
+            continue
+        # what the prefix stands for, in symbols (the same in both languages)
+        if prefix * 3 == meridian:  # the 3-degree zone number
+            reading = f"{prefix} × 3° = {meridian}° E"
+        elif prefix == meridian:  # the central meridian itself
+            reading = f"{prefix} = {meridian}° E"
+        elif prefix in ((meridian + 180) // 6, (meridian + 180) // 6 + 1):  # the 6-degree zone
+            reading = f"UTM {prefix}"
+        else:
+            reading = "?"
+        false_easting = prefix * 1_000_000 + 500_000
+        proj = (f"+proj=tmerc +lat_0=0 +lon_0={meridian} +k=1 +x_0={false_easting} +y_0=0 "
+                "+ellps=GRS80 +units=m +no_defs")
+        return Diagnostic(
+            "CRS_ZONE_PREFIX", "error",
+            "The eastings are {digits}-digit numbers starting with {prefix} (e.g. {x:.0f}): "
+            "Gauss-Krüger eastings with the zone number in front ({reading}). "
+            "Without it they lie in the municipality in EPSG:{zone} (TM{meridian}). Declare "
+            "--crs \"{proj}\", or take {prefix}000000 off the eastings and declare EPSG:{zone} "
+            "(EPSG:{ed50} if the data is ED50).",
+            {"digits": len(str(int(minx))), "prefix": prefix, "x": minx, "reading": reading,
+             "zone": epsg, "meridian": meridian, "proj": proj, "ed50": ED50_TM[epsg]})
+    return None
 
 
 def _distance_km(lonlat: np.ndarray, mun: tuple[float, float, float, float]) -> float:

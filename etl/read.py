@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 
 from etl.errors import UploadRefused
+from etl.normalise import Diagnostic
 from etl.safety import (
     ALLOWED_DRIVERS,
     Limits,
@@ -66,6 +67,11 @@ class SourceInfo:
     geometry_type: str | None = None
     #: CSV only: the geometry source columns.
     csv_geometry: dict[str, str] = field(default_factory=dict)
+    #: The CRS as the file itself names it, when GDAL read it as another CRS (a GeoJSON
+    #: ``crs`` member GDAL does not know is read as WGS 84): quoted in messages.
+    crs_text: str | None = None
+    #: Findings about the file itself (e.g. ``ENCODING_MISMATCH``), reported as warnings.
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 # -- encoding --------------------------------------------------------------------
@@ -111,6 +117,157 @@ def detect_encoding(raw: bytes) -> tuple[str, str]:
             return "cp1254", "Windows-1254 (bytes 0x80-0x9F in use)"
         return "cp1254", "Windows-1254 (same as ISO-8859-9 for these bytes)"
     return best, f"best score {scores[best]:.0f}"
+
+
+#: Readable names of the encodings (for messages).
+ENCODING_NAMES = {"utf-8": "UTF-8", "cp1254": "Windows-1254 (Turkish)",
+                  "iso-8859-9": "ISO-8859-9 (Latin-5, Turkish)", "cp857": "CP857 (DOS Turkish)",
+                  "cp1252": "Windows-1252 (Western European)"}
+
+
+def cpg_encoding(text: str) -> str | None:
+    """The Python codec a ``.cpg`` names (``None``: not one Python knows).
+
+    Examples
+    --------
+    >>> [cpg_encoding(t) for t in ("UTF-8", "65001", "1254", "ANSI 1254", "8859_9", "x")]
+    ['utf-8', 'utf-8', 'cp1254', 'cp1254', 'iso8859-9', None]
+    """
+    import codecs
+
+    name = text.strip().lower().replace("ansi", "").strip()
+    if name.isdigit():
+        name = "utf-8" if name == "65001" else f"cp{name}"
+    elif name.startswith("8859"):
+        name = "iso8859-" + name[4:].lstrip("_-")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _turkish_letters(raw: bytes, encoding: str) -> tuple[list[str], int]:
+    """The distinct Turkish letters ``raw`` holds in ``encoding`` and how many implausible
+    characters it holds (``([], -1)`` when it is not that encoding at all)."""
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        return [], -1
+    letters = sorted({ch for ch in text if ch in TURKISH_LETTERS})
+    return letters, sum(1 for ch in text if ch in IMPLAUSIBLE or ch == "\ufffd")
+
+
+def check_declared_encoding(raw: bytes, declared: str, *, name: str
+                            ) -> tuple[str | None, Diagnostic | None]:
+    """Compare the encoding a ``.cpg`` declares with the DBF's bytes.
+
+    Returns ``(None, None)`` when the bytes fit the declaration; ``(encoding, warning)``
+    when they do not but clearly are another encoding (Turkish letters and nothing
+    implausible in it): the file is read in that one, with an ``ENCODING_MISMATCH``
+    warning that says so.
+
+    Raises
+    ------
+    UploadRefused
+        ``ENCODING_MISMATCH`` when the bytes fit neither the declaration nor, clearly,
+        any candidate encoding.
+
+    Examples
+    --------
+    >>> check_declared_encoding("Ağaç".encode("cp1254"), "utf-8", name="a.zip")[0]
+    'cp1254'
+    >>> check_declared_encoding("Ağaç".encode(), "utf-8", name="a.zip")
+    (None, None)
+    >>> check_declared_encoding("Işık".encode("cp1254"), "cp1252", name="a.zip")[0]
+    'cp1254'
+    >>> check_declared_encoding("Işık ±5".encode("cp1254"), "iso8859-9", name="a.zip")
+    (None, None)
+    >>> check_declared_encoding("Fiyat ±5 ¿".encode("cp1252"), "cp1252", name="a.zip")
+    (None, None)
+    """
+    if max(raw, default=0) < 0x80:  # ASCII is every candidate alike
+        return None, None
+    guessed, _note = detect_encoding(raw)
+    if guessed == declared or {guessed, declared} <= {"cp1254", "iso8859-9"}:
+        return None, None  # (the two Turkish code pages share the letters' bytes)
+    # it fits when it decodes to nothing implausible (Western code pages turn Turkish
+    # letters into ý ð þ); valid UTF-8 under a one-byte declaration is UTF-8 all the same
+    decodes = _turkish_letters(raw, declared)[1]  # -1: does not decode
+    single_byte = not declared.startswith("utf")
+    if decodes == 0 and not (single_byte and guessed == "utf-8"):
+        return None, None
+    letters, odd = _turkish_letters(raw, guessed)
+    params: dict[str, object] = {
+        "name": name, "declared": ENCODING_NAMES.get(declared, declared),
+        "guessed": ENCODING_NAMES.get(guessed, guessed), "letters": " ".join(letters)}
+    clear = odd == 0 and (bool(letters) or guessed == "utf-8")
+    if not clear and decodes > 0:  # it decodes as declared: kept so, as GDAL reads it
+        return None, None
+    if not clear:
+        raise UploadRefused("ENCODING_MISMATCH", "The .cpg of '{name}' says its text is "
+                            "{declared}, but the bytes are not {declared}; they look most like "
+                            "{guessed}, but not clearly. Correct the .cpg (e.g. 1254 for "
+                            "Windows-1254, UTF-8) and send the file again.", **params)
+    return guessed, Diagnostic(
+        "ENCODING_MISMATCH", "warning",
+        "The .cpg of '{name}' says its text is {declared}, but the bytes are not {declared}: "
+        "they are {guessed} (Turkish letters {letters}), and were read as {guessed}. Check the "
+        "names in the report, and correct the .cpg.", params)
+
+
+def geojson_crs_name(path: Path, window: int = 1 << 16) -> str | None:
+    """The CRS a GeoJSON file's (2008) ``crs`` member names, read from the file's first
+    and last ``window`` bytes (``None`` when there is none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile("w", suffix=".geojson", delete=False) as f:
+    ...     _ = f.write('{"type": "FeatureCollection", "crs": {"type": "name", "properties":'
+    ...                 ' {"name": "TUREF_TM30_ITRF96"}}, "features": []}')
+    >>> geojson_crs_name(Path(f.name))
+    'TUREF_TM30_ITRF96'
+    """
+    import re
+
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(window)
+        handle.seek(max(size - window, len(head)))
+        tail = handle.read(window)
+    for chunk in (head, tail):
+        text = chunk.decode("utf-8", errors="replace")
+        for found in re.finditer(r'"crs"\s*:\s*\{', text):
+            end = text.find("}", text.find("}", found.end()) + 1)  # {"properties": {...}}
+            try:
+                member = json.loads(text[found.end() - 1:end + 1])
+            except ValueError:
+                continue
+            props = member.get("properties") if isinstance(member, dict) else None
+            if not isinstance(props, dict):
+                continue
+            if props.get("name"):
+                return str(props["name"])
+            if props.get("code"):
+                return f"EPSG:{props['code']}"
+            if props.get("href"):
+                return str(props["href"])
+    return None
+
+
+def _crs_as_read(says: str, read: str | None) -> str | None:
+    """``says`` when GDAL read the file's CRS as something else (``None``: as written)."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    if read is None:
+        return says
+    try:
+        same = CRS.from_user_input(says).equals(CRS.from_user_input(read),
+                                                ignore_axis_order=True)
+    except CRSError:
+        same = False
+    return None if same else says
 
 
 def _dbf_records(dbf: Path, limit: int = 4 << 20) -> bytes:
@@ -349,7 +506,16 @@ def open_upload(path: Path, *, workdir: Path, limits: Limits | None = None) -> S
                     if p.stem == dataset.stem and p.suffix.lower() == ".dbf"), None)
         if cpg is not None:
             info.encoding = None
-            info.encoding_note = f"from .cpg ({cpg.read_text(errors='replace').strip()[:40]})"
+            said = cpg.read_text(errors="replace").strip()[:40]
+            info.encoding_note = f"from .cpg ({said})"
+            declared = cpg_encoding(said)
+            if declared is not None and dbf is not None:
+                found, warning = check_declared_encoding(_dbf_records(dbf), declared,
+                                                         name=original.name)
+                if warning is not None:
+                    info.encoding = found
+                    info.encoding_note = f"detected; the .cpg says {said}"
+                    info.diagnostics.append(warning)
         elif dbf is not None:
             info.encoding, info.encoding_note = detect_encoding(_dbf_records(dbf))
             info.encoding_note = "detected: " + info.encoding_note
@@ -370,6 +536,9 @@ def open_upload(path: Path, *, workdir: Path, limits: Limits | None = None) -> S
         info.encoding_note = info.encoding_note or "UTF-8 (format default)"
     if info.geometry_type is None:
         raise UploadRefused("NOT_GEODATA", "'{name}' has no geometry.", name=original.name)
+    if fmt == "geojson":
+        says = geojson_crs_name(dataset)
+        info.crs_text = _crs_as_read(says, info.crs) if says else None
     return info
 
 

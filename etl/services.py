@@ -432,14 +432,16 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
          digest: Future[str] | None = None, accept_shift: bool = False) -> None:
     limits = limits or Limits.from_settings()
     info: SourceInfo = open_upload(path, workdir=workdir, limits=limits)
+    report.diagnostics += [d.as_dict() for d in info.diagnostics]
     batch.file_format = info.format
     batch.encoding = f"{info.encoding or 'utf-8'} ({info.encoding_note})"[:60]
-    source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs)
+    source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs, file_says=info.crs_text)
     batch.crs = (f"EPSG:{source_crs.to_epsg()}" if source_crs.to_epsg()
                  else source_crs.name)[:120]
     report.diagnostics += [d.as_dict() for d in notes]
     mapping_dict = load_mapping(mapping)
     boundary, mun_box = municipality_area(int(layer.srid))
+    report.boundary = boundary
     if boundary is None and layer.geometry_rules.within_municipality:
         report.diagnostics.append(Diagnostic(
             "MUNICIPALITY_BOUNDARY_MISSING", "warning",
@@ -469,7 +471,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
             chunk = chunk.set_crs(source_crs, allow_override=True)
             if first:
                 first = False
-                far_box = _first_chunk_checks(chunk, layer, source_crs, mun_box, report)
+                far_box = _first_chunk_checks(chunk, layer, source_crs, mun_box, report,
+                                              file_says=None if crs else info.crs_text)
                 if boundary is not None and layer.geometry_rules.within_municipality:
                     far_box = None  # validate_chunk rejects them against the boundary
                 match = match_fields([c for c in chunk.columns if c != chunk.geometry.name],
@@ -621,7 +624,7 @@ NEAR_MARGIN = 0.25
 
 def _first_chunk_checks(chunk: gpd.GeoDataFrame, layer: Any, source_crs: CRS,
                         mun_box: tuple[float, float, float, float],
-                        report: reports.BatchReport
+                        report: reports.BatchReport, file_says: str | None = None
                         ) -> tuple[float, float, float, float] | None:
     """Judge the file's CRS from its first chunk (refuse it on an error).
 
@@ -642,7 +645,8 @@ def _first_chunk_checks(chunk: gpd.GeoDataFrame, layer: Any, source_crs: CRS,
         far_box = _storage_box(mun_box, int(layer.srid))
         if not near.all():
             bounds = shapely.total_bounds(np.asarray(geoms.to_numpy())[near])
-    found = diagnose_crs(bounds, source_crs, municipality_lonlat=mun_box)
+    found = diagnose_crs(bounds, source_crs, municipality_lonlat=mun_box,
+                         file_says=file_says)
     report.diagnostics += [d.as_dict() for d in found]
     for d in found:
         if d.severity == "error":

@@ -13,6 +13,7 @@ Cross-chunk state (keys and geometries already seen in the file) lives in a
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +28,12 @@ from pandas.util import hash_array
 
 from etl.textnorm import fold
 
-PROBLEM_COLUMNS = ["feature", "code", "severity", "field", "value", "detail", "suggestion"]
+#: One row per feature and rule. ``feature`` is the 0-based feature number in the file (reports
+#: show it 1-based, as QGIS numbers rows), ``key`` the feature's key value; ``other`` and
+#: ``other_key`` name the other feature of a pair (GEOM_DUPLICATE, GEOM_OVERLAP); ``hint`` is
+#: a rule's extra finding (CODELIST: the district whose official neighbourhood the value is).
+PROBLEM_COLUMNS = ["feature", "key", "code", "severity", "field", "value", "detail",
+                   "suggestion", "other", "other_key", "hint"]
 ERROR, WARNING = "error", "warning"
 
 SINGLE_OF = {"MultiPolygon": "Polygon", "MultiLineString": "LineString", "MultiPoint": "Point"}
@@ -42,6 +48,10 @@ class FileState:
 
     seen: dict[str, set[str]] = field(default_factory=dict)
     geom_hashes: pd.Index = field(default_factory=lambda: pd.Index([], dtype="uint64"))
+    #: The feature number of each of ``geom_hashes`` (named by a later duplicate).
+    geom_features: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    #: Each earlier chunk's feature numbers and key texts (the other feature of a pair).
+    keys: list[ChunkKeys] = field(default_factory=list)
     #: Earlier chunks' checkable polygons (GEOM_OVERLAP across chunks): one entry per chunk.
     polygons: list[ChunkPolygons] = field(default_factory=list)
 
@@ -74,7 +84,8 @@ class ValidationResult:
 
 
 def _problems(features: Any, code: str, severity: str, *, field_name: str = "",
-              value: Any = None, detail: Any = "", suggestion: Any = "") -> pd.DataFrame:
+              value: Any = None, detail: Any = "", suggestion: Any = "", other: Any = None,
+              hint: Any = "") -> pd.DataFrame:
     idx = np.asarray(features, dtype=np.int64)
     n = len(idx)
 
@@ -84,14 +95,17 @@ def _problems(features: Any, code: str, severity: str, *, field_name: str = "",
                     for x in v]
         return [v] * n if n else []
 
-    return pd.DataFrame({"feature": idx, "code": code, "severity": severity,
+    others = pd.array([None] * n if other is None else np.asarray(other, dtype=np.int64),
+                      dtype="Int64")
+    return pd.DataFrame({"feature": idx, "key": [None] * n, "code": code, "severity": severity,
                          "field": field_name, "value": col(value), "detail": col(detail),
-                         "suggestion": col(suggestion)}, columns=PROBLEM_COLUMNS)
+                         "suggestion": col(suggestion), "other": others,
+                         "other_key": [None] * n, "hint": col(hint)}, columns=PROBLEM_COLUMNS)
 
 
 def empty_problems() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "feature" else "object")
-                         for c in PROBLEM_COLUMNS})
+    dtypes = {"feature": "int64", "other": "Int64"}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "object")) for c in PROBLEM_COLUMNS})
 
 
 # -- attributes ------------------------------------------------------------------------
@@ -127,20 +141,86 @@ def _decimal_comma(series: pd.Series) -> pd.Series:
     return series
 
 
-def closest(value: str, choices: list[str]) -> str:
-    """Closest valid value, compared on diacritic-folded text.
+#: How alike (``difflib`` ratio of the folded texts) a valid value must be to be suggested:
+#: a typo or a missing Turkish letter (``Yenidoan``, 0.94; ``GOKMEYDANI``, 0.95) is, a
+#: different word with a shared ending (``Batıkent`` / ``Yenikent``, 0.63) is not.
+SUGGEST_CUTOFF = 0.8
+#: Words that name the kind of place, not the place (``Yenidoğan Mahallesi``, ``Emek Mh.``).
+_PLACE_WORDS = re.compile(r"\b(mahallesi|mahalle|mah|mh|koyu|koy)\b\.?")
+
+
+def _compare_key(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", _PLACE_WORDS.sub(" ", fold(text)))
+
+
+def closest(value: str, choices: list[str], *, cutoff: float = SUGGEST_CUTOFF) -> str:
+    """The valid value ``value`` was probably meant to be, or ``""`` when none is alike.
+
+    Compared on diacritic-folded text without spaces, punctuation or the word
+    ``Mahallesi``; a value is suggested only when it is at least ``cutoff`` alike.
 
     Examples
     --------
     >>> closest("Yenidogan", ["Yenidoğan", "Yeşiltepe"])
     'Yenidoğan'
+    >>> closest("Yenidoğan Mah.", ["Yenidoğan"]), closest("Batıkent", ["Yenikent"])
+    ('Yenidoğan', '')
     """
-    folded = {fold(c): c for c in choices}
-    key = fold(str(value))
+    folded = {_compare_key(c): c for c in choices}
+    key = _compare_key(str(value))
     if key in folded:
         return folded[key]
-    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=cutoff)
     return folded[match[0]] if match else ""
+
+
+@functools.cache
+def _districts_by_name(province: str) -> dict[str, tuple[str, ...]]:
+    from layers.codelists import official_neighbourhoods
+
+    found: dict[str, set[str]] = {}
+    for district, names in official_neighbourhoods(province).items():
+        for name in names:
+            found.setdefault(_compare_key(name), set()).add(district)
+    return {key: tuple(sorted(districts)) for key, districts in found.items()}
+
+
+def districts_with_neighbourhood(name: str, *, profile: str) -> list[str]:
+    """The other districts of ``profile``'s province that have an official neighbourhood
+    called ``name`` (compared as :func:`closest` compares), as ``"District (Province)"``;
+    empty when there is none, when ``name`` is also one of the profile's own district, or
+    when the province is not shipped.
+
+    Examples
+    --------
+    >>> districts_with_neighbourhood("Batıkent", profile="odunpazari")
+    ['Tepebaşı (Eskişehir)']
+    >>> districts_with_neighbourhood("Yenidoğan Mahallesi", profile="odunpazari")
+    []
+    """
+    from gis_core.profiles import PROFILES
+
+    own = PROFILES.get(profile)
+    if own is None:
+        return []
+    districts = _districts_by_name(own.province).get(_compare_key(name), ())
+    if own.name in districts:
+        return []
+    return [f"{district} ({own.province})" for district in districts]
+
+
+def _neighbourhood_elsewhere(values: set[str]) -> dict[str, str]:
+    """``{value: "District (Province)"}`` for values that are an official neighbourhood name
+    of another district of the municipality's province."""
+    from django.conf import settings
+
+    found: dict[str, str] = {}
+    profile = str(getattr(settings, "KENTCBS_PROFILE", ""))
+    for value in values:
+        districts = districts_with_neighbourhood(value, profile=profile)
+        if districts:
+            found[value] = ", ".join(districts)
+    return found
 
 
 def _allowed_values(fdef: Any) -> list[str] | None:
@@ -198,9 +278,12 @@ def check_attributes(frame: pd.DataFrame, layer: Any, state: FileState,
             if bad.any():
                 wrong = text[bad].to_numpy()
                 cache = {v: closest(v, allowed) for v in set(wrong)}
+                elsewhere = (_neighbourhood_elsewhere({v for v, c in cache.items() if not c})
+                             if fdef.codelist == "mahalle" else {})
                 out.append(_problems(features[bad], "CODELIST", ERROR, field_name=name,
                                      value=wrong, detail=fdef.codelist or "enum",
-                                     suggestion=[cache[v] for v in wrong]))
+                                     suggestion=[cache[v] for v in wrong],
+                                     hint=[elsewhere.get(v, "") for v in wrong]))
         # the values as text, "" where missing (those are not ``present``): read in C by map
         texts = (values.astype("string").to_numpy(dtype=object, na_value="")
                  if fdef.pattern or fdef.max_length else None)
@@ -347,16 +430,32 @@ def check_geometry(geoms: np.ndarray, features: np.ndarray, layer: Any, state: F
     repaired = np.full(len(geoms), None, dtype=object)
     valid = shapely.is_valid(geoms)
     invalid = usable & ~valid
-    if invalid.any() and rules.valid:
-        reasons = shapely.is_valid_reason(geoms[invalid])
-        repaired[invalid] = shapely.make_valid(geoms[invalid])
-        out.append(_problems(features[invalid], "GEOM_INVALID", ERROR, detail=reasons,
-                             suggestion=shapely.to_wkt(repaired[invalid], rounding_precision=3)))
-    checkable = usable & valid
+    # the other rules look at an invalid geometry as repaired (every rule a feature breaks is
+    # reported, not only the first); where, and overlaps, only when a repair of the layer's
+    # type exists (``make_valid`` may give lines or points for a polygon)
+    checked = geoms
+    offered = np.zeros(len(geoms), dtype=bool)
+    if invalid.any():
+        made = shapely.make_valid(geoms[invalid])
+        offer = repair_of_type(made, want)
+        has = np.fromiter((g is not None for g in offer), dtype=bool, count=len(offer))
+        repaired[invalid] = offer
+        offered[invalid] = has
+        if rules.valid:
+            reasons = shapely.is_valid_reason(geoms[invalid])
+            wkt = np.full(len(offer), "", dtype=object)
+            if has.any():
+                wkt[has] = shapely.to_wkt(offer[has], rounding_precision=3)
+            out.append(_problems(features[invalid], "GEOM_INVALID", ERROR, detail=reasons,
+                                 value=[_describe(g) for g in np.where(has, offer, made)],
+                                 suggestion=wkt, hint=want))
+        checked = geoms.copy()
+        checked[invalid] = np.where(has, offer, made)
+    checkable = usable & (valid | offered)
     if boundary is not None and rules.within_municipality and checkable.any():
         shapely.prepare(boundary)
-        inside = shapely.covered_by(geoms, boundary)
-        touching = shapely.intersects(geoms, boundary)
+        inside = shapely.covered_by(checked, boundary)
+        touching = shapely.intersects(checked, boundary)
         outside = checkable & ~touching
         partly = checkable & touching & ~inside
         if outside.any():
@@ -365,32 +464,107 @@ def check_geometry(geoms: np.ndarray, features: np.ndarray, layer: Any, state: F
             out.append(_problems(features[partly], "OUTSIDE_MUNICIPALITY", WARNING,
                                  detail="partly"))
     if rules.min_area is not None:
-        area = shapely.area(geoms)
-        small = checkable & (area < rules.min_area)
+        area = shapely.area(checked)
+        small = usable & (area < rules.min_area)
         if small.any():
             out.append(_problems(features[small], "BELOW_MIN_AREA", ERROR,
                                  value=np.round(area[small], 2), detail=rules.min_area))
     if rules.min_length is not None:
-        length = shapely.length(geoms)
-        short = checkable & (length < rules.min_length)
+        length = shapely.length(checked)
+        short = usable & (length < rules.min_length)
         if short.any():
             out.append(_problems(features[short], "BELOW_MIN_LENGTH", ERROR,
                                  value=np.round(length[short], 2), detail=rules.min_length))
     polygon_overlap = rules.no_overlap and want in ("Polygon", "MultiPolygon")
     if checkable.any() and polygon_overlap:  # duplicates come out of the overlap's STRtrees
-        out += _check_overlap(geoms, features, checkable, state,
+        out += _check_overlap(checked, features, checkable, state,
                               tol=(rules.snap_tolerance or 0.0) ** 2)
     elif checkable.any():
-        idx = np.flatnonzero(checkable)
-        wkb = shapely.to_wkb(shapely.normalize(geoms[idx]))
-        hashes = pd.Index(hash_array(wkb.astype(object)))
-        dup = pd.Series(hashes).duplicated(keep="first").to_numpy() | hashes.isin(
-            state.geom_hashes)
-        if dup.any():
-            out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR))
-        state.geom_hashes = state.geom_hashes.append(hashes[~dup])
-        checkable[idx[dup]] = False
+        out += _check_duplicates(checked, features, checkable, state)
     return geoms, repaired, out
+
+
+def _check_duplicates(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarray,
+                      state: FileState) -> list[pd.DataFrame]:
+    """GEOM_DUPLICATE of points and lines (equal once normalised), in the file: each names
+    the first feature with that geometry."""
+    idx = np.flatnonzero(checkable)
+    wkb = shapely.to_wkb(shapely.normalize(geoms[idx]))
+    hashes = hash_array(wkb.astype(object))
+    codes, _uniques = pd.factorize(hashes)
+    _, first = np.unique(codes, return_index=True)  # position of each hash's first feature
+    other = features[idx[first[codes]]]
+    dup = first[codes] != np.arange(len(idx))
+    earlier = pd.Index(state.geom_hashes).get_indexer(hashes)
+    seen = earlier >= 0
+    other[seen] = state.geom_features[earlier[seen]]
+    dup |= seen
+    out: list[pd.DataFrame] = []
+    if dup.any():
+        out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR, other=other[dup]))
+    state.geom_hashes = state.geom_hashes.append(pd.Index(hashes[~dup]))
+    state.geom_features = np.concatenate([state.geom_features, features[idx[~dup]]])
+    checkable[idx[dup]] = False
+    return out
+
+
+#: The part type a layer's geometry type is made of.
+_PART_OF = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1, "Polygon": 3,
+            "MultiPolygon": 3}
+
+
+def repair_of_type(made: np.ndarray, want: str) -> np.ndarray:
+    """The repairs (``make_valid`` results) that a layer of type ``want`` can hold, ``None``
+    for the others: the parts of the layer's kind (polygons of a polygon layer; a
+    collapsed line or point is dropped), as one geometry of the layer's type (a single
+    layer takes one part only).
+
+    Examples
+    --------
+    >>> spike = shapely.make_valid(shapely.Polygon([(0, 0), (2, 0), (2, 2), (0, 2), (0, 0),
+    ...                                              (-1, -1), (0, 0)]))
+    >>> spike.geom_type, repair_of_type(np.array([spike]), "Polygon")[0].geom_type
+    ('GeometryCollection', 'Polygon')
+    >>> repair_of_type(np.array([shapely.LineString([(0, 0), (1, 0)])]), "Polygon")
+    array([None], dtype=object)
+    """
+    out = np.full(len(made), None, dtype=object)
+    if want not in _PART_OF or not len(made):
+        return out
+    parts, owner = np.asarray(made, dtype=object), np.arange(len(made))
+    while True:  # flatten collections and multi geometries (collections may nest)
+        nested = shapely.get_type_id(parts) >= 4
+        if not nested.any():
+            break
+        inner, where = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], inner])
+        owner = np.concatenate([owner[~nested], owner[nested][where]])
+    keep = (shapely.get_type_id(parts) == _PART_OF[want]) & ~shapely.is_empty(parts)
+    parts, owner = parts[keep], owner[keep]
+    if not len(parts):
+        return out
+    order = np.argsort(owner, kind="stable")  # each geometry's parts together, in order
+    parts, owner = parts[order], owner[order]
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    counts = np.diff(np.r_[starts, len(owner)])
+    numbers = owner[starts]
+    if want in MULTI_OF:  # a single layer: one part, or no repair of its type
+        one = counts == 1
+        out[numbers[one]] = parts[starts[one]]
+    else:
+        make = {0: shapely.multipoints, 1: shapely.multilinestrings, 3: shapely.multipolygons}
+        out[numbers] = make[_PART_OF[want]](parts, indices=np.repeat(np.arange(len(numbers)),
+                                                                      counts))
+    return out
+
+
+def _describe(geom: Any) -> str:
+    """``'MultiPolygon (2 parts)'``, ``'LineString'``: what a repair gives."""
+    if geom is None:
+        return ""
+    count = shapely.get_num_geometries(geom)
+    return f"{geom.geom_type} ({count})" if geom.geom_type.startswith(("Multi", "Geometry")) \
+        else str(geom.geom_type)
 
 
 def _interiors_meet(a: np.ndarray, b: np.ndarray, tol: float) -> np.ndarray:
@@ -426,6 +600,7 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
     box = shapely.bounds(sub)
     earlier_pairs: list[tuple[ChunkPolygons, np.ndarray, np.ndarray]] = []
     dup = np.zeros(len(sub), dtype=bool)
+    first = np.full(len(sub), np.iinfo(np.int64).max, dtype=np.int64)  # a duplicate's original
     for earlier in state.polygons:
         minx, miny, maxx, maxy = earlier.bounds
         near = np.flatnonzero((box[:, 0] <= maxx) & (box[:, 2] >= minx)
@@ -439,8 +614,10 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
         mine, theirs = mine[meets], theirs[meets]
         if len(mine):
             mine = near[mine]
-            dup[mine[_same(sub[mine], earlier.geoms[theirs], box[mine],
-                           shapely.bounds(earlier.geoms[theirs]))]] = True
+            same = _same(sub[mine], earlier.geoms[theirs], box[mine],
+                         shapely.bounds(earlier.geoms[theirs]))
+            dup[mine[same]] = True
+            np.minimum.at(first, mine[same], earlier.features[theirs[same]])
             earlier_pairs.append((earlier, mine, theirs))
     tree = shapely.STRtree(sub)
     left, right = tree.query(sub)  # bounding boxes meet (each polygon meets itself)
@@ -449,7 +626,9 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
     meets = shapely.intersects(sub[left], sub[right])
     left, right = left[meets], right[meets]
     if len(left):
-        dup[right[_same(sub[left], sub[right], box[left], box[right])]] = True
+        same = _same(sub[left], sub[right], box[left], box[right])
+        dup[right[same]] = True
+        np.minimum.at(first, right[same], features[idx[left[same]]])
     found: list[tuple[np.ndarray, np.ndarray]] = []  # (later feature, earlier feature)
     for earlier, mine, theirs in earlier_pairs:
         keep = ~dup[mine]
@@ -463,7 +642,7 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
         found.append((features[idx[right[meet]]], features[idx[left[meet]]]))
     out: list[pd.DataFrame] = []
     if dup.any():
-        out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR))
+        out.append(_problems(features[idx[dup]], "GEOM_DUPLICATE", ERROR, other=first[dup]))
         checkable[idx[dup]] = False
     if (~dup).any():  # the tree is kept as it is; its duplicates are marked dead
         state.polygons.append(ChunkPolygons(geoms=sub, features=features[idx],
@@ -472,7 +651,7 @@ def _check_overlap(geoms: np.ndarray, features: np.ndarray, checkable: np.ndarra
     later = np.concatenate([f[0] for f in found]) if found else np.empty(0, dtype=np.int64)
     if len(later):
         other = np.concatenate([f[1] for f in found])
-        out.append(_problems(later, "GEOM_OVERLAP", ERROR, detail=other).drop_duplicates(
+        out.append(_problems(later, "GEOM_OVERLAP", ERROR, other=other).drop_duplicates(
             "feature"))
     return out
 
@@ -504,6 +683,56 @@ def computed_values(fdef: Any, geoms: np.ndarray) -> np.ndarray | None:
     values = measure(geoms)
     values = np.where(shapely.is_missing(geoms), np.nan, values)
     return np.round(values, 0 if fdef.type == "integer" else 2)
+
+
+@dataclass
+class ChunkKeys:
+    """A chunk's feature numbers and key columns (as sent, and coerced): references to the
+    chunk's own columns, made into text only for the features a report names."""
+
+    index: pd.Index
+    sent: dict[str, pd.Series]
+    coerced: dict[str, pd.Series]
+
+    def texts(self, positions: np.ndarray) -> np.ndarray:
+        """The keys at ``positions`` as people read them: the stored (coerced) value, else
+        the value as sent (a key not of its type), parts joined by ``", "``; ``""`` when
+        missing."""
+        parts = []
+        for name, value in self.coerced.items():
+            stored = value.iloc[positions].astype("string")
+            sent = self.sent.get(name)
+            if sent is not None:
+                stored = stored.fillna(sent.iloc[positions].astype("string").str.strip()
+                                       .set_axis(stored.index))
+            parts.append(stored.fillna("").to_numpy(dtype=object))
+        text = parts[0]
+        for part in parts[1:]:
+            text = text + ", " + part
+        return np.asarray(text, dtype=object)
+
+
+def _name_keys(table: pd.DataFrame, frame: pd.DataFrame, coerced: pd.DataFrame, layer: Any,
+               state: FileState) -> None:
+    """Fill ``key`` (each problem's feature) and ``other_key`` (the other feature of a pair,
+    in this chunk or an earlier one) of ``table``; remember this chunk's key columns."""
+    names = list(layer.key)
+    here = ChunkKeys(index=frame.index,
+                     sent={n: frame[n] for n in names if n in frame.columns},
+                     coerced={n: coerced[n] for n in names})
+    if len(table):
+        where = here.index.get_indexer(table["feature"].to_numpy(dtype=np.int64))
+        table["key"] = here.texts(where)  # every problem is of a feature of this chunk
+        other = table["other"]
+        if other.notna().any():
+            wanted = other.to_numpy(dtype=np.int64, na_value=-1)
+            named = np.full(len(table), None, dtype=object)
+            for chunk in [*state.keys, here]:
+                at = chunk.index.get_indexer(wanted)
+                if (at >= 0).any():
+                    named[at >= 0] = chunk.texts(at[at >= 0])
+            table["other_key"] = named
+    state.keys.append(here)
 
 
 def validate_chunk(frame: gpd.GeoDataFrame, layer: Any, state: FileState, *,
@@ -545,5 +774,6 @@ def validate_chunk(frame: gpd.GeoDataFrame, layer: Any, state: FileState, *,
     result = gpd.GeoDataFrame(coerced, geometry=gpd.GeoSeries(geoms, index=frame.index,
                                                               crs=frame.crs), crs=frame.crs)
     table = pd.concat(problems, ignore_index=True) if problems else empty_problems()
+    _name_keys(table, frame, coerced, layer, state)
     return ValidationResult(frame=result, problems=table,
                             repaired=gpd.GeoSeries(repaired, index=frame.index, crs=frame.crs))

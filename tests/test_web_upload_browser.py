@@ -87,12 +87,17 @@ def test_upload_bad_file_progress_report_download(live_server, artifacts_dir, me
         assert "Çocuk Oyun Alanı" in problems
         rules = page.inner_text("#by-rule")
         assert "CODELIST" in rules and "GEOM_INVALID" in rules
-        # the error map draws one marker per located rejected feature (canvas renderer)
-        markers = page.evaluate(
-            "() => { let n = 0; for (const k in window) { const m = window[k];"
+        # the error map draws each located rejected feature itself (its polygon, canvas
+        # renderer), in the colour of its first rule, with a legend (issue 16)
+        drawn = page.evaluate(
+            "() => { const out = []; for (const k in window) { const m = window[k];"
             " if (m && m instanceof L.Map) { m.eachLayer(l => {"
-            " if (l instanceof L.CircleMarker) n++; }); } } return n; }")
-        assert markers == 4
+            " if (l instanceof L.Path && l.feature && l.feature.properties.codes)"
+            " out.push([l.feature.geometry.type, l.options.color]); }); } } return out; }")
+        assert len(drawn) == 4 and all(kind != "Point" for kind, _ in drawn), drawn
+        legend = page.inner_text("#error-map-legend")
+        assert "CODELIST" in legend and "GEOM_INVALID" in legend
+        assert len({colour for _, colour in drawn}) == legend.count("(")
 
         with page.expect_download() as info:
             page.click("#download-gpkg")

@@ -18,6 +18,7 @@ that received the file (:func:`start_upload`); progress is written to
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import shutil
@@ -174,15 +175,23 @@ def read_report(batch: Batch, *, with_problems: bool) -> ReportData:
     payload = load_report_json(batch)
     if payload is None:
         return ReportData(False, [], [], [], [], 0, 0)
-    problems = payload.get("problems") or []
+    problems = [_with_row(p) for p in payload.get("problems") or [] if isinstance(p, dict)]
     counts = payload.get("counts") or {}
-    errors = {p.get("feature") for p in problems if p.get("severity") == "error"}
-    rows = sorted(problems, key=lambda p: (p.get("feature") or 0,
+    errors = {p.get("row") for p in problems if p.get("severity") == "error"}
+    rows = sorted(problems, key=lambda p: (p.get("row") or 0,
                                            p.get("severity") != "error", p.get("code") or ""))
     return ReportData(
         True, payload.get("diagnostics") or [], counts.get("by_rule") or [],
         counts.get("by_field") or [], rows if with_problems else [], len(problems),
         len(errors))
+
+
+def _with_row(problem: dict[str, Any]) -> dict[str, Any]:
+    """A problem with its 1-based ``row`` (reports before rows were numbered from 1 hold the
+    0-based ``feature``)."""
+    if "row" not in problem and isinstance(problem.get("feature"), int):
+        return {**problem, "row": problem["feature"] + 1}
+    return problem
 
 
 def load_report_json(batch: Batch) -> dict[str, Any] | None:
@@ -207,7 +216,8 @@ def public_report(payload: dict[str, Any]) -> dict[str, Any]:
 
 # -- the error map ---------------------------------------------------------------------
 def error_map(batch: Batch) -> RenderedMap | None:
-    """A folium map of the rejected features of ``batch`` (centroids, coloured red).
+    """A folium map of the rejected features of ``batch``: their own geometries, each in the
+    colour of its first rule, over the municipality boundary, with a legend (``legend``).
 
     Read from ``rejected.gpkg``; ``None`` when there is no located rejected feature.
     Leaflet comes from the app's static files (django-leaflet); no CDN is referenced.
@@ -216,7 +226,6 @@ def error_map(batch: Batch) -> RenderedMap | None:
     if path is None:
         return None
     import geopandas as gpd
-    import shapely
     from pyogrio.errors import DataSourceError
 
     try:
@@ -230,47 +239,83 @@ def error_map(batch: Batch) -> RenderedMap | None:
     frame = frame[~(geoms.isna() | geoms.is_empty)]
     if frame.empty:
         return None
-    points = gpd.GeoSeries(shapely.point_on_surface(shapely.make_valid(
-        frame.geometry.to_numpy())), crs=frame.crs).to_crs(4326)
+    from etl.report import rule_colour
+
+    rows = (frame["kentcbs_row"] if "kentcbs_row" in frame.columns
+            else frame.get("kentcbs_feature", frame.index) + 1)  # older reports: 0-based
+    shapes = frame.geometry.to_crs(4326)
     features = []
-    for feature, codes, errors_tr, errors_en, point in zip(
-            frame.get("kentcbs_feature", frame.index), frame.get("kentcbs_codes", ""),
+    rules: dict[str, int] = {}
+    for row, key, codes, errors_tr, errors_en, shape in zip(
+            rows, frame.get("kentcbs_key", ""), frame.get("kentcbs_codes", ""),
             frame.get("kentcbs_errors_tr", ""), frame.get("kentcbs_errors_en", ""),
-            points, strict=False):
-        if point is None or point.is_empty:
+            shapes, strict=False):
+        if shape is None or shape.is_empty:
             continue
-        features.append({"type": "Feature",
-                         "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
-                         "properties": {"feature": int(feature), "codes": str(codes or ""),
+        rule = str(codes or "").split(",")[0]
+        rules[rule] = rules.get(rule, 0) + 1
+        features.append({"type": "Feature", "geometry": shape.__geo_interface__,
+                         "properties": {"feature": int(row), "key": str(key or ""),
+                                        "codes": str(codes or ""), "colour": rule_colour(rule),
                                         "tr": str(errors_tr or ""), "en": str(errors_en or "")}})
     if not features:
         return None
-    return _render_map(features)
+    return _render_map(features, rules=rules, boundary=_boundary_lonlat(frame.crs))
 
 
-def _render_map(features: list[dict[str, Any]]) -> RenderedMap:
+def _boundary_lonlat(crs: Any) -> dict[str, Any] | None:
+    """The municipality boundary as GeoJSON in lon/lat (``None`` when none is stored)."""
+    import geopandas as gpd
+
+    from etl.services import municipality_area
+
+    boundary, _box = municipality_area(int(crs.to_epsg() or settings.KENTCBS_SRID))
+    if boundary is None:
+        return None
+    return dict(gpd.GeoSeries([boundary], crs=crs).to_crs(4326).iloc[0].__geo_interface__)
+
+
+def _render_map(features: list[dict[str, Any]], *, rules: dict[str, int] | None = None,
+                boundary: dict[str, Any] | None = None) -> RenderedMap:
     import folium
+    import shapely
     from folium.utilities import JsCode
 
+    from etl.report import rule_colour
+
     fmap = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True)
+    if boundary is not None:
+        folium.GeoJson(boundary, name="boundary", style_function=lambda _: {
+            "color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"}).add_to(fmap)
     # Popups bound in plain Leaflet (folium.Popup needs jQuery); text set as textContent.
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features}, name="rejected",
-        marker=folium.CircleMarker(radius=6, color="#b71c1c", fill=True, fill_opacity=0.8),
+        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 2,
+                                  "fillColor": f["properties"]["colour"], "fillOpacity": 0.35},
+        marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.8),
         on_each_feature=JsCode(
             "function (feature, layer) { var p = feature.properties;"
             " var t = document.createElement('div');"
-            " t.textContent = '#' + p.feature + ' ' + p.codes;"
+            " t.textContent = '#' + p.feature + (p.key ? ' (' + p.key + ')' : '') + ' '"
+            " + p.codes;"
             " var d = document.createElement('div'); d.appendChild(t);"
             " var tr = document.createElement('div'); tr.textContent = p.tr; d.appendChild(tr);"
             " var en = document.createElement('div'); en.textContent = p.en;"
             " en.className = 'en'; d.appendChild(en);"
             " layer.bindPopup(d, {maxWidth: 360}); layer.bindTooltip(t.textContent); }"),
     ).add_to(fmap)
-    lons = [f["geometry"]["coordinates"][0] for f in features]
-    lats = [f["geometry"]["coordinates"][1] for f in features]
-    fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=17)
-    return render_parts(fmap)
+    minx, miny, maxx, maxy = shapely.total_bounds(
+        [shapely.geometry.shape(f["geometry"]) for f in features])
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=17)
+    parts = render_parts(fmap)
+    if not rules:
+        return parts
+    items = "".join(
+        f'<li><span class="swatch" style="background:{rule_colour(code)}"></span>'
+        f"<code>{html.escape(code)}</code> ({count})</li>" for code, count in sorted(rules.items()))
+    return RenderedMap(header=parts.header, html=parts.html, script=parts.script,
+                       map_name=parts.map_name,
+                       legend=f'<ul class="legend" id="error-map-legend">{items}</ul>')
 
 
 # -- uploads ---------------------------------------------------------------------------

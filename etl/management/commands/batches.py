@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from etl.errors import BatchNotFound
-from etl.management.commands.ingest import summary_table
+from etl.management.commands.ingest import problems_table, summary_table
 from etl.models import Batch
 
 
@@ -51,6 +51,9 @@ class Command(BaseCommand):
             raise BatchNotFound("BATCH_NOT_FOUND", "There is no batch #{id}.", id=options["id"])
         if action == "show":
             out.print(summary_table(batch))
+            listed = problems_table(batch)
+            if listed is not None:
+                out.print(listed)
             return
         path = {"html": batch.report_html, "json": batch.report_json,
                 "gpkg": batch.report_gpkg}[options["format"]]

@@ -59,6 +59,9 @@ class Command(BaseCommand):
         out.print(summary_table(batch))
         # the stored message is already "Turkish / English": printed whole (it may hold
         # " / " itself, as in "TUREF / TM30")
+        listed = problems_table(batch)
+        if listed is not None:
+            out.print(listed)
         if batch.status == BatchStatusChoices.REFUSED:
             raise UploadRefused(batch.reason_code, "{reason}", reason=batch.message)
         if batch.status == BatchStatusChoices.FAILED:
@@ -100,4 +103,35 @@ def summary_table(batch: Any) -> Table:
         rows.append(("hata / error" if severity == "error" else "uyarı / warning", text))
     for key, value in rows:
         table.add_row(key, Text(str(value)))  # not rich markup: "[CODE] ..." stays as it is
+    return table
+
+
+#: The CLI lists this many problems; all are in the reports.
+CLI_PROBLEMS = 20
+
+
+def problems_table(batch: Any, limit: int = CLI_PROBLEMS) -> Table | None:
+    """The batch's first problems, by row (1-based, as QGIS numbers them) and key value."""
+    import json
+
+    if not batch.report_json:
+        return None
+    try:
+        with open(batch.report_json, encoding="utf-8") as handle:
+            problems = json.load(handle).get("problems") or []
+    except (OSError, ValueError):
+        return None
+    if not problems:
+        return None
+    problems.sort(key=lambda p: (p.get("row") or 0, p.get("severity") != "error"))
+    more = len(problems) - limit
+    table = Table(title="Sorunlar / Problems" + (
+        f" (ilk / first {limit} of {len(problems)})" if more > 0 else ""))
+    for column in ("satır / row", "anahtar / key", "kural / rule", "önem / severity",
+                   "ileti / message"):
+        table.add_column(column)
+    for p in problems[:limit]:
+        table.add_row(str(p.get("row", "")), str(p.get("key") or ""), str(p.get("code", "")),
+                      str(p.get("severity", "")),
+                      f"{p.get('message_tr', '')} / {p.get('message_en', '')}")
     return table
