@@ -162,3 +162,34 @@ def test_ogc_api_serves_the_ticket_layer_to_it_staff_only(world: World, tickets:
     # The same answer as the pages, whatever the rule: assigning changes both.
     services.assign_ticket(ticket=tickets["zabita"], technician=world.tech, by=world.developer)
     assert items("tekin") == {"PC", "E-imza", "Ağ", "EBYS"} == _numbers(world.tech)
+
+
+def test_module_pages_are_guarded_by_the_core_from_the_declaration(world: World) -> None:
+    """The roles a module declares guard its pages where they are served (gis_core.modules),
+    whatever the view does; a declared page the module does not have fails loudly."""
+    from dataclasses import replace
+
+    from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+    from django.test import RequestFactory
+
+    from gis_core.modules import MenuItem, Permission, discover, module_urls
+
+    spec = next(s for s in discover() if s.code == "helpdesk")
+    # Declare "new ticket" as technicians only: the unchanged view is now refused.
+    guarded = replace(spec, menu_items=(MenuItem("helpdesk:ticket_new", "Yeni", "New",
+                                                 ("technician",)),), permissions=())
+    patterns = module_urls(guarded).url_patterns
+    new_page = next(p for p in patterns if p.name == "ticket_new")
+    request = RequestFactory().get("/helpdesk/new/")
+    request.user = world.reporter
+    with pytest.raises(PermissionDenied):
+        new_page.callback(request)
+    request.user = world.tech
+    assert new_page.callback(request).status_code == 200
+    request.user = AnonymousUser()
+    assert new_page.callback(request).status_code == 302
+    # A typo in a declaration must not leave the real page unguarded.
+    typo = replace(spec, permissions=(Permission("x", "x", "x", ("manager",),
+                                                 pages=("helpdesk:statistic",)),))
+    with pytest.raises(ImproperlyConfigured, match="helpdesk:statistic"):
+        module_urls(typo)
