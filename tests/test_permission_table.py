@@ -284,8 +284,9 @@ def test_ogc_items_single_items_and_decoded_tiles(world: World, who: str) -> Non
         tile = _ogc(client, f"{code}/tiles/WebMercatorQuad/{Z}/{TILE_Y}/{TILE_X}")
         queryables = _ogc(client, f"{code}/queryables", f="json")
         sortables = _ogc(client, f"{code}/sortables", f="json")
+        schema = _ogc(client, f"{code}/schema", f="json")
         if rows is None:
-            for response in (items, html, tile, queryables, sortables):
+            for response in (items, html, tile, queryables, sortables, schema):
                 assert response.status_code == 404, where
             for key in ALL_ROWS[code]:
                 single = _ogc(client, f"{code}/items/{world.ids[code, key]}", f="json")
@@ -317,6 +318,8 @@ def test_ogc_items_single_items_and_decoded_tiles(world: World, who: str) -> Non
         assert queryables.status_code == 200 and sortables.status_code == 200, where
         assert set(queryables.json()["properties"]) - {"geometry"} == fields, where
         assert set(sortables.json()["properties"]) == fields | {"id"}, where
+        assert schema.status_code == 200, where
+        assert set(schema.json()["properties"]) - {"geometry"} == fields, where
         # the decoded vector tile: which features, which properties
         assert tile.status_code == 200, where
         assert tile["Content-Type"] == "application/vnd.mapbox-vector-tile"
