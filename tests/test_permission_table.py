@@ -464,6 +464,9 @@ def test_helpdesk_pages_follow_the_declared_roles_and_the_one_row_rule(world: Wo
         assert listing.status_code == 200
         html = listing.content.decode()
         assert {t for t in (T_HW, T_EBYS, T_NET) if t in html} == expected
+        # The helpdesk's own navigation links only the pages the caller may open.
+        for page in ("/helpdesk/map/", "/helpdesk/statistics/"):
+            assert (f'href="{page}"' in html) is (IT_PAGES[who] == 200), page
     for title in (T_HW, T_EBYS, T_NET):
         detail = client.get(f"/helpdesk/tickets/{world.ids['helpdesk_ticket', title]}/")
         wanted = 302 if expected is None else 200 if title in expected else 404
