@@ -83,6 +83,9 @@ USERS = [
     ("ag.yonetici", "Emre", "Öztürk", "ag_yonetimi", "network_admin"),
     ("bim.mudur", "Hülya", "Aydın", "bilgi_islem", "manager"),
     ("zabita.izleyici", "Burak", "Arslan", "zabita", "viewer"),
+    # A manager outside the IT directorate: reads bt_varlik (role manager) but not its
+    # personal field zimmetli_kisi (access.personal: bilgi_islem), so the hiding is exercised.
+    ("mali.mudur", "Serkan", "Yıldız", "mali_hizmetler", "manager"),
 ]
 
 PERSON_NAMES = ["Ahmet Koç", "Zeynep Kurt", "Ali Özdemir", "Selin Aksoy", "Hasan Polat",

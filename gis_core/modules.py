@@ -28,7 +28,9 @@ class MenuItem:
     """A menu entry a module adds to the viewer.
 
     ``required_roles`` empty means every authenticated user sees it; otherwise
-    the user needs one of the roles (superusers see everything).
+    the user needs one of the roles (superusers see everything). The roles also
+    guard the page itself: the core serves ``url_name`` only to those users
+    (:func:`may_open`), so the menu and the page never disagree.
     """
 
     url_name: str
@@ -55,12 +57,19 @@ BuildingPanel = Callable[..., BuildingSummary | None]
 
 @dataclass(frozen=True)
 class Permission:
-    """A capability a module checks, documented for operators."""
+    """A capability a module checks, documented for operators.
+
+    ``pages``: URL names (``"helpdesk:statistics"``) of the module's pages that only
+    holders of one of ``roles`` may open; the core enforces it where the page is
+    served (:func:`module_urlpatterns`), no view needs to repeat it. A capability
+    without pages (``helpdesk.work``) is checked by the module's services.
+    """
 
     code: str
     title_tr: str
     title_en: str
     roles: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,8 +171,45 @@ def discover() -> list[ModuleSpec]:
     return specs
 
 
+def page_requirements(spec: ModuleSpec) -> dict[str, list[frozenset[str]]]:
+    """Role requirements per URL name of ``spec``'s pages, from its menu and permissions.
+
+    A page listed several times must satisfy every requirement (one role of each).
+    """
+    needs: dict[str, list[frozenset[str]]] = {}
+    for item in spec.menu_items:
+        if item.required_roles:
+            needs.setdefault(item.url_name, []).append(frozenset(item.required_roles))
+    for permission in spec.permissions:
+        for page in permission.pages:
+            needs.setdefault(page, []).append(frozenset(permission.roles))
+    return needs
+
+
+def _allowed(access: Any, requirements: list[frozenset[str]]) -> bool:
+    if not access.is_authenticated:
+        return False
+    return access.is_superuser or all(access.roles & needed for needed in requirements)
+
+
+def may_open(user: Any, url_name: str) -> bool:
+    """Whether ``user`` may open the module page ``url_name`` (``"helpdesk:map"``).
+
+    Every module page needs a signed-in user; pages named by a ``MenuItem`` with
+    ``required_roles`` or by a ``Permission``'s ``pages`` also need one of those roles
+    (superusers open everything). The menu and the page guard both ask this.
+    """
+    from gis_core.selectors import user_access
+
+    access = user_access(user)
+    requirements: list[frozenset[str]] = []
+    for spec in discover():
+        requirements += page_requirements(spec).get(url_name, [])
+    return _allowed(access, requirements)
+
+
 def menu_for(user: Any) -> list[MenuItem]:
-    """Menu entries of all modules that ``user`` may see."""
+    """Menu entries of all modules that ``user`` may open (:func:`may_open`)."""
     from gis_core.selectors import user_access
 
     access = user_access(user)
@@ -171,9 +217,9 @@ def menu_for(user: Any) -> list[MenuItem]:
         return []
     items: list[MenuItem] = []
     for spec in discover():
+        needs = page_requirements(spec)
         for item in spec.menu_items:
-            if (not item.required_roles or access.is_superuser
-                    or access.roles & set(item.required_roles)):
+            if _allowed(access, needs.get(item.url_name, [])):
                 items.append(item)
     return items
 
@@ -189,11 +235,85 @@ def building_summaries(*, user: Any, building: Any) -> list[BuildingSummary]:
     return result
 
 
-def module_urlpatterns() -> list[Any]:
-    """``/<code>/`` URL includes of every module that declares ``urls`` (for gis_core.urls)."""
+def guard_page(view: Callable[..., Any], url_name: str,
+               requirements: list[frozenset[str]]) -> Callable[..., Any]:
+    """``view`` served only to signed-in users holding the declared roles.
+
+    Anonymous callers go to the sign-in page; signed-in users without a declared
+    role get 403 (``PermissionDenied``), whatever the view itself checks.
+    """
+    import functools
+
+    from django.contrib.auth.views import redirect_to_login
+    from django.core.exceptions import PermissionDenied
+
+    from gis_core.selectors import user_access
+
+    @functools.wraps(view)
+    def guarded(request: Any, *args: Any, **kwargs: Any) -> Any:
+        access = user_access(request.user)
+        if not access.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not _allowed(access, requirements):
+            raise PermissionDenied(url_name)
+        return view(request, *args, **kwargs)
+
+    guarded.kentcbs_page_guard = (url_name, tuple(requirements))  # type: ignore[attr-defined]
+    return guarded
+
+
+def _guarded_patterns(patterns: Sequence[Any], prefix: str,
+                      needs: dict[str, list[frozenset[str]]], seen: set[str]) -> list[Any]:
+    from django.urls import URLPattern, URLResolver
+
+    out: list[Any] = []
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            namespace = f"{prefix}{entry.namespace}:" if entry.namespace else prefix
+            inner = _guarded_patterns(entry.url_patterns, namespace, needs, seen)
+            out.append(URLResolver(entry.pattern, inner, entry.default_kwargs,
+                                   entry.app_name, entry.namespace))
+        elif isinstance(entry, URLPattern):
+            name = f"{prefix}{entry.name}" if entry.name else ""
+            if name:
+                seen.add(name)
+            out.append(URLPattern(entry.pattern, guard_page(entry.callback, name,
+                                                            needs.get(name, [])),
+                                  entry.default_args, entry.name))
+        else:  # pragma: no cover - Django has no third kind
+            raise TypeError(f"unexpected URL entry {entry!r}")
+    return out
+
+
+def module_urls(spec: ModuleSpec) -> Any:
+    """``/<code>/`` include of one module, every page wrapped by :func:`guard_page`.
+
+    A menu item or permission that names a page the module does not have raises
+    ``ImproperlyConfigured``: a typo must not leave a page unguarded.
+    """
+    from django.core.exceptions import ImproperlyConfigured
     from django.urls import include, path
 
-    return [path(f"{spec.code}/", include(spec.urls)) for spec in discover() if spec.urls]
+    urlconf = importlib.import_module(str(spec.urls))
+    app_name = getattr(urlconf, "app_name", None) or spec.code
+    needs = page_requirements(spec)
+    seen: set[str] = set()
+    patterns = _guarded_patterns(urlconf.urlpatterns, f"{app_name}:", needs, seen)
+    unknown = sorted(name for name in needs if name not in seen)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"module {spec.code}: menu items or permissions name pages it does not have: "
+            f"{', '.join(unknown)}")
+    return path(f"{spec.code}/", include((patterns, app_name)))
+
+
+def module_urlpatterns() -> list[Any]:
+    """``/<code>/`` URL includes of every module that declares ``urls`` (for gis_core.urls).
+
+    Every page is served through :func:`guard_page`: signed-in users only, and the
+    roles the module declares for it (menu items, permissions' ``pages``).
+    """
+    return [module_urls(spec) for spec in discover() if spec.urls]
 
 
 def load_module_demos(*, profile: str) -> dict[str, Any]:

@@ -12,7 +12,10 @@ Rules (ADR "permission model"):
 * editing needs the owner department or ``access.edit`` departments/roles;
   nobody anonymous edits;
 * fields marked ``personal`` are seen by readers that match ``access.personal``
-  (the owner department always does).
+  (the owner department always does);
+* ``access.rows`` (model-backed layers of modules) names the module's selector
+  that decides which records a user sees in the module's own pages; a reader of
+  the layer sees exactly those rows on every path (:func:`row_condition`).
 
 Department membership includes ancestors (``gis_core.selectors.user_access``),
 so a member of unit ``teknik_destek`` counts as ``bilgi_islem`` too.
@@ -109,6 +112,59 @@ def visible_fields(user: Any, layer: LayerDefinition) -> list[str]:
     if can_see_personal(user, layer):
         return layer.field_names
     return layer.public_fields
+
+
+class AllRows:
+    """Marker: ``user`` sees every row of the layer (no ``access.rows``, or the selector
+    returned the unfiltered queryset)."""
+
+
+ALL_ROWS = AllRows()
+
+
+def row_selector(layer: LayerDefinition) -> Any | None:
+    """The callable named by ``access.rows`` (``selector(*, user) -> QuerySet``), or None."""
+    if layer.access.rows is None:
+        return None
+    from django.utils.module_loading import import_string
+
+    return import_string(layer.access.rows)
+
+
+def row_condition(user: Any, layer: LayerDefinition) -> str | AllRows:
+    """The rows of ``layer`` that ``user`` sees, as an SQL condition on the layer's table.
+
+    The one row rule of a layer: its module's selector (``access.rows``), the same
+    function the module's pages use. Returns :data:`ALL_ROWS` when nothing is
+    filtered, ``"FALSE"`` for no row, else ``"<id> IN (<the selector's query>)"``
+    with every value inlined as an SQL literal (psycopg2's quoting), to be run
+    without parameters. Callers that cannot read the layer get ``"FALSE"``.
+
+    Examples
+    --------
+    >>> row_condition(technician, registry.get("helpdesk_ticket"))  # doctest: +SKIP
+    '"id" IN (SELECT U0."id" FROM "helpdesk_ticket" U0 WHERE ...)'
+    """
+    if not can_read(user, layer):
+        return "FALSE"
+    selector = row_selector(layer)
+    if selector is None:
+        return ALL_ROWS
+    queryset = selector(user=user)
+    if queryset.query.is_empty():
+        return "FALSE"
+    if not queryset.query.where:
+        return ALL_ROWS
+    from django.db import connection
+    from psycopg2 import sql
+
+    text, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        inner = cursor.mogrify(text, params)
+        column = sql.Identifier(layer.id_column).as_string(cursor.connection)
+    if isinstance(inner, bytes):
+        inner = inner.decode()
+    return f"{column} IN ({inner})"
 
 
 def readable_layers(user: Any) -> list[LayerDefinition]:

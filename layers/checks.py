@@ -12,6 +12,7 @@ layers.E006 the backing model or a model field path of a model-backed layer does
 layers.E007 an access role is not a known role
 layers.W006 the backing model is not installed (yet): its view cannot be created
 layers.E009 the theme is not a TUCBS theme of the ``tucbs_tema`` code list
+layers.E010 ``access.rows`` does not name an importable row selector
 =========== ===========================================================
 """
 

@@ -167,9 +167,20 @@ class PersonalAccess(_Model):
 
 
 class LayerAccess(_Model):
+    """Who reads, edits and sees personal fields; ``rows`` limits which features a reader sees.
+
+    ``rows`` (model-backed layers only) is the dotted path of the module selector that
+    decides row visibility for its own pages, ``selector(*, user) -> QuerySet`` of the
+    backing model (e.g. ``modules.helpdesk.selectors.visible_tickets``). Every path that
+    serves the layer's features (items, single items, tiles, HTML pages) keeps only the
+    rows whose id is in that queryset, so a module's pages and its layer agree.
+    """
+
     read: ReadAccess = Field(default_factory=ReadAccess)
     edit: EditAccess = Field(default_factory=EditAccess)
     personal: PersonalAccess = Field(default_factory=PersonalAccess)
+    rows: str | None = Field(default=None,
+                             pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)+$")
 
 
 class StyleRule(_Model):
@@ -287,6 +298,8 @@ class LayerDefinition(_Model):
                               | {f.name for f in self.fields} & {self.geometry_column})
             if reserved:
                 raise ValueError(f"field names {reserved} are reserved for system columns")
+        if self.access.rows is not None and backing.kind != "model":
+            raise ValueError("access.rows applies to model-backed layers only")
         if any(f.personal for f in self.fields) and not self.personal_data:
             raise ValueError("a field is marked personal: set personal_data: true")
         rules = self.geometry_rules

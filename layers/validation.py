@@ -86,6 +86,22 @@ def model_problems(layer: LayerDefinition, path: str) -> list[DefinitionProblem]
     return problems
 
 
+def rows_problems(layer: LayerDefinition, path: str) -> list[DefinitionProblem]:
+    """``access.rows`` must name an importable callable (the module's row selector)."""
+    from layers.access import row_selector
+
+    if layer.access.rows is None:
+        return []
+    try:
+        selector = row_selector(layer)
+    except ImportError as exc:
+        return [DefinitionProblem("layers.E010", path, "access.rows", str(exc))]
+    if not callable(selector):
+        return [DefinitionProblem("layers.E010", path, "access.rows",
+                                  f"'{layer.access.rows}' is not callable")]
+    return []
+
+
 def reference_problems(registry: LayerRegistry) -> list[DefinitionProblem]:
     """Problems of loaded definitions that need departments, roles or models."""
     departments = known_departments()
@@ -98,4 +114,5 @@ def reference_problems(registry: LayerRegistry) -> list[DefinitionProblem]:
         if roles:
             problems += role_problems(layer, path, roles)
         problems += model_problems(layer, path)
+        problems += rows_problems(layer, path)
     return problems

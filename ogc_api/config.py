@@ -31,14 +31,17 @@ TURKEY_BBOX = [25.6, 35.8, 44.8, 42.1]
 
 @dataclass(frozen=True)
 class LayerView:
-    """A layer as one caller sees it: the definition and the field names they may read."""
+    """A layer as one caller sees it: the definition, the field names they may read and
+    the rows they may read (``rows``: an SQL condition from ``layers.access.row_condition``,
+    None for every row)."""
 
     layer: LayerDefinition
     fields: tuple[str, ...]
+    rows: str | None = None
 
     @property
-    def key(self) -> tuple[str, int, tuple[str, ...]]:
-        return (self.layer.code, self.layer.version, self.fields)
+    def key(self) -> tuple[str, int, tuple[str, ...], str | None]:
+        return (self.layer.code, self.layer.version, self.fields, self.rows)
 
 
 _EXTENTS: dict[tuple[str, int], list[float]] = {}
@@ -126,6 +129,7 @@ def resource(view: LayerView, *, extent: list[float], base_url: str = "") -> dic
             "name": PROVIDER,
             "data": layer.code,
             "properties": list(view.fields),
+            "rows": view.rows,
             "id_field": layer.id_column,
             "storage_crs": crs_uri(layer.srid),
             "crs": supported_crs(layer),

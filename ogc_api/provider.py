@@ -25,7 +25,8 @@ JSON_TYPES: dict[str, tuple[str, str | None]] = {
 class RegistryProvider(BaseProvider):  # type: ignore[misc]
     """Read-only provider over a registry layer's ``backing.table``.
 
-    ``data`` is the layer code, ``properties`` the field names this caller may see.
+    ``data`` is the layer code, ``properties`` the field names this caller may see,
+    ``rows`` the SQL condition on the rows they may see (None: every row).
     """
 
     def __init__(self, provider_def: dict[str, Any]) -> None:
@@ -34,6 +35,7 @@ class RegistryProvider(BaseProvider):  # type: ignore[misc]
 
         self.layer = registry.get(str(provider_def["data"]))
         self.visible = list(provider_def.get("properties") or [])
+        self.rows: str | None = provider_def.get("rows")
         self.id_field = self.layer.id_column
         self.get_fields()
 
@@ -50,7 +52,7 @@ class RegistryProvider(BaseProvider):  # type: ignore[misc]
 
     def _query(self) -> ItemsQuery:
         types: dict[str, str] = {name: str(self.layer.field(name).type) for name in self.visible}
-        return ItemsQuery(layer=self.layer, fields=types)
+        return ItemsQuery(layer=self.layer, fields=types, rows=self.rows)
 
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
               bbox: list[float] | None = None, properties: list[Any] | None = None,

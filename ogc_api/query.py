@@ -109,6 +109,8 @@ class ItemsQuery:
     sort: list[tuple[str, bool]] = field(default_factory=list)
     #: keyset position of a sorted page: the previous page's last sort values, then its id.
     after: list[Any] | None = None
+    #: the caller's row rule (``layers.access.row_condition``; literals inlined), None: all rows
+    rows: str | None = None
 
     @property
     def has_selection(self) -> bool:
@@ -247,9 +249,13 @@ def _decode_cursor(token: str, keys: list[tuple[str, bool]],
     return [*decoded, last_id]
 
 
-def parse_items(params: QueryDict, layer: LayerDefinition, fields: dict[str, str]) -> ItemsQuery:
-    """Check the query parameters of ``/items``; raise ParameterError on anything invalid."""
-    query = ItemsQuery(layer=layer, fields=fields)
+def parse_items(params: QueryDict, layer: LayerDefinition, fields: dict[str, str],
+                rows: str | None = None) -> ItemsQuery:
+    """Check the query parameters of ``/items``; raise ParameterError on anything invalid.
+
+    ``rows``: the caller's row rule (kept on the query, applied to every statement).
+    """
+    query = ItemsQuery(layer=layer, fields=fields, rows=rows)
     for name in params:
         if len(params.getlist(name)) > 1:
             raise ParameterError("parameter {name} is repeated", name=repr(name[:40]))
@@ -338,6 +344,8 @@ def table_ref(layer: LayerDefinition) -> sql.Composable:
 def where_clause(query: ItemsQuery, *, with_cursor: bool = True) -> sql.Composable:
     layer = query.layer
     conditions: list[sql.Composable] = []
+    if query.rows is not None:
+        conditions.append(sql.SQL("({})").format(sql.SQL(query.rows)))
     if query.bbox is not None:
         minx, miny, maxx, maxy = query.bbox
         if query.bbox_srid == CRS84_SRID:
@@ -427,6 +435,8 @@ def features_sql(query: ItemsQuery, names: list[str], *, safe: bool = False,
     ident = sql.Identifier(layer.id_column)
     if single is not None:
         where: sql.Composable = sql.SQL("{} = {}").format(ident, sql.Literal(single))
+        if query.rows is not None:
+            where = sql.SQL("{} AND ({})").format(where, sql.SQL(query.rows))
     else:
         where = where_clause(query)
     order = order_by(query)

@@ -9,14 +9,17 @@ from ogc_api.config import LayerView, existing_tables
 
 
 def _view(user: Any, layer: Any) -> LayerView:
-    return LayerView(layer=layer, fields=tuple(access.visible_fields(user, layer)))
+    rows = access.row_condition(user, layer)
+    return LayerView(layer=layer, fields=tuple(access.visible_fields(user, layer)),
+                     rows=None if rows is access.ALL_ROWS else str(rows))
 
 
 def layer_views(*, user: Any) -> dict[str, LayerView]:
     """The layers ``user`` may read that exist in the database, with their visible fields.
 
     The one question asked on every path (landing page, collections, OpenAPI,
-    items, single items, queryables, tiles): ``layers.access``.
+    items, single items, queryables, tiles): ``layers.access`` (which layers, which
+    fields, which rows).
     """
     readable = access.readable_layers(user)
     present = existing_tables([str(layer.backing.table) for layer in readable])

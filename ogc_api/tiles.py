@@ -33,13 +33,14 @@ def min_zoom(layer: LayerDefinition) -> int:
 
 
 def tile_sql(layer: LayerDefinition, fields: list[str], *, grid: int | None = None,
-             parameters: tuple[sql.Composable, sql.Composable, sql.Composable] | None = None
-             ) -> sql.Composable:
+             parameters: tuple[sql.Composable, sql.Composable, sql.Composable] | None = None,
+             rows: str | None = None) -> sql.Composable:
     """The ST_AsMVT query of one tile, with placeholders ``%(z)s``, ``%(x)s``, ``%(y)s``.
 
     ``grid``: thin to one feature per grid cell (generalisation of over-full tiles).
     ``parameters``: other placeholders for z, x, y (``$1``, ``$2``, ``$3`` in a
-    prepared statement).
+    prepared statement, or literals).
+    ``rows``: the caller's row rule (``layers.access.row_condition``), ANDed to the search.
     """
     geom = sql.Identifier(layer.geometry_column)
     ident = sql.Identifier(layer.id_column)
@@ -47,8 +48,11 @@ def tile_sql(layer: LayerDefinition, fields: list[str], *, grid: int | None = No
     envelope = sql.SQL("ST_TileEnvelope({}, {}, {})").format(z, x, y)
     # Tiles start at city scale (min zoom), where a tile's outline barely bends between
     # Web Mercator and the TM zone; the 64-pixel margin covers the difference.
-    search = sql.SQL("ST_Transform(ST_TileEnvelope({}, {}, {}, margin => {}), {})").format(
+    search: sql.Composable = sql.SQL(
+        "ST_Transform(ST_TileEnvelope({}, {}, {}, margin => {}), {})").format(
         z, x, y, sql.Literal(BUFFER / EXTENT), sql.Literal(layer.srid))
+    if rows is not None:
+        search = sql.SQL("{} AND ({})").format(search, sql.SQL(rows))
     columns = [ident, *[sql.Identifier(name) for name in fields]]
     mvt_geom = sql.SQL("ST_AsMVTGeom(ST_Transform({}, 3857), {}, {}, {}, true)").format(
         geom, envelope, sql.Literal(EXTENT), sql.Literal(BUFFER))
@@ -139,8 +143,30 @@ def _tile_bytes(cursor: Any, statement: TileStatement, z: int, x: int, y: int) -
     return bytes(cursor.fetchone()[0] or b"")
 
 
-def render_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int) -> bytes:
-    """The MVT bytes of one tile, generalised until it fits in MAX_TILE_BYTES."""
+def _row_scoped_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int,
+                     rows: str) -> bytes:
+    """A tile of a layer with a row rule: one statement, values inlined, never prepared
+    (the rule differs from caller to caller)."""
+    literals = (sql.Literal(z), sql.Literal(x), sql.Literal(y))
+    with connection.cursor() as cursor:
+        cursor.execute(tile_sql(layer, fields, parameters=literals, rows=rows))
+        data = bytes(cursor.fetchone()[0] or b"")
+        grid = 256
+        while len(data) > MAX_TILE_BYTES and grid >= 16:
+            cursor.execute(tile_sql(layer, [], grid=grid, parameters=literals, rows=rows))
+            data = bytes(cursor.fetchone()[0] or b"")
+            grid //= 2
+    return data
+
+
+def render_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int, *,
+                rows: str | None = None) -> bytes:
+    """The MVT bytes of one tile, generalised until it fits in MAX_TILE_BYTES.
+
+    ``rows``: the caller's row rule (``layers.access.row_condition``); None for every row.
+    """
+    if rows is not None:
+        return _row_scoped_tile(layer, fields, z, x, y, rows)
     with connection.cursor() as cursor:
         data = _tile_bytes(cursor, _statement(cursor, layer, fields, None), z, x, y)
         grid = 256

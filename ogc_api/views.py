@@ -262,7 +262,7 @@ def items(call: Call, collection_id: str) -> HttpResponse:
     view = call.view(collection_id)
     request = call.request
     try:
-        parsed = query.parse_items(request.GET, view.layer, _field_types(view))
+        parsed = query.parse_items(request.GET, view.layer, _field_types(view), view.rows)
     except query.ParameterError as exc:
         return _invalid(exc)
     fmt = request.GET.get("f")
@@ -316,7 +316,7 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
     view = call.view(collection_id)
     request = call.request
     try:
-        parsed = query.parse_items(request.GET, view.layer, {})
+        parsed = query.parse_items(request.GET, view.layer, {}, view.rows)
     except query.ParameterError as exc:
         return _invalid(exc)
     if not item_id.isdigit() or len(item_id) > 18:
@@ -396,7 +396,7 @@ def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse
         return _error(404, "NotFound", "no tiles below the layer's minimum zoom")
     if view.layer.personal_data:
         call.audit(view, bbox=f"tile {z}/{y}/{x}")
-    data = tiles.render_tile(view.layer, list(view.fields), z, x, y)
+    data = tiles.render_tile(view.layer, list(view.fields), z, x, y, rows=view.rows)
     response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = "private, max-age=60"
     return response

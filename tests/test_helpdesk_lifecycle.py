@@ -153,8 +153,11 @@ def test_place_and_location_of_room_and_building_tickets(world: World) -> None:
     in_room = services.open_ticket(reporter=world.reporter, category="infrastructure",
                                    title="Priz yanık", room=world.room)
     assert in_room.building == world.hall and in_room.asset is None
+    # The room has no outline: the ticket stands at the point on the hall's surface.
+    assert world.room.outline is None
     assert in_room.location is not None
-    assert world.hall.footprint.contains(in_room.location) or world.room.outline is not None
+    assert world.hall.footprint.contains(in_room.location)
+    assert in_room.location.equals_exact(world.hall.footprint.point_on_surface, 1e-6)
     in_building = services.open_ticket(reporter=world.reporter, category="network",
                                        title="Bina interneti yok", building=world.depot)
     assert world.depot.footprint.contains(in_building.location)
@@ -183,10 +186,14 @@ def test_ticket_can_end_in_a_scrapping_proposal(world: World) -> None:
     services.resolve_ticket(ticket=ticket, by=world.tech, outcome="scrapping_proposed",
                             resolution="Anakart arızalı, ekonomik değil")
     services.close_ticket(ticket=ticket, by=world.tech)
-    assert _status(world.pc) != "in_service"
+    # The asset stays out of service (in repair) until the proposal is decided; the
+    # proposal carries the ticket number and the resolution.
+    assert _status(world.pc) == "in_repair_internal"
     from gis_core.models import ScrappingRecord
 
-    assert ScrappingRecord.objects.filter(asset=world.pc).exists()
+    record = ScrappingRecord.objects.get(asset=world.pc)
+    assert record.status == "proposed"
+    assert record.reason == f"{ticket.number}: Anakart arızalı, ekonomik değil"
 
 
 def test_maintenance_plans_produce_due_work_items_once(world: World) -> None:

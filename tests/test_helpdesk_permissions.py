@@ -112,21 +112,84 @@ def test_ticket_layer_is_readable_by_it_staff_only(world: World, tickets: dict) 
 
 def test_ogc_api_serves_the_ticket_layer_to_it_staff_only(world: World, tickets: dict,
                                                           client) -> None:
+    """The layer's rows are the pages' rows: items, single items and decoded tiles."""
     import base64
     import json
+    import math
 
-    def get(username: str | None) -> tuple[int, dict]:
+    import mapbox_vector_tile
+
+    def get(username: str | None, path: str) -> tuple[int, bytes]:
         headers = {}
         if username:
             token = base64.b64encode(f"{username}:x-Test-12345".encode()).decode()
             headers["HTTP_AUTHORIZATION"] = f"Basic {token}"
-        response = client.get("/ogc/collections/helpdesk_ticket/items?f=json", **headers)
-        body = json.loads(response.content) if response.status_code == 200 else {}
-        return response.status_code, body
+        response = client.get(f"/ogc/collections/helpdesk_ticket/{path}", **headers)
+        return response.status_code, response.content
 
-    assert get(None)[0] == 404
-    assert get("ayse")[0] == 404  # a department user: not even the collection
-    status, body = get("tekin")
-    assert status == 200 and len(body["features"]) == 4
-    numbers = {f["properties"]["talep_no"] for f in body["features"]}
-    assert tickets["mine"].number in numbers
+    def items(username: str | None) -> set[str] | None:
+        status, body = get(username, "items?f=json&limit=100")
+        if status == 404:
+            return None
+        assert status == 200
+        return {f["properties"]["konu"] for f in json.loads(body)["features"]}
+
+    def tile(username: str) -> set[str]:
+        found: set[str] = set()
+        for lon, lat in ((30.512, 39.772), (30.532, 39.782)):  # the hall and the depot
+            z = 15
+            x = int((lon + 180) / 360 * 2**z)
+            y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+            status, body = get(username, f"tiles/WebMercatorQuad/{z}/{y}/{x}")
+            assert status == 200
+            layers = mapbox_vector_tile.decode(body) if body else {}
+            features = layers.get("helpdesk_ticket", {}).get("features", [])
+            found |= {f["properties"]["konu"] for f in features}
+        return found
+
+    assert items(None) is None
+    assert items("ayse") is None  # a department user: not even the collection
+    # Written down (as in test_technicians_see_their_units_tickets_managers_see_all):
+    # the technician's unit teknik_destek has PC, E-imza and Ağ, never the yazilim ticket.
+    assert items("tekin") == {"PC", "E-imza", "Ağ"}
+    assert tile("tekin") == {"PC", "E-imza", "Ağ"}
+    assert items("yasin") == {"EBYS"} and tile("yasin") == {"EBYS"}
+    assert items("mudur") == {"PC", "E-imza", "EBYS", "Ağ"}
+    assert tile("mudur") == {"PC", "E-imza", "EBYS", "Ağ"}
+    # Another unit's ticket does not exist for the technician, by id either.
+    assert get("tekin", f"items/{tickets['zabita'].pk}?f=json")[0] == 404
+    assert get("tekin", f"items/{tickets['mine'].pk}?f=json")[0] == 200
+    # The same answer as the pages, whatever the rule: assigning changes both.
+    services.assign_ticket(ticket=tickets["zabita"], technician=world.tech, by=world.developer)
+    assert items("tekin") == {"PC", "E-imza", "Ağ", "EBYS"} == _numbers(world.tech)
+
+
+def test_module_pages_are_guarded_by_the_core_from_the_declaration(world: World) -> None:
+    """The roles a module declares guard its pages where they are served (gis_core.modules),
+    whatever the view does; a declared page the module does not have fails loudly."""
+    from dataclasses import replace
+
+    from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+    from django.test import RequestFactory
+
+    from gis_core.modules import MenuItem, Permission, discover, module_urls
+
+    spec = next(s for s in discover() if s.code == "helpdesk")
+    # Declare "new ticket" as technicians only: the unchanged view is now refused.
+    guarded = replace(spec, menu_items=(MenuItem("helpdesk:ticket_new", "Yeni", "New",
+                                                 ("technician",)),), permissions=())
+    patterns = module_urls(guarded).url_patterns
+    new_page = next(p for p in patterns if p.name == "ticket_new")
+    request = RequestFactory().get("/helpdesk/new/")
+    request.user = world.reporter
+    with pytest.raises(PermissionDenied):
+        new_page.callback(request)
+    request.user = world.tech
+    assert new_page.callback(request).status_code == 200
+    request.user = AnonymousUser()
+    assert new_page.callback(request).status_code == 302
+    # A typo in a declaration must not leave the real page unguarded.
+    typo = replace(spec, permissions=(Permission("x", "x", "x", ("manager",),
+                                                 pages=("helpdesk:statistic",)),))
+    with pytest.raises(ImproperlyConfigured, match="helpdesk:statistic"):
+        module_urls(typo)

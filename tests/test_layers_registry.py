@@ -83,6 +83,8 @@ def test_a_valid_definition_gets_defaults(tmp_path: Path) -> None:
     (GOOD.replace("backing: {kind: table}", "backing: {kind: model}"), "(file)",
      "backing.model is required", "layers.E001"),
     (GOOD + "  extra: 1\n", "line 13", "not valid YAML", "layers.E001"),
+    (GOOD + "access: {rows: modules.x.selectors.visible_rows}\n", "(file)",
+     "access.rows applies to model-backed layers only", "layers.E001"),
 ])
 def test_a_broken_definition_names_the_file_and_the_field(
         tmp_path: Path, text: str, location: str, problem: str, check_id: str) -> None:
@@ -225,3 +227,22 @@ def test_the_efeler_profile_stores_layers_in_tm27() -> None:
                      env={"KENTCBS_PROFILE": "efeler"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["srid"] == 5253
+
+
+def test_a_row_selector_that_cannot_be_imported_is_reported() -> None:
+    """layers.E010: ``access.rows`` must name an importable callable."""
+    import yaml
+
+    from layers.registry import build_definition
+    from layers.validation import rows_problems
+
+    data = yaml.safe_load(GOOD)
+    data["backing"] = {"kind": "model", "model": "helpdesk.Ticket", "geometry_source": "location"}
+    data["access"] = {"rows": "modules.helpdesk.selectors.visible_tickets"}
+    assert rows_problems(build_definition(data), "x.yaml") == []
+    data["access"] = {"rows": "modules.helpdesk.selectors.no_such_selector"}
+    [problem] = rows_problems(build_definition(data), "x.yaml")
+    assert (problem.check_id, problem.location) == ("layers.E010", "access.rows")
+    data["access"] = {"rows": "modules.helpdesk.selectors.annotations"}  # a __future__ flag
+    [problem] = rows_problems(build_definition(data), "x.yaml")
+    assert "is not callable" in problem.message

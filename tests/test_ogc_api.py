@@ -552,26 +552,42 @@ def _users() -> dict[str, tuple[object, tuple[str, str] | None]]:
     return out
 
 
+_PUBLIC = {"mahalle", "yol", "yesil_alan"}
+#: Which layers each caller reads, written down from the definitions' access blocks
+#: (never asked of layers.access, so a wrong access block shows up here).
+READABLE = {
+    "anonymous": _PUBLIC,
+    "nobody": _PUBLIC,
+    "imar_viewer": _PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma"},
+    "park_data_entry": _PUBLIC | {"bina_hizmet", "numarataj", "aydinlatma"},
+    "manager": _PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma", "oda", "bt_varlik"},
+    "cbs_gis_admin": _PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma", "oda",
+                                "bt_varlik", "ag_baglanti", "helpdesk_ticket"},
+    "destek_technician": _PUBLIC | {"bina_hizmet", "oda"},
+}
+
+
 def test_parity_roles_layers_paths(ogc: OgcSite) -> None:
-    """Every path answers "may this caller read this layer" exactly as layers.access does."""
+    """Every path answers "may this caller read this layer" as the written-down table says."""
     from ogc_api.config import table_exists
 
     layers = [layer for layer in registry.all() if table_exists(layer)]
     assert {"yol", "bina"} <= {layer.code for layer in layers}
+    assert set(READABLE["cbs_gis_admin"]) == set(registry.codes())
     first_ids = {}
     for layer in layers:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT min({layer.id_column}) FROM {layer.backing.table}")
             first_ids[layer.code] = cursor.fetchone()[0]
     differences = []
-    for who, (user, auth) in _users().items():
+    for who, (_user, auth) in _users().items():
         listed = {c["id"] for c in
                   fetch(f"{ogc.url}/collections", auth=auth).json()["collections"]}
         landing = fetch(f"{ogc.url}/collections?f=html", auth=auth).body.decode()
         document = fetch(f"{ogc.url}/openapi", auth=auth).json()
         for layer in layers:
-            expected = access.can_read(user, layer)
             code = layer.code
+            expected = code in READABLE[who]
             answers = {
                 "collections": code in listed,
                 "collections-html": f"/collections/{code}\"" in landing,

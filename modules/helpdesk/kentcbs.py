@@ -55,6 +55,11 @@ MODULE = ModuleSpec(
                    ("technician", "network_admin")),
         Permission("helpdesk.view_all", "Tüm talepleri görme", "See every ticket",
                    ("manager", "gis_admin")),
+        # Served by the core to these roles only (gis_core.modules.guard_page).
+        Permission("helpdesk.statistics", "İstatistik, yük haritası ve faaliyet raporu",
+                   "Statistics, load map and activity report", IT_ROLES,
+                   pages=("helpdesk:statistics", "helpdesk:statistics_export", "helpdesk:map",
+                          "helpdesk:activity_report")),
     ),
     demo=load_demo,
 )
