@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 from etl.models import BatchStatusChoices
 from etl.safety import warm_up
 from gis_core.errors import KentCBSError
+from gis_core.params import parse_id
 from layers.access import readable_layers
 from web import reports
 
@@ -264,7 +265,8 @@ def _upload(request: HttpRequest) -> HttpResponse:
 
 
 def _progress_page(request: HttpRequest, value: str) -> HttpResponse:
-    job = reports.visible_job(user=request.user, pk=int(value)) if value.isdigit() else None
+    pk = parse_id(value, name="job")
+    job = reports.visible_job(user=request.user, pk=pk) if pk is not None else None
     if job is None:
         raise Http404
     layer = reports.layer_or_none(job.layer_code)
