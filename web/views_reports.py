@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET
 
 from etl.models import BatchStatusChoices
 from etl.safety import warm_up
-from gis_core.errors import KentCBSError
+from gis_core.errors import InvalidParameter, KentCBSError
 from gis_core.params import parse_id
 from layers.access import readable_layers
 from web import reports
@@ -288,7 +288,10 @@ def _upload(request: HttpRequest) -> HttpResponse:
 
 
 def _progress_page(request: HttpRequest, value: str) -> HttpResponse:
-    pk = parse_id(value, name="job")
+    try:
+        pk = parse_id(value, name="job")
+    except InvalidParameter:
+        pk = None  # no job has that number: the same 404 as another user's job
     job = reports.visible_job(user=request.user, pk=pk) if pk is not None else None
     if job is None:
         raise Http404
