@@ -8,7 +8,8 @@ list (``AxesStandaloneBackend``): after ``AXES_FAILURE_LIMIT`` failures for one
 account, or from one address, within ``AXES_COOLOFF_TIME``, every further attempt
 for that account or from that address is refused until the cool-off passes or a GIS
 administrator unlocks it (``kentcbs unlock``, or the "unlock" action on axes'
-access attempts in the admin, ``gis_core.admin.FailedSignInAdmin``). A successful form sign-in clears the account's and the address's failures.
+access attempts in the admin, ``gis_core.admin.FailedSignInAdmin``). A successful
+form sign-in clears the account's and the address's failures.
 
 Every failure is logged here (logger ``kentcbs.signin``) and kept in axes'
 failure log (``AccessFailureLog``, visible in the admin).
