@@ -7,10 +7,17 @@ viewer's job; the admin stays usable with no internet at all.
 
 from __future__ import annotations
 
+from typing import Any
+
+from axes.models import AccessAttempt, AccessFailureLog
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.gis.db import models as gis_models
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from gis_core.constraints import RuleViolation, rules_explained
@@ -65,7 +72,22 @@ class RuleCheckedForm(forms.ModelForm):
                 self.instance._state.adding = True
 
 
-class CoreAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple_history's admin, with the object id checked before the history lookup.
+
+    Its history view looks the id up unchecked: ``abc`` for an integer key was a 500.
+    Modules with history use this class too.
+    """
+
+    def history_view(self, request: Any, object_id: str, extra_context: Any = None) -> Any:
+        try:
+            self.model._meta.pk.to_python(unquote(object_id))
+        except (ValidationError, ValueError):
+            raise Http404 from None
+        return super().history_view(request, object_id, extra_context)
+
+
+class CoreAdmin(HistoryAdmin):
     form = RuleCheckedForm
     formfield_overrides = GEOMETRY_AS_TEXT
 
@@ -196,3 +218,66 @@ class BulkChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# -- sign-in throttle (django-axes; gis_core.signin) ---------------------------------------
+class SignInAdmin(admin.ModelAdmin):
+    """Axes' records, for the GIS administrators only (``layers.access.is_gis_admin``)."""
+
+    def _gis_admin(self, request: Any) -> bool:
+        from layers.access import is_gis_admin
+
+        return bool(request.user.is_active and request.user.is_staff
+                    and is_gis_admin(request.user))
+
+    def has_module_permission(self, request: Any) -> bool:
+        return self._gis_admin(request)
+
+    def has_view_permission(self, request: Any, obj: Any = None) -> bool:
+        return self._gis_admin(request)
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccessAttempt)
+class FailedSignInAdmin(SignInAdmin):
+    """Accounts and addresses with failed sign-ins; "unlock" deletes their records."""
+
+    list_display = ["username", "ip_address", "failures_since_start", "attempt_time",
+                    "path_info"]
+    search_fields = ["username", "ip_address"]
+    ordering = ["-attempt_time"]
+    actions = ["unlock"]
+    readonly_fields = ["username", "ip_address", "user_agent", "failures_since_start",
+                       "attempt_time", "path_info"]
+    exclude = ["get_data", "post_data", "http_accept"]
+
+    def has_unlock_permission(self, request: Any) -> bool:
+        return self._gis_admin(request)
+
+    @admin.action(description=_("Unlock sign-in (clear the failures)"), permissions=["unlock"])
+    def unlock(self, request: Any, queryset: Any) -> None:
+        from gis_core.signin import unlock
+
+        count = 0
+        for row in list(queryset):
+            count += unlock(username=row.username or None, address=row.ip_address or None)
+        self.message_user(request, _("Unlocked: %(count)d record(s) cleared.")
+                          % {"count": count})
+
+
+@admin.register(AccessFailureLog)
+class SignInFailureLogAdmin(SignInAdmin):
+    """Every failed sign-in (kept by axes, AXES_ENABLE_ACCESS_FAILURE_LOG)."""
+
+    list_display = ["attempt_time", "username", "ip_address", "path_info", "locked_out"]
+    list_filter = ["locked_out"]
+    search_fields = ["username", "ip_address"]
+    ordering = ["-attempt_time"]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_login_failed
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +12,7 @@ class GisCoreConfig(AppConfig):
     def ready(self) -> None:
         from simple_history.signals import pre_create_historical_record
 
-        from gis_core import lookups, modules, signals
+        from gis_core import lookups, modules, signals, signin
         from gis_core.models import Membership
 
         lookups.register()
@@ -27,3 +28,5 @@ class GisCoreConfig(AppConfig):
                              dispatch_uid="kentcbs_departments")
         post_migrate.connect(signals.grant_role_permissions, sender=self,
                              dispatch_uid="kentcbs_role_permissions")
+        # after axes' own receiver (axes comes first in INSTALLED_APPS): the lockout is known
+        user_login_failed.connect(signin.log_failure, dispatch_uid="kentcbs_signin_failure")

@@ -7,6 +7,7 @@ one line and exit non-zero, never with a traceback.
 
 from __future__ import annotations
 
+from django.core.exceptions import BadRequest
 from django.core.management.base import CommandError
 
 
@@ -59,3 +60,21 @@ class KentCBSError(CommandError):
 
 class DatabaseSetupError(KentCBSError):
     """The database cannot be found, started or used."""
+
+
+class InvalidParameter(BadRequest):
+    """A path, query or form parameter that is not what the page expects: a 400 page.
+
+    ``text`` is the message in the active language (Turkish unless the user chose
+    English); the 400 handler (``web.views_errors.bad_request``) shows it.
+    """
+
+    code = "INVALID_PARAMETER"
+
+    def __init__(self, name: str, expected: str) -> None:
+        from django.utils.translation import gettext
+
+        self.name = name
+        self.text = gettext("The parameter “{name}” is not valid: {expected} expected.").format(
+            name=name, expected=expected)
+        super().__init__(f"[{self.code}] {self.text}")

@@ -18,12 +18,16 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_MODULES`` | comma-separated extra modules (Django apps under modules/) | all shipped |
 | ``KENTCBS_TILE_URL`` | an external basemap tile URL (opt-in; none by default) | none |
 | ``KENTCBS_TILE_ATTR`` | attribution text of that basemap | none |
+| ``KENTCBS_SIGNIN_FAILURES`` | failed sign-ins (per account, per address) before a lockout | 10 |
+| ``KENTCBS_SIGNIN_LOCK_MINUTES`` | how long a lockout lasts | 15 |
+| ``KENTCBS_PROXY_COUNT`` | reverse proxies in front (client address: X-Forwarded-For) | 0 |
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +89,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    # before gis_core: axes' failure receiver runs before KentCBS's log line (gis_core.signin)
+    "axes",
     "simple_history",
     "gis_core",
     "layers",
@@ -106,6 +112,8 @@ MIDDLEWARE = [
     "gis_core.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "gis_core.middleware.AuditMiddleware",
+    # a locked-out sign-in form answers 429 with the message (gis_core.signin.lockout_response)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "gis_core.urls"
@@ -171,6 +179,28 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+#: Signing out ends on KentCBS's own sign-in page (not the admin's "logged out" page).
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# Sign-in: every password, token or directory check is authenticate(), with django-axes
+# first (gis_core.signin). A directory (LDAP) backend goes between the two KentCBS ones.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "ogc_api.auth.TokenBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("KENTCBS_SIGNIN_FAILURES", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("KENTCBS_SIGNIN_LOCK_MINUTES", "15")))
+#: Per account and, separately, per address.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_LOCKOUT_CALLABLE = "gis_core.signin.lockout_response"
+#: KentCBS registers its own admin for the failure records (gis_core.admin: GIS administrators).
+AXES_ENABLE_ADMIN = False
+#: Reverse proxies in front of KentCBS: the client's address is taken from X-Forwarded-For.
+KENTCBS_PROXY_COUNT = int(os.environ.get("KENTCBS_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "gis_core.signin.client_address"
 
 #: Municipality profile shipped with the demo data and the CRS of its TM zone.
 KENTCBS_PROFILE = os.environ.get("KENTCBS_PROFILE", "odunpazari").strip().lower()
@@ -211,8 +241,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # pyogrio logs every file it writes ("Created 6 records") at INFO: noise on a command's
-    # stderr (an ingest's error is one line)
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "pyogrio": {"level": "WARNING"}},
+    # stderr (an ingest's error is one line); one line per failed sign-in comes from
+    # kentcbs.signin, axes' own are noise
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "pyogrio": {"level": "WARNING"},
+                "axes": {"level": "ERROR"}},
 }
 
 # Upload and report storage used by the ETL.

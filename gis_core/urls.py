@@ -35,3 +35,9 @@ from gis_core.modules import module_urlpatterns  # noqa: E402
 
 urlpatterns += module_urlpatterns()
 
+
+# KentCBS's own error pages (web/views_errors.py): Turkish first, in the one base template.
+handler400 = "web.views_errors.bad_request"
+handler403 = "web.views_errors.permission_denied"
+handler404 = "web.views_errors.page_not_found"
+handler500 = "web.views_errors.server_error"

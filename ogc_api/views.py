@@ -30,9 +30,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from pygeoapi.api import API, APIRequest
 
+from gis_core import signin
 from gis_core.errors import bilingual
 from ogc_api import conformance, openapi, query, tiles
-from ogc_api.auth import BadCredentials, request_user
+from ogc_api.auth import BadCredentials, LockedOut, request_user
 from ogc_api.config import LayerView, build_config
 from ogc_api.provider import JSON_TYPES as JSON_SCHEMA_TYPES
 from ogc_api.selectors import layer_view, layer_views
@@ -41,6 +42,9 @@ from ogc_api.services import record_access
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 BASIC_PARAMS = frozenset({"f", "lang"})
+#: The answer to missing or unusable credentials (RFC 7617).
+CHALLENGE = 'Basic realm="KentCBS", charset="UTF-8"'
+
 STATIC_ROOT = Path(pygeoapi.__file__).resolve().parent / "static"
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[API, dict[str, Any]]] = OrderedDict()
@@ -156,9 +160,13 @@ def gate(*, params: frozenset[str] | None = BASIC_PARAMS,
                 return response
             try:
                 call = Call(request)
+            except LockedOut:
+                return _error(429, "AccountLocked", signin.LOCKED_MESSAGE,
+                              headers={"Retry-After": str(signin.cool_off_minutes() * 60)},
+                              minutes=signin.cool_off_minutes())
             except BadCredentials:
                 return _error(401, "Unauthorized", "wrong username, password or token",
-                              headers={"WWW-Authenticate": 'Basic realm="KentCBS"'})
+                              headers={"WWW-Authenticate": CHALLENGE})
             # No query string, nothing to check (a tile request): QueryDict is not built.
             if params is not None and request.META.get("QUERY_STRING"):
                 unknown = [name for name in request.GET if name not in params]

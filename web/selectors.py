@@ -9,6 +9,7 @@ the API would refuse.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
@@ -145,13 +146,22 @@ def building_detail(*, user: Any, building_id: int) -> dict[str, Any] | None:
     return data
 
 
+def _is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return text.isascii()
+
+
 def search(*, user: Any, query: str) -> list[dict[str, Any]]:
     """Buildings and assets matching an inventory number, name, UAVT code, IP or hostname.
 
     Results carry a WGS84 point to fly to. Buildings need read access to the
     building layer; assets also to the asset layer.
     """
-    query = query.strip()[:100]
+    # PostgreSQL text cannot hold NUL: a query with one matches nothing it could store
+    query = query.replace("\x00", "").strip()[:100]
     if not query or not may_read_buildings(user=user):
         return []
     results: list[dict[str, Any]] = []
@@ -166,7 +176,7 @@ def search(*, user: Any, query: str) -> list[dict[str, Any]]:
     if not _may(user, ASSET_LAYER):
         return results
     asset_q = Q(inventory_number__iexact=query) | Q(hostname__iexact=query)
-    if query.replace(".", "").isdigit() and query.count(".") == 3:
+    if _is_ip_address(query):  # "١.٢.٣.٤" or "999.1.1.1" would fail PostgreSQL's inet cast
         asset_q |= Q(ip_address=query)
     for a in Asset.objects.filter(asset_q).select_related("building")[:10]:
         if a.building is None:

@@ -13,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from pyproj import CRS
 
+from gis_core.params import parse_id
 from gis_core.profiles import get_profile
 from layers.access import readable_layers
 from web import maps, selectors
@@ -61,7 +62,6 @@ def map_page(request: HttpRequest) -> HttpResponse:
     visible = set(asked) if asked else set(maps.DEFAULT_VISIBLE) & codes
     fmap = maps.viewer_map(layers=layers, visible=visible, centre=profile.centre,
                            boundary_geojson=selectors.municipality_boundary())
-    building = request.GET.get("building", "")
     srid = selectors.srid()
     return render(request, "web/map.html", {
         "map": fmap,
@@ -76,7 +76,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "proj4": _proj4(srid),
             "lang": _lang(),
             "buildings": selectors.may_read_buildings(user=request.user),
-            "building": int(building) if building.isdigit() else None,
+            "building": parse_id(request.GET.get("building"), name="building"),
         }})
 
 

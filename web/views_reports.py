@@ -26,7 +26,8 @@ from django.views.decorators.http import require_GET
 
 from etl.models import BatchStatusChoices
 from etl.safety import warm_up
-from gis_core.errors import KentCBSError
+from gis_core.errors import InvalidParameter, KentCBSError
+from gis_core.params import parse_id
 from layers.access import readable_layers
 from web import reports
 
@@ -212,24 +213,47 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
         if getattr(self.request, "upload_too_large", False):
-            raise StopUpload(connection_reset=False)
+            raise StopUpload(connection_reset=True)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > self.max_bytes:
             self.request.upload_too_large = True  # type: ignore[attr-defined]
-            raise StopUpload(connection_reset=False)
+            # stop reading here: the rest of a chunked body is not drained either
+            raise StopUpload(connection_reset=True)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
         return None
 
 
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _refuse_too_large(request: HttpRequest) -> HttpResponse:
+    """413 for a body whose declared length is past the limit, before a byte of it is read."""
+    layers = reports.upload_layers(user=request.user)
+    return render(request, "web/reports/upload.html", {
+        "max_size": reports.upload_max_bytes(), "layers": layers,
+        "form": UploadForm(layers=layers), "too_large": too_large_message()}, status=413)
+
+
 @csrf_exempt  # CSRF is checked in _upload, after the size limit is put in place
 @login_required
 def upload(request: HttpRequest) -> HttpResponse:
-    """The upload form (GET, POST) and the progress page of one job (``?job=<id>``)."""
-    request.upload_handlers.insert(0, SizeLimitUploadHandler(request,
-                                                             reports.upload_max_bytes()))
+    """The upload form (GET, POST) and the progress page of one job (``?job=<id>``).
+
+    A body declared larger than the limit (``Content-Length``) is refused at once,
+    unread; a body without a length (chunked) is read only up to the limit
+    (:class:`SizeLimitUploadHandler`).
+    """
+    limit = reports.upload_max_bytes()
+    if request.method == "POST" and _declared_length(request) > limit + MULTIPART_OVERHEAD:
+        return _refuse_too_large(request)
+    request.upload_handlers.insert(0, SizeLimitUploadHandler(request, limit))
     return _upload(request)
 
 
@@ -280,7 +304,11 @@ def _upload(request: HttpRequest) -> HttpResponse:
 
 
 def _progress_page(request: HttpRequest, value: str) -> HttpResponse:
-    job = reports.visible_job(user=request.user, pk=int(value)) if value.isdigit() else None
+    try:
+        pk = parse_id(value, name="job")
+    except InvalidParameter:
+        pk = None  # no job has that number: the same 404 as another user's job
+    job = reports.visible_job(user=request.user, pk=pk) if pk is not None else None
     if job is None:
         raise Http404
     layer = reports.layer_or_none(job.layer_code)

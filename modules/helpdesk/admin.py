@@ -1,6 +1,6 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
+from gis_core.admin import HistoryAdmin
 from modules.helpdesk.models import (
     MaintenancePlan,
     MaintenanceWorkItem,
@@ -11,7 +11,7 @@ from modules.helpdesk.models import (
 
 
 @admin.register(Ticket)
-class TicketAdmin(SimpleHistoryAdmin):
+class TicketAdmin(HistoryAdmin):
     """Read-only: tickets change through the helpdesk pages (services keep the rules)."""
 
     list_display = ("number", "title", "category", "priority", "status", "responsible_unit",

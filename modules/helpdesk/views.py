@@ -15,8 +15,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from gis_core.errors import KentCBSError
+from gis_core.params import id_param
 from modules.helpdesk import services
 from modules.helpdesk.charts import bar_chart
+from modules.helpdesk.choices import TicketStatusChoices
 from modules.helpdesk.exports import to_csv, to_xlsx
 from modules.helpdesk.forms import ActionForm, TicketForm
 from modules.helpdesk.maps import load_map
@@ -62,6 +64,8 @@ def _date(value: str | None) -> dt.date | None:
 def ticket_list(request: HttpRequest) -> HttpResponse:
     tickets = visible_tickets(user=request.user)
     status = request.GET.get("status")
+    if status not in TicketStatusChoices.values:
+        status = None  # an unknown status filters nothing (like the report list)
     if status:
         tickets = tickets.filter(status=status)
     return render(request, "helpdesk/ticket_list.html", {
@@ -72,10 +76,12 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
 def ticket_new(request: HttpRequest) -> HttpResponse:
     from gis_core.models import Building, Room
 
+    # a malformed id (letters, a number past bigint, "²") is a 400, never a server error
+    asked_building, asked_room = id_param(request.GET, "building"), id_param(request.GET, "room")
     form = TicketForm(request.POST or None, initial={
-        "building": request.GET.get("building"), "room": request.GET.get("room"),
+        "building": asked_building, "room": asked_room,
         "inventory_number": request.GET.get("asset", "")})
-    building_id = request.POST.get("building") or request.GET.get("building")
+    building_id = id_param(request.POST, "building") or asked_building
     building = Building.objects.filter(pk=building_id).first() if building_id else None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -219,6 +225,8 @@ def building_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def activity_report_page(request: HttpRequest, year: int) -> HttpResponse:
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:
+        raise Http404  # no calendar has that year (dt.date would raise)
     report = activity_report(user=request.user, year=year)
     chart = bar_chart([(r.label, r.tickets) for r in report["by_month"]],
                       title=f"{year} aylık talep sayısı")
