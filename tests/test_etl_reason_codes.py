@@ -228,6 +228,18 @@ def ed50(tmp: Path) -> Upload:
     return Upload(gpkg(tmp, shifted), before=store_rows(itrf))
 
 
+def shifted_3m(tmp: Path) -> Upload:
+    """Every feature 3 m east of the same key stored: a systematic shift, no datum's."""
+    itrf = clean_frame()
+    moved = itrf.set_geometry(itrf.translate(xoff=3.0))
+    return Upload(gpkg(tmp, moved), before=store_rows(itrf))
+
+
+def accepted(upload: Upload) -> Upload:
+    upload.kwargs["accept_shift"] = True
+    return upload
+
+
 def overlap(frame: gpd.GeoDataFrame) -> None:
     frame["geometry"] = gpd.GeoSeries(
         [shapely.box(X0 + 10, Y0 + 5, X0 + 30, Y0 + 15) if i == BAD else g
@@ -297,7 +309,9 @@ CASES: list[Case] = [
         clean_frame().geometry.translate(-1_500_000, 0)).set_crs(5254, allow_override=True)))),
     Case("CRS_OVERRIDDEN", "diagnostic", lambda tmp: Upload(  # a wrong .prj, put right
         gpkg(tmp, clean_frame().set_crs(5253, allow_override=True)), {"crs": "EPSG:5254"})),
-    Case("CRS_ED50_SUSPECTED", "diagnostic", ed50),
+    Case("CRS_ED50_SUSPECTED", "refused", ed50),
+    Case("DATA_SHIFTED", "refused", shifted_3m),
+    Case("SHIFT_ACCEPTED", "diagnostic", lambda tmp: accepted(ed50(tmp))),
     Case("UNKNOWN_COLUMNS", "diagnostic", lambda tmp: Upload(gpkg(
         tmp, clean_frame().assign(Renk="kırmızı")))),
     Case("MISSING_COLUMNS", "diagnostic", lambda tmp: Upload(gpkg(
@@ -335,6 +349,10 @@ CASES: list[Case] = [
 #: Codes the README names that a row here cannot make with a file, and the test that
 #: proves each.
 ELSEWHERE = {
+    "ENCODING_MISMATCH": "tests/test_etl_formats.py::test_cpg_that_does_not_match_the_bytes",
+    "CRS_ZONE_PREFIX": "tests/test_etl_formats.py::test_gauss_kruger_zone_prefix_is_explained",
+    "CRS_NAME_UNKNOWN":
+        "tests/test_etl_formats.py::test_geojson_crs_member_gdal_does_not_know_is_quoted",
     "PARSE_CRASHED": "tests/test_etl_hostile.py::test_parser_runs_under_limits",
     "BATCH_INTERRUPTED":
         "tests/test_etl_failure.py::test_killed_process_mid_copy_leaves_layer_unchanged",
@@ -385,7 +403,8 @@ def test_reason_code(case: Case, tmp_path, restore_settings, drop_layer):
     layer, batch, report = run(upload)
     assert batch.count_read == batch.count_loaded + batch.count_rejected
     diagnostics = {d["code"]: d["severity"] for d in report["diagnostics"]}
-    problems = {(p["feature"], p["code"], p["severity"]) for p in report["problems"]}
+    # report rows are 1-based as QGIS numbers them; BAD is the 0-based feature index
+    problems = {(p["row"] - 1, p["code"], p["severity"]) for p in report["problems"]}
     if case.expect == "refused":
         assert (batch.status, batch.reason_code) == (BatchStatusChoices.REFUSED, case.code), (
             batch.reason_code, batch.message)
