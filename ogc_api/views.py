@@ -24,6 +24,7 @@ import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
+import pygeoapi.l10n
 from django.db.utils import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -46,6 +47,19 @@ BASIC_PARAMS = frozenset({"f", "lang"})
 CHALLENGE = 'Basic realm="KentCBS", charset="UTF-8"'
 
 STATIC_ROOT = Path(pygeoapi.__file__).resolve().parent / "static"
+
+class _NoConfigCache(dict):  # type: ignore[type-arg]
+    """pygeoapi keeps ONE translated configuration per language for the whole process
+    (``pygeoapi.l10n._cfg_cache``) and renders every HTML page with it. KentCBS gives
+    each caller the configuration of the layers they may read, so that cache would
+    render the first caller's configuration for everyone (their server URL, and a 500
+    on a collection page the first caller could not read). Nothing is kept instead."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        return None
+
+
+pygeoapi.l10n._cfg_cache = _NoConfigCache()
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[API, dict[str, Any]]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()

@@ -285,8 +285,12 @@ def test_ogc_items_single_items_and_decoded_tiles(world: World, who: str) -> Non
         queryables = _ogc(client, f"{code}/queryables", f="json")
         sortables = _ogc(client, f"{code}/sortables", f="json")
         schema = _ogc(client, f"{code}/schema", f="json")
+        # HTML pages are rendered for this caller (the callers run one after another in
+        # this process, the anonymous one first: nothing of an earlier caller's view).
+        collection_html = _ogc(client, code, f="html")
         if rows is None:
-            for response in (items, html, tile, queryables, sortables, schema):
+            for response in (items, html, tile, queryables, sortables, schema,
+                             collection_html):
                 assert response.status_code == 404, where
             for key in ALL_ROWS[code]:
                 single = _ogc(client, f"{code}/items/{world.ids[code, key]}", f="json")
@@ -299,6 +303,9 @@ def test_ogc_items_single_items_and_decoded_tiles(world: World, who: str) -> Non
         assert {f["properties"][KEY[code]] for f in features} == rows, where
         assert all(set(f["properties"]) == fields for f in features), where
         assert items.json().get("numberMatched", len(rows)) == len(rows), where
+        assert collection_html.status_code == 200, where
+        assert "http://testserver/ogc/static/img/favicon.ico" in \
+            collection_html.content.decode(), where
         # the HTML page lists the same rows
         assert html.status_code == 200, where
         page = html.content.decode()
