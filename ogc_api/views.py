@@ -24,6 +24,7 @@ import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
+from django.conf import settings
 from django.db.utils import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -31,7 +32,7 @@ from django.views.decorators.csrf import csrf_exempt
 from pygeoapi.api import API, APIRequest
 
 from gis_core.errors import bilingual
-from ogc_api import conformance, openapi, query, tiles
+from ogc_api import conformance, openapi, query, schemas, tiles
 from ogc_api.auth import BadCredentials, request_user
 from ogc_api.config import LayerView, build_config
 from ogc_api.provider import JSON_TYPES as JSON_SCHEMA_TYPES
@@ -114,6 +115,8 @@ class Call:
         config = build_config(list(self.views.values()), base_url=self.base_url)
         document = openapi.build(config, list(self.views.values()))
         api = API(config, document)
+        # for ogc_api/pygeoapi_templates: the app's own copies of Bootstrap, Swagger UI, ReDoc
+        api.tpl_config["server"]["static_url"] = settings.STATIC_URL
         with _CACHE_LOCK:
             _CACHE[key] = (api, document)
             while len(_CACHE) > _CACHE_SIZE:
@@ -191,8 +194,11 @@ def landing_page(call: Call) -> HttpResponse:
     return call.pygeoapi(core_api.landing_page)
 
 
-@gate()
+@gate(params=BASIC_PARAMS | {"ui"})
 def openapi_document(call: Call) -> HttpResponse:
+    """The OpenAPI document (JSON), or Swagger UI (``f=html``) or ReDoc (``f=html&ui=redoc``)."""
+    if call.request.GET.get("ui", "swagger") not in {"swagger", "redoc"}:
+        return _error(400, "InvalidParameterValue", "ui must be swagger or redoc")
     if call.request.GET.get("f") == "html":
         return call.pygeoapi(core_api.openapi_)
     _api, document = call.api()
@@ -227,8 +233,19 @@ def queryables(call: Call, collection_id: str) -> HttpResponse:
 
 @gate()
 def schema(call: Call, collection_id: str) -> HttpResponse:
-    call.view(collection_id)
-    return call.pygeoapi(core_api.get_collection_schema, collection_id)
+    """The collection's JSON Schema (Features Part 5 draft); the HTML page is pygeoapi's."""
+    view = call.view(collection_id)
+    if _wants_html(call.request):
+        return call.pygeoapi(core_api.get_collection_schema, collection_id)
+    body = schemas.json_schema(view, schema_id=call.request.build_absolute_uri(call.request.path))
+    return HttpResponse(json.dumps(body, ensure_ascii=False), content_type=schemas.JSON_SCHEMA)
+
+
+@gate(params=frozenset())
+def gml_schema(call: Call, collection_id: str) -> HttpResponse:
+    """The collection's GML application schema (for GDAL's OAPIF driver, see ogc_api.schemas)."""
+    view = call.view(collection_id)
+    return HttpResponse(schemas.gml_schema(view), content_type=schemas.XML_SCHEMA)
 
 
 @gate()
