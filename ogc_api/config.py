@@ -49,7 +49,9 @@ class LayerView:
         return (self.layer.code, self.layer.version, self.fields)
 
 
-_EXTENTS: dict[tuple[str, int], list[float]] = {}
+#: Extents are kept this long (seconds): a load shows in the collection's extent soon after.
+EXTENT_TTL = 60.0
+_EXTENTS: dict[tuple[str, int], tuple[float, list[float]]] = {}
 _EXTENT_LOCK = threading.Lock()
 
 
@@ -112,15 +114,16 @@ def municipality_extent() -> list[float]:
 
 
 def layer_extent(layer: LayerDefinition) -> list[float]:
-    """CRS84 bbox of the layer's features (cached per process).
+    """CRS84 bbox of the layer's features (cached per process for EXTENT_TTL seconds).
 
     An empty layer (or one whose geometries are all missing) has the
     municipality's extent: that is where its features will be.
     """
     key = (layer.code, layer.version)
     with _EXTENT_LOCK:
-        if key in _EXTENTS:
-            return _EXTENTS[key]
+        hit = _EXTENTS.get(key)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
     statement = sql.SQL(
         "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
         "ST_Transform(ST_SetSRID(ST_Extent({})::geometry, {}), 4326) AS e FROM {}) AS x"
@@ -129,15 +132,28 @@ def layer_extent(layer: LayerDefinition) -> list[float]:
     if bbox[0] == bbox[2] or bbox[1] == bbox[3]:
         bbox = [bbox[0] - 0.001, bbox[1] - 0.001, bbox[2] + 0.001, bbox[3] + 0.001]
     with _EXTENT_LOCK:
-        _EXTENTS[key] = bbox
+        _EXTENTS[key] = (time.monotonic() + EXTENT_TTL, bbox)
     return bbox
 
 
+_GENERATION = [0]
+
+
+def generation() -> tuple[int, int]:
+    """Part of the key of every cached configuration: it changes when extents may have.
+
+    That is after :func:`forget_extents` and every :data:`EXTENT_TTL` seconds.
+    """
+    return _GENERATION[0], int(time.monotonic() // EXTENT_TTL)
+
+
 def forget_extents() -> None:
-    """Drop cached extents and table lists (after loads and syncs)."""
+    """Drop cached extents and table lists (after loads and syncs), and the configurations
+    built with them."""
     with _EXTENT_LOCK:
         _EXTENTS.clear()
         _TABLES.clear()
+        _GENERATION[0] += 1
 
 
 SORTABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/sortables"

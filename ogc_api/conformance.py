@@ -119,6 +119,12 @@ def drop_unserved_links(document: Any) -> Any:
     return out
 
 
+#: A list entry of pygeoapi's pages (collection, item) linking an encoding that is not served.
+UNSERVED_LINK_ITEM = re.compile(
+    rb"<li>(?:(?!</li>).)*?\shref=\"[^\"]*[?&](?:amp;)?f=(?:jsonld|csv)\"(?:(?!</li>).)*</li>",
+    re.DOTALL)
+
+
 def fix_response(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Correct what stock pygeoapi answers with the wrong media type."""
     kind = response.get("Content-Type", "")
@@ -127,8 +133,8 @@ def fix_response(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if last in JSON_TYPES:
             response["Content-Type"] = JSON_TYPES[last]
     if "text/html" in kind:
-        response.content = localise_assets(response.content,
-                                            origin=request.build_absolute_uri("/"))
+        response.content = UNSERVED_LINK_ITEM.sub(b"", localise_assets(
+            response.content, origin=request.build_absolute_uri("/")))
     elif response.status_code == 200 and "json" in kind and b'"links"' in response.content:
         document = drop_unserved_links(json.loads(response.content))
         response.content = json.dumps(document, ensure_ascii=False).encode("utf-8")

@@ -35,6 +35,7 @@ from gis_core.errors import bilingual
 from ogc_api import conformance, openapi, query, schemas, tiles
 from ogc_api.auth import BadCredentials, request_user
 from ogc_api.config import LayerView, build_config
+from ogc_api.config import generation as config_generation
 from ogc_api.provider import JSON_TYPES as JSON_SCHEMA_TYPES
 from ogc_api.selectors import layer_view, layer_views
 from ogc_api.services import record_access
@@ -106,7 +107,7 @@ class Call:
         return view
 
     def api(self) -> tuple[API, dict[str, Any]]:
-        key = (self.base_url, tuple(v.key for v in self.views.values()))
+        key = (self.base_url, config_generation(), tuple(v.key for v in self.views.values()))
         with _CACHE_LOCK:
             hit = _CACHE.get(key)
             if hit is not None:
