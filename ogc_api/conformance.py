@@ -125,6 +125,14 @@ UNSERVED_LINK_ITEM = re.compile(
     re.DOTALL)
 
 
+#: Every /ogc/ HTML page may load only from this server. Bundled code still names other
+#: hosts (ReDoc's sidebar shows a logo from its vendor's CDN): the browser refuses them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'self'; frame-ancestors 'self'")
+
+
 def fix_response(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Correct what stock pygeoapi answers with the wrong media type."""
     kind = response.get("Content-Type", "")
@@ -135,6 +143,7 @@ def fix_response(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if "text/html" in kind:
         response.content = UNSERVED_LINK_ITEM.sub(b"", localise_assets(
             response.content, origin=request.build_absolute_uri("/")))
+        response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     elif response.status_code == 200 and "json" in kind and b'"links"' in response.content:
         document = drop_unserved_links(json.loads(response.content))
         response.content = json.dumps(document, ensure_ascii=False).encode("utf-8")
