@@ -184,6 +184,7 @@ def test_qgis_reads_every_collection_anonymous_and_with_a_token(ogc: OgcSite,
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import AnonymousUser
     from django.contrib.gis.geos import MultiPolygon, Polygon
+    from django.db import connection
 
     from gis_core.models import Building, Floor, Room
     from layers import access
@@ -223,6 +224,10 @@ def test_qgis_reads_every_collection_anonymous_and_with_a_token(ogc: OgcSite,
     out = json.loads(lines[0].removeprefix("RESULT "))
     admin = get_user_model().objects.get(username="ogc_admin")
     with_features = {"yol": 25, "bina": 5, "oda": 3, "bina_hizmet": 1}
+    for layer in layers:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {layer.backing.table}")
+            assert cursor.fetchone()[0] == with_features.get(layer.code, 0), layer.code
     for layer in layers:
         for who, user in [("anonymous", AnonymousUser()), ("token", admin)]:
             got = out[f"{layer.code} {who}"]
