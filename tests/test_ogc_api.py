@@ -829,3 +829,51 @@ def test_schema_describedby_storage_crs_and_extent_of_an_empty_collection(
     assert fetch(f"{ogc.url}/collections/bina/schema.xsd").status == 404
     assert fetch(f"{ogc.url}/collections/bina/schema.xsd",
                  auth=("ogc_admin", ogc.token)).status == 200
+
+
+def test_every_demo_account_reads_its_collections_in_html_and_json(live_server) -> None:
+    """The demo municipality and its nine accounts (README), signed in with HTTP Basic.
+
+    Every page of every layer an account may read answers 200 in HTML and JSON; every
+    other layer is 404 on every page. Rooms (oda) are polygons on their floor.
+    """
+    from gis_core.demo import USERS, load_demo
+    from ogc_api.config import forget_extents, table_exists
+
+    load_demo(profile="odunpazari", modules=False)
+    forget_extents()
+    url = f"{live_server.url}/ogc"
+    User = get_user_model()
+    layers = [layer for layer in registry.all() if table_exists(layer)]
+    first_ids: dict[str, int | None] = {}
+    for layer in layers:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min({layer.id_column}) FROM {layer.backing.table}")
+            first_ids[layer.code] = cursor.fetchone()[0]
+    assert first_ids["oda"] is not None
+    rooms = fetch(f"{url}/collections/oda/items?limit=200",
+                  auth=("admin", "kentcbs-demo")).json()
+    assert rooms["features"] and all(f["geometry"]["type"] == "Polygon"
+                                     for f in rooms["features"])
+    html = {"Accept": "text/html"}
+    failures = []
+    for username in ["admin", *[row[0] for row in USERS]]:
+        user = User.objects.get(username=username)
+        auth = (username, "kentcbs-demo")
+        for layer in layers:
+            expected = 200 if access.can_read(user, layer) else 404
+            base = f"/collections/{layer.code}"
+            paths = [base, f"{base}/items", f"{base}/queryables", f"{base}/tiles"]
+            if first_ids[layer.code] is not None:
+                paths.append(f"{base}/items/{first_ids[layer.code]}")
+            for path in paths:
+                for query, headers in [("?f=html", {}), ("", html), ("?f=json", {})]:
+                    status = fetch(f"{url}{path}{query}", auth=auth, headers=headers).status
+                    if status != expected:
+                        failures.append((username, path + query, headers, status))
+        for path in ["/", "/collections"]:
+            for query in ["?f=html", "?f=json"]:
+                status = fetch(f"{url}{path}{query}", auth=auth).status
+                if status != 200:
+                    failures.append((username, path + query, status))
+    assert failures == []
