@@ -16,11 +16,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
@@ -34,7 +32,7 @@ from pygeoapi.api import API, APIRequest
 from gis_core.errors import bilingual
 from ogc_api import conformance, openapi, query, schemas, tiles
 from ogc_api.auth import BadCredentials, request_user
-from ogc_api.config import LayerView, build_config
+from ogc_api.config import PYGEOAPI_STATIC, LayerView, build_config
 from ogc_api.config import generation as config_generation
 from ogc_api.provider import JSON_TYPES as JSON_SCHEMA_TYPES
 from ogc_api.selectors import layer_view, layer_views
@@ -43,7 +41,7 @@ from ogc_api.services import record_access
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 BASIC_PARAMS = frozenset({"f", "lang"})
-STATIC_ROOT = Path(pygeoapi.__file__).resolve().parent / "static"
+STATIC_ROOT = PYGEOAPI_STATIC
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[API, dict[str, Any]]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
