@@ -165,6 +165,17 @@ def _rect(cx: float, cy: float, width: float, height: float) -> shapely.Polygon:
     return shapely.box(cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
 
 
+def _room_outline(footprint: shapely.Polygon, number: int, count: int) -> shapely.Polygon:
+    """Room ``number`` of ``count`` on a floor: a strip of the building's footprint.
+
+    Every floor has the building's outline, so the rooms of different floors overlap
+    in plan, as indoor data does.
+    """
+    minx, miny, maxx, maxy = footprint.bounds
+    width = (maxx - minx) / count
+    return shapely.box(minx + (number - 1) * width, miny, minx + number * width, maxy)
+
+
 @transaction.atomic
 def _load_core(profile_code: str) -> None:
     rng = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
@@ -198,9 +209,11 @@ def _load_core(profile_code: str) -> None:
         for level in range(floors):
             floor = Floor.objects.create(building=building, number=level,
                                          name="Zemin kat" if level == 0 else f"{level}. kat")
-            for room_no in range(1, rng.randint(3, 6) + 1):
+            room_count = rng.randint(3, 6)
+            for room_no in range(1, room_count + 1):
                 Room.objects.create(building=building, floor=floor,
                                     code=f"{level}{room_no:02d}",
+                                    outline=_geos(_room_outline(footprint, room_no, room_count)),
                                     name=rng.choice(["Ofis", "Toplantı salonu", "Arşiv",
                                                      "Sistem odası" if room_no == 1 else "Ofis",
                                                      "Müdür odası", "Bekleme salonu"]))

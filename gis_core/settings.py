@@ -161,6 +161,11 @@ NODE_MODULES = BASE_DIR / "node_modules"
 STATICFILES_DIRS = [
     ("vendor/leaflet.vectorgrid", NODE_MODULES / "leaflet.vectorgrid" / "dist"),
     ("vendor/proj4", NODE_MODULES / "proj4" / "dist"),
+    # pygeoapi's HTML pages under /ogc/ (ogc_api/conformance.py rewrites their CDN links)
+    ("vendor/swagger-ui-dist", NODE_MODULES / "swagger-ui-dist"),
+    ("vendor/redoc", NODE_MODULES / "redoc" / "bundles"),
+    ("vendor/leaflet.markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
+    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist" / "css"),
 ]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = HOME / "media"

@@ -11,22 +11,30 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pygeoapi
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 from psycopg2 import sql
 
 from ogc_api.query import CRS84, MAX_LIMIT, crs_uri, supported_crs, table_ref
+from ogc_api.schemas import schema_links
 
 if TYPE_CHECKING:
     from layers.schema import LayerDefinition
 
 logger = logging.getLogger(__name__)
 PROVIDER = "ogc_api.provider.RegistryProvider"
-#: Fallback extent (Turkey) when a layer is empty.
-TURKEY_BBOX = [25.6, 35.8, 44.8, 42.1]
+#: KentCBS's own versions of some pygeoapi templates (frame, Swagger UI, ReDoc); pygeoapi
+#: looks there first and falls back to its own.
+TEMPLATES = Path(__file__).resolve().parent / "pygeoapi_templates"
+PYGEOAPI_STATIC = Path(pygeoapi.__file__).resolve().parent / "static"
+#: Half the side (degrees) of the box around the profile's centre, the extent of an
+#: empty layer when the municipality has no boundary loaded yet.
+CENTRE_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,9 @@ class LayerView:
         return (self.layer.code, self.layer.version, self.fields, self.rows)
 
 
-_EXTENTS: dict[tuple[str, int], list[float]] = {}
+#: Extents are kept this long (seconds): a load shows in the collection's extent soon after.
+EXTENT_TTL = 60.0
+_EXTENTS: dict[tuple[str, int], tuple[float, list[float]]] = {}
 _EXTENT_LOCK = threading.Lock()
 
 
@@ -74,37 +84,79 @@ def table_exists(layer: LayerDefinition) -> bool:
     return str(layer.backing.table) in existing_tables([str(layer.backing.table)])
 
 
-def layer_extent(layer: LayerDefinition) -> list[float]:
-    """CRS84 bbox of the layer's features (cached per process), Turkey when empty."""
-    key = (layer.code, layer.version)
-    with _EXTENT_LOCK:
-        if key in _EXTENTS:
-            return _EXTENTS[key]
-    statement = sql.SQL(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
-        "ST_Transform(ST_SetSRID(ST_Extent({})::geometry, {}), 4326) AS e FROM {}) AS x"
-    ).format(sql.Identifier(layer.geometry_column), sql.Literal(layer.srid), table_ref(layer))
+def _bbox_of(statement: sql.Composable, what: str) -> list[float] | None:
+    """CRS84 bbox from a query answering xmin, ymin, xmax, ymax (None when empty)."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement)
             row = cursor.fetchone()
     except DatabaseError as exc:
-        # a stored geometry outside the CRS's domain: advertise the country instead of failing
-        logger.warning("extent of %s cannot be projected to CRS84: %s", layer.code, exc)
-        row = None
-    bbox = [round(float(v), 6) for v in row] if row and row[0] is not None else TURKEY_BBOX
+        # a stored geometry outside the CRS's domain: fall back instead of failing
+        logger.warning("extent of %s cannot be projected to CRS84: %s", what, exc)
+        return None
+    if not row or row[0] is None:
+        return None
+    return [round(float(v), 6) for v in row]
+
+
+def municipality_extent() -> list[float]:
+    """CRS84 bbox of the municipality's boundary (a box around its centre if none is loaded)."""
+    from gis_core.models import Municipality
+    from gis_core.profiles import get_profile
+
+    bbox = _bbox_of(sql.SQL(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+        "ST_Transform(boundary, 4326)::box2d AS e FROM {} "
+        "WHERE code = {} AND boundary IS NOT NULL) AS x").format(
+            sql.Identifier(Municipality._meta.db_table),
+            sql.Literal(settings.KENTCBS_PROFILE)), "the municipality")
+    if bbox is not None:
+        return bbox
+    lon, lat = get_profile(settings.KENTCBS_PROFILE).centre
+    return [lon - CENTRE_MARGIN, lat - CENTRE_MARGIN, lon + CENTRE_MARGIN, lat + CENTRE_MARGIN]
+
+
+def layer_extent(layer: LayerDefinition) -> list[float]:
+    """CRS84 bbox of the layer's features (cached per process for EXTENT_TTL seconds).
+
+    An empty layer (or one whose geometries are all missing) has the
+    municipality's extent: that is where its features will be.
+    """
+    key = (layer.code, layer.version)
+    with _EXTENT_LOCK:
+        hit = _EXTENTS.get(key)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    statement = sql.SQL(
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+        "ST_Transform(ST_SetSRID(ST_Extent({})::geometry, {}), 4326) AS e FROM {}) AS x"
+    ).format(sql.Identifier(layer.geometry_column), sql.Literal(layer.srid), table_ref(layer))
+    bbox = _bbox_of(statement, layer.code) or municipality_extent()
     if bbox[0] == bbox[2] or bbox[1] == bbox[3]:
         bbox = [bbox[0] - 0.001, bbox[1] - 0.001, bbox[2] + 0.001, bbox[3] + 0.001]
     with _EXTENT_LOCK:
-        _EXTENTS[key] = bbox
+        _EXTENTS[key] = (time.monotonic() + EXTENT_TTL, bbox)
     return bbox
 
 
+_GENERATION = [0]
+
+
+def generation() -> tuple[int, int]:
+    """Part of the key of every cached configuration: it changes when extents may have.
+
+    That is after :func:`forget_extents` and every :data:`EXTENT_TTL` seconds.
+    """
+    return _GENERATION[0], int(time.monotonic() // EXTENT_TTL)
+
+
 def forget_extents() -> None:
-    """Drop cached extents and table lists (after loads and syncs)."""
+    """Drop cached extents and table lists (after loads and syncs), and the configurations
+    built with them."""
     with _EXTENT_LOCK:
         _EXTENTS.clear()
         _TABLES.clear()
+        _GENERATION[0] += 1
 
 
 SORTABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/sortables"
@@ -122,7 +174,7 @@ def resource(view: LayerView, *, extent: list[float], base_url: str = "") -> dic
         "keywords": list(layer.keywords) or [layer.code],
         "links": [{"type": "application/schema+json", "rel": SORTABLES_REL,
                    "title": {"tr": "Sıralanabilir alanlar", "en": "Sortables"},
-                   "href": sortables}],
+                   "href": sortables}, *schema_links(view, base_url=base_url)],
         "extents": {"spatial": {"bbox": extent, "crs": CRS84}},
         "providers": [{
             "type": "feature",
@@ -171,6 +223,7 @@ def build_config(views: list[LayerView], *, base_url: str,
             "admin": False,
             "limits": {"default_items": 10, "max_items": MAX_LIMIT, "on_exceed": "error"},
             "map": {"url": "", "attribution": ""},
+            "templates": {"path": str(TEMPLATES), "static": str(PYGEOAPI_STATIC)},
         },
         "logging": {"level": "ERROR"},
         "metadata": {

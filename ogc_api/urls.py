@@ -18,6 +18,7 @@ urlpatterns = [
     path(COLLECTION, views.collection, name="collection"),
     path(f"{COLLECTION}/queryables", views.queryables, name="queryables"),
     path(f"{COLLECTION}/schema", views.schema, name="schema"),
+    path(f"{COLLECTION}/schema.xsd", views.gml_schema, name="gml_schema"),
     path(f"{COLLECTION}/sortables", views.sortables, name="sortables"),
     path(f"{COLLECTION}/items", views.items, name="items"),
     path(f"{COLLECTION}/items/<str:item_id>", views.item, name="item"),

@@ -16,15 +16,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import pygeoapi
 import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 import pygeoapi.api.tiles as tiles_api
-import pygeoapi.l10n
+from django.conf import settings
 from django.db.utils import DatabaseError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
@@ -33,9 +31,10 @@ from pygeoapi.api import API, APIRequest
 
 from gis_core import signin
 from gis_core.errors import bilingual
-from ogc_api import conformance, openapi, query, tiles
+from ogc_api import conformance, openapi, query, schemas, tiles
 from ogc_api.auth import BadCredentials, LockedOut, request_user
-from ogc_api.config import LayerView, build_config
+from ogc_api.config import PYGEOAPI_STATIC, LayerView, build_config
+from ogc_api.config import generation as config_generation
 from ogc_api.provider import JSON_TYPES as JSON_SCHEMA_TYPES
 from ogc_api.selectors import layer_view, layer_views
 from ogc_api.services import record_access
@@ -46,20 +45,7 @@ BASIC_PARAMS = frozenset({"f", "lang"})
 #: The answer to missing or unusable credentials (RFC 7617).
 CHALLENGE = 'Basic realm="KentCBS", charset="UTF-8"'
 
-STATIC_ROOT = Path(pygeoapi.__file__).resolve().parent / "static"
-
-class _NoConfigCache(dict):  # type: ignore[type-arg]
-    """pygeoapi keeps ONE translated configuration per language for the whole process
-    (``pygeoapi.l10n._cfg_cache``) and renders every HTML page with it. KentCBS gives
-    each caller the configuration of the layers they may read, so that cache would
-    render the first caller's configuration for everyone (their server URL, and a 500
-    on a collection page the first caller could not read). Nothing is kept instead."""
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        return None
-
-
-pygeoapi.l10n._cfg_cache = _NoConfigCache()
+STATIC_ROOT = PYGEOAPI_STATIC
 
 _CACHE: OrderedDict[tuple[Any, ...], tuple[API, dict[str, Any]]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
@@ -123,7 +109,7 @@ class Call:
         return view
 
     def api(self) -> tuple[API, dict[str, Any]]:
-        key = (self.base_url, tuple(v.key for v in self.views.values()))
+        key = (self.base_url, config_generation(), tuple(v.key for v in self.views.values()))
         with _CACHE_LOCK:
             hit = _CACHE.get(key)
             if hit is not None:
@@ -132,6 +118,8 @@ class Call:
         config = build_config(list(self.views.values()), base_url=self.base_url)
         document = openapi.build(config, list(self.views.values()))
         api = API(config, document)
+        # for ogc_api/pygeoapi_templates: the app's own copies of Bootstrap, Swagger UI, ReDoc
+        api.tpl_config["server"]["static_url"] = settings.STATIC_URL
         with _CACHE_LOCK:
             _CACHE[key] = (api, document)
             while len(_CACHE) > _CACHE_SIZE:
@@ -213,8 +201,11 @@ def landing_page(call: Call) -> HttpResponse:
     return call.pygeoapi(core_api.landing_page)
 
 
-@gate()
+@gate(params=BASIC_PARAMS | {"ui"})
 def openapi_document(call: Call) -> HttpResponse:
+    """The OpenAPI document (JSON), or Swagger UI (``f=html``) or ReDoc (``f=html&ui=redoc``)."""
+    if call.request.GET.get("ui", "swagger") not in {"swagger", "redoc"}:
+        return _error(400, "InvalidParameterValue", "ui must be swagger or redoc")
     if call.request.GET.get("f") == "html":
         return call.pygeoapi(core_api.openapi_)
     _api, document = call.api()
@@ -249,8 +240,19 @@ def queryables(call: Call, collection_id: str) -> HttpResponse:
 
 @gate()
 def schema(call: Call, collection_id: str) -> HttpResponse:
-    call.view(collection_id)
-    return call.pygeoapi(core_api.get_collection_schema, collection_id)
+    """The collection's JSON Schema (Features Part 5 draft); the HTML page is pygeoapi's."""
+    view = call.view(collection_id)
+    if _wants_html(call.request):
+        return call.pygeoapi(core_api.get_collection_schema, collection_id)
+    body = schemas.json_schema(view, schema_id=call.request.build_absolute_uri(call.request.path))
+    return HttpResponse(json.dumps(body, ensure_ascii=False), content_type=schemas.JSON_SCHEMA)
+
+
+@gate(params=frozenset())
+def gml_schema(call: Call, collection_id: str) -> HttpResponse:
+    """The collection's GML application schema (for GDAL's OAPIF driver, see ogc_api.schemas)."""
+    view = call.view(collection_id)
+    return HttpResponse(schemas.gml_schema(view), content_type=schemas.XML_SCHEMA)
 
 
 @gate()

@@ -34,6 +34,13 @@ def test_demo_loads_a_coherent_municipality_and_a_second_load_changes_nothing() 
                           WHERE NOT (ST_DWithin(ST_StartPoint(l.route), a.location, 1)
                                  AND ST_DWithin(ST_EndPoint(l.route), b.location, 1))""")
         assert cursor.fetchone()[0] == 0
+        # Every room is a polygon on its floor, inside its building (the oda layer is
+        # spatial: QGIS and GDAL read it as polygons, not as features without geometry).
+        cursor.execute("""SELECT count(*), count(r.outline), count(*) FILTER (
+                              WHERE NOT ST_Covers(b.footprint, r.outline))
+                          FROM gis_core_room r JOIN gis_core_building b
+                          ON r.building_id = b.id""")
+        assert cursor.fetchone() == (first["rooms"], first["rooms"], 0)
     # Scrapped assets are unassigned and unlinked; every asset's lifecycle starts recorded.
     scrapped = Asset.objects.filter(status="scrapped")
     assert scrapped.exists() and not scrapped.exclude(assigned_person="").exists()

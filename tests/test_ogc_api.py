@@ -732,3 +732,164 @@ def test_dense_tiles_are_generalised_under_500_kb(ogc: OgcSite) -> None:
                      f"{x // 2}", auth=("ogc_admin", ogc.token)).status == 404
     finally:
         _execute("TRUNCATE cbs.aydinlatma RESTART IDENTITY")
+
+
+def test_html_and_json_for_every_role_collection_and_path(ogc: OgcSite) -> None:
+    """Every caller gets 200 on every page of every layer they may read, in HTML and JSON.
+
+    The anonymous caller comes first: pygeoapi used to keep the first configuration it
+    rendered a page with (per language) for the whole process, so a signed-in caller's
+    page of a restricted layer was rendered with the anonymous configuration (500).
+    """
+    from ogc_api.config import table_exists
+
+    layers = [layer for layer in registry.all() if table_exists(layer)]
+    first_ids: dict[str, int | None] = {}
+    for layer in layers:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min({layer.id_column}) FROM {layer.backing.table}")
+            first_ids[layer.code] = cursor.fetchone()[0]
+    html = {"Accept": "text/html"}
+    failures = []
+    for who, (user, auth) in _users().items():
+        for path in ["/", "/collections", "/conformance", "/openapi"]:
+            for query, headers in [("?f=html", {}), ("", html), ("?f=json", {})]:
+                status = fetch(f"{ogc.url}{path}{query}", auth=auth, headers=headers).status
+                if status != 200:
+                    failures.append((who, path + query, headers, status))
+        for layer in layers:
+            readable = access.can_read(user, layer)
+            base = f"/collections/{layer.code}"
+            paths = [base, f"{base}/items", f"{base}/queryables", f"{base}/schema",
+                     f"{base}/tiles"]
+            if first_ids[layer.code] is not None:
+                paths.append(f"{base}/items/{first_ids[layer.code]}")
+            for path in paths:
+                for query, headers in [("?f=html", {}), ("", html), ("?f=json", {})]:
+                    answer = fetch(f"{ogc.url}{path}{query}", auth=auth, headers=headers)
+                    expected = 200 if readable else 404
+                    if answer.status != expected:
+                        failures.append((who, path + query, headers, answer.status))
+    assert failures == []
+
+
+def test_openapi_parameters_to_the_letter_of_part_1(ogc: OgcSite) -> None:
+    """bbox, limit and datetime as Features Part 1 defines them (the ogctests suite checks)."""
+    document = fetch(f"{ogc.url}/openapi").json()
+    params = {p["name"]: p for p in document["paths"]["/collections/yol/items"]["get"][
+        "parameters"]}
+    bbox = params["bbox"]
+    assert bbox["in"] == "query" and not bbox["required"]
+    assert bbox["schema"]["type"] == "array" and bbox["schema"]["items"]["type"] == "number"
+    assert (bbox["schema"]["minItems"], bbox["schema"]["maxItems"]) == (4, 6)
+    for name in ["bbox", "limit", "datetime"]:
+        assert (params[name]["style"], params[name]["explode"]) == ("form", False), name
+    assert params["limit"]["schema"]["type"] == "integer"
+    assert params["datetime"]["schema"]["type"] == "string"
+    # a 3D bbox (6 numbers) is accepted, as declared
+    six = fetch(f"{ogc.url}/collections/yol/items?bbox={LON - 1},{LAT - 1},-100,"
+                f"{LON + 1},{LAT + 1},100")
+    assert six.status == 200 and len(six.json()["features"]) == 10
+
+
+def test_no_json_ld_or_csv_is_advertised(ogc: OgcSite) -> None:
+    """Links name only encodings that are served (f=jsonld and f=csv are not)."""
+    auth = ("ogc_admin", ogc.token)
+    for path in ["/", "/collections", "/collections/bina", "/collections/yol"]:
+        body = fetch(f"{ogc.url}{path}", auth=auth).body.decode()
+        assert "jsonld" not in body and "ld+json" not in body and "text/csv" not in body, path
+    for path in ["/collections/yol?f=html", "/collections/yol/items?f=html",
+                 f"/collections/yol/items/{ogc.yol_ids[0]}?f=html", "/?f=html"]:
+        page = fetch(f"{ogc.url}{path}").body.decode()
+        assert not re.search(r"href=\"[^\"]*f=(jsonld|csv)", page), path
+
+
+def test_schema_describedby_storage_crs_and_extent_of_an_empty_collection(
+        ogc: OgcSite) -> None:
+    """An empty collection: its schema, its storage CRS, and the municipality as its extent."""
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+
+    from gis_core.models import Municipality
+    from ogc_api.config import forget_extents
+
+    boundary = Polygon.from_bbox((LON - 0.2, LAT - 0.1, LON + 0.2, LAT + 0.1))
+    boundary.srid = 4326
+    boundary.transform(5254)
+    Municipality.objects.update_or_create(
+        code="odunpazari", defaults={"name": "Odunpazarı", "province": "Eskişehir",
+                                     "srid": 5254, "boundary": MultiPolygon(boundary)})
+    forget_extents()
+    collection = fetch(f"{ogc.url}/collections/yesil_alan").json()
+    assert collection["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/5254"
+    box = collection["extent"]["spatial"]["bbox"][0]
+    expected = [LON - 0.2, LAT - 0.1, LON + 0.2, LAT + 0.1]
+    assert all(abs(a - b) < 0.01 for a, b in zip(box, expected, strict=True)), box
+    links = {(link["rel"], link["type"]): link["href"] for link in collection["links"]}
+    schema_url = links[("describedby", "application/schema+json")]
+    schema = fetch(schema_url)
+    assert schema.status == 200 and schema.type == "application/schema+json"
+    body = schema.json()
+    assert body["properties"]["geom"] == {"title": "Geometri / Geometry",
+                                          "format": "geometry-multipolygon",
+                                          "x-ogc-role": "primary-geometry"}
+    assert body["properties"]["id"]["x-ogc-role"] == "id"
+    assert body["properties"]["acilis_tarihi"]["format"] == "date"
+    assert body["properties"]["sulama_sistemi"]["type"] == "boolean"
+    xsd = fetch(links[("describedBy", "application/xml")])
+    assert xsd.status == 200 and b'type="gml:MultiPolygonPropertyType"' in xsd.body
+    # a layer with data keeps its own extent
+    yol = fetch(f"{ogc.url}/collections/yol").json()["extent"]["spatial"]["bbox"][0]
+    assert yol[2] - yol[0] < 0.01 and yol[3] - yol[1] < 0.01
+    # a restricted layer's schemas are as restricted as the layer
+    assert fetch(f"{ogc.url}/collections/bina/schema").status == 404
+    assert fetch(f"{ogc.url}/collections/bina/schema.xsd").status == 404
+    assert fetch(f"{ogc.url}/collections/bina/schema.xsd",
+                 auth=("ogc_admin", ogc.token)).status == 200
+
+
+def test_every_demo_account_reads_its_collections_in_html_and_json(live_server) -> None:
+    """The demo municipality and its nine accounts (README), signed in with HTTP Basic.
+
+    Every page of every layer an account may read answers 200 in HTML and JSON; every
+    other layer is 404 on every page. Rooms (oda) are polygons on their floor.
+    """
+    from gis_core.demo import USERS, load_demo
+    from ogc_api.config import forget_extents, table_exists
+
+    load_demo(profile="odunpazari", modules=False)
+    forget_extents()
+    url = f"{live_server.url}/ogc"
+    User = get_user_model()
+    layers = [layer for layer in registry.all() if table_exists(layer)]
+    first_ids: dict[str, int | None] = {}
+    for layer in layers:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min({layer.id_column}) FROM {layer.backing.table}")
+            first_ids[layer.code] = cursor.fetchone()[0]
+    assert first_ids["oda"] is not None
+    rooms = fetch(f"{url}/collections/oda/items?limit=200",
+                  auth=("admin", "kentcbs-demo")).json()
+    assert rooms["features"] and all(f["geometry"]["type"] == "Polygon"
+                                     for f in rooms["features"])
+    html = {"Accept": "text/html"}
+    failures = []
+    for username in ["admin", *[row[0] for row in USERS]]:
+        user = User.objects.get(username=username)
+        auth = (username, "kentcbs-demo")
+        for layer in layers:
+            expected = 200 if access.can_read(user, layer) else 404
+            base = f"/collections/{layer.code}"
+            paths = [base, f"{base}/items", f"{base}/queryables", f"{base}/tiles"]
+            if first_ids[layer.code] is not None:
+                paths.append(f"{base}/items/{first_ids[layer.code]}")
+            for path in paths:
+                for query, headers in [("?f=html", {}), ("", html), ("?f=json", {})]:
+                    status = fetch(f"{url}{path}{query}", auth=auth, headers=headers).status
+                    if status != expected:
+                        failures.append((username, path + query, headers, status))
+        for path in ["/", "/collections"]:
+            for query in ["?f=html", "?f=json"]:
+                status = fetch(f"{url}{path}{query}", auth=auth).status
+                if status != 200:
+                    failures.append((username, path + query, status))
+    assert failures == []

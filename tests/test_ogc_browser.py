@@ -55,3 +55,45 @@ def test_html_pages_in_a_browser(ogc: OgcSite, live_server, client, artifacts_di
         answer = page.goto(f"{ogc.url}/collections/bina/items?f=json")
         assert answer is not None and answer.status == 200
         browser.close()
+
+
+def test_swagger_redoc_and_maps_load_only_from_this_server(ogc: OgcSite, live_server) -> None:
+    """Swagger UI and ReDoc render, pygeoapi's maps have Leaflet; nothing from another host.
+
+    ReDoc's bundle shows its vendor's logo from a CDN in the sidebar: the pages'
+    Content-Security-Policy makes Chromium refuse that request before it leaves.
+    """
+    from playwright.sync_api import sync_playwright
+
+    assert shutil.which(CHROMIUM), "Debian chromium is required (bootstrap.sh installs it)"
+    external: list[str] = []
+    failed: list[str] = []
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context().new_page()
+        blocked: list[str] = []
+        page.on("request", lambda request: None if request.url.startswith(live_server.url)
+                or request.url.startswith(("data:", "blob:")) else external.append(request.url))
+        page.on("requestfailed", lambda request: blocked.append(request.url)
+                if request.failure == "csp" else None)
+        page.on("response", lambda response: failed.append(response.url)
+                if response.status >= 400 else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{ogc.url}/openapi?f=html")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=30000)
+        assert "KentCBS" in page.inner_text(".swagger-ui .info .title")
+        page.goto(f"{ogc.url}/openapi?f=html&ui=redoc")
+        page.wait_for_selector("h1", timeout=30000)
+        assert "KentCBS" in page.inner_text("h1")
+        for path in ["/collections/yol?f=html", "/collections/yol/items?f=html",
+                     f"/collections/yol/items/{ogc.yol_ids[1]}?f=html", "/?f=html",
+                     "/collections?f=html", "/collections/yol/schema?f=html"]:
+            page.goto(f"{ogc.url}{path}", wait_until="networkidle")
+            if "/collections/yol" in path and "schema" not in path:
+                assert page.evaluate("typeof L") == "object", path
+                assert page.locator(".leaflet-container").count() == 1, path
+        browser.close()
+    assert [url for url in external if url not in blocked] == []
+    assert failed == []
+    assert errors == []

@@ -134,3 +134,113 @@ def test_qgis_reads_layers_with_a_token_from_its_auth_manager(ogc: OgcSite,
     valid, drawn = out["tiles_with_token"]
     assert valid and drawn > 0, out
     assert out["tiles_anonymous"][1] == 0, out
+
+
+EVERY_LAYER = r'''
+import json, sys
+from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsVectorLayer, QgsWkbTypes
+
+url, user, token, codes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
+app = QgsApplication([], False)
+app.initQgis()
+auth = QgsApplication.authManager()
+assert auth.setMasterPassword("kentcbs-test-master", True)
+config = QgsAuthMethodConfig()
+config.setName("KentCBS")
+config.setMethod("Basic")
+config.setConfig("username", user)
+config.setConfig("password", token)
+assert auth.storeAuthenticationConfig(config)
+out = {}
+for with_token in (False, True):
+    for code in codes:
+        source = f"url='{url}' typename='{code}'"
+        if with_token:
+            source += f" authcfg='{config.id()}'"
+        layer = QgsVectorLayer(source, code, "OAPIF")
+        box = layer.extent()
+        out[f"{code} {'token' if with_token else 'anonymous'}"] = {
+            "valid": layer.isValid(), "fields": [f.name() for f in layer.fields()],
+            "geometry": QgsWkbTypes.displayString(layer.wkbType()),
+            "crs": layer.crs().authid(),
+            "extent": [box.xMinimum(), box.yMinimum(), box.xMaximum(), box.yMaximum()],
+            "count": sum(1 for _ in layer.getFeatures()) if layer.isValid() else None}
+print("RESULT " + json.dumps(out), flush=True)
+import os
+os._exit(0)
+'''
+
+
+def test_qgis_reads_every_collection_anonymous_and_with_a_token(ogc: OgcSite,
+                                                                 tmp_path: Path) -> None:
+    """QGIS 3.22 on every collection, rooms (oda, polygons) and empty ones included.
+
+    QGIS 3.22's OAPIF provider takes a layer's fields, geometry type and CRS from
+    its first page of features only (``items?limit=10``, read by OGR's GeoJSON
+    driver; see ogc_api/CONFORMANCE.md): on a collection with features they are
+    checked against the layer's standard; an empty collection opens as a valid layer
+    with no features (newer clients, and GDAL here, read the published schema).
+    """
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.gis.geos import MultiPolygon, Polygon
+    from django.db import connection
+
+    from gis_core.models import Building, Floor, Room
+    from layers import access
+    from layers.registry import registry
+    from ogc_api.config import forget_extents, table_exists
+
+    square = Polygon.from_bbox((LON, LAT, LON + 0.0004, LAT + 0.0003))
+    square.srid = 4326
+    square.transform(5254)
+    building = Building.objects.create(code="HB-900", name="Hizmet binası",
+                                       footprint=MultiPolygon(square, srid=square.srid),
+                                       uavt_code="1234567890")
+    floor = Floor.objects.create(building=building, number=0, name="Zemin kat")
+    minx, miny, maxx, maxy = square.extent
+    for number in range(3):
+        width = (maxx - minx) / 3
+        outline = Polygon.from_bbox((minx + number * width, miny,
+                                     minx + (number + 1) * width, maxy))
+        outline.srid = square.srid
+        Room.objects.create(building=building, floor=floor, code=f"0{number + 1:02d}",
+                            name="Ofis", outline=outline)
+    forget_extents()
+    layers = [layer for layer in registry.all() if table_exists(layer)]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
+           "XDG_RUNTIME_DIR": str(tmp_path), "QGIS_AUTH_DB_DIR_PATH": str(tmp_path),
+           "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path)}
+    for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+        env.pop(key, None)
+    script = tmp_path / "every_layer.py"
+    script.write_text(EVERY_LAYER, encoding="utf-8")
+    result = subprocess.run(
+        [SYSTEM_PYTHON, str(script), ogc.url, "ogc_admin", ogc.token,
+         ",".join(layer.code for layer in layers)],
+        capture_output=True, text=True, env=env, timeout=600, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert result.returncode == 0 and lines, (result.stdout[-2000:], result.stderr[-3000:])
+    out = json.loads(lines[0].removeprefix("RESULT "))
+    admin = get_user_model().objects.get(username="ogc_admin")
+    with_features = {"yol": 25, "bina": 5, "oda": 3, "bina_hizmet": 1}
+    for layer in layers:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {layer.backing.table}")
+            assert cursor.fetchone()[0] == with_features.get(layer.code, 0), layer.code
+    for layer in layers:
+        for who, user in [("anonymous", AnonymousUser()), ("token", admin)]:
+            got = out[f"{layer.code} {who}"]
+            if not access.can_read(user, layer):
+                assert got["valid"] is False, (layer.code, who, got)
+                continue
+            assert got["valid"], (layer.code, who, got)
+            assert got["count"] == with_features.get(layer.code, 0), (layer.code, who, got)
+            if layer.code in with_features:
+                visible = list(access.visible_fields(user, layer))
+                assert got["fields"] == visible, (layer.code, who, got)
+                assert got["geometry"] == layer.geometry_type, (layer.code, who, got)
+                assert got["crs"] == "EPSG:4326", (layer.code, who, got)
+                west, south, east, north = got["extent"]
+                assert LON - 0.01 < west <= east < LON + 0.01, (layer.code, who, got)
+                assert LAT - 0.01 < south <= north < LAT + 0.01, (layer.code, who, got)

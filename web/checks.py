@@ -11,6 +11,10 @@ from django.core.checks import Error, register
 REQUIRED_ASSETS = {
     "vendor/leaflet.vectorgrid": "Leaflet.VectorGrid.bundled.min.js",
     "vendor/proj4": "proj4.js",
+    "vendor/swagger-ui-dist": "swagger-ui-bundle.js",
+    "vendor/redoc": "redoc.standalone.js",
+    "vendor/leaflet.markercluster": "leaflet.markercluster.js",
+    "vendor/bootstrap": "bootstrap.min.css",
 }
 
 
