@@ -49,7 +49,9 @@ def clean_frame(n: int = 4) -> gpd.GeoDataFrame:
         "Ad": [f"Bina {i}" for i in range(n)],
         "Mahalle Adı": ["Yenidoğan"] * n,
         "KAT_SAYISI": [3] * n,
-    }, geometry=[shapely.box(X0 + i * 40, Y0, X0 + i * 40 + 20, Y0 + 15) for i in range(n)],
+    }, geometry=[shapely.box(X0 + (i % 100) * 40, Y0 + (i // 100) * 40,
+                             X0 + (i % 100) * 40 + 20, Y0 + (i // 100) * 40 + 15)
+                 for i in range(n)],  # rows of 100, 4 km wide: all in the municipality
         crs=5254)
 
 
@@ -288,8 +290,11 @@ CASES: list[Case] = [
         + '{"type":"Point","coordinates":[30,39]}' + "]}" * 100 + "}]}"))),
     Case("NOT_GEODATA", "refused", lambda tmp: Upload(text(tmp, "not.txt", "sadece not\n"))),
     Case("NOT_GEODATA", "refused", sqlite_not_gpkg, "SQLite, not a GeoPackage"),
+    # 40 MB of text to parse under a 1 MiB limit (the warmed-up parser's free heap can
+    # hold a small file even then)
     Case("PARSE_LIMIT", "refused", lambda tmp: Upload(
-        gpkg(tmp, clean_frame(20_000)), {"limits": Limits(memory_bytes=1 << 20)})),
+        gpkg(tmp, clean_frame(20_000).assign(Notlar="ç" * 1000)),
+        {"limits": Limits(memory_bytes=1 << 20)})),
     Case("EMPTY_DATASET", "refused", lambda tmp: Upload(text(
         tmp, "bos.geojson", '{"type": "FeatureCollection", "features": []}'))),
     # -- CRS

@@ -326,7 +326,11 @@ def test_ogc_items_single_items_and_decoded_tiles(world: World, who: str) -> Non
         assert set(queryables.json()["properties"]) - {"geometry"} == fields, where
         assert set(sortables.json()["properties"]) == fields | {"id"}, where
         assert schema.status_code == 200, where
-        assert set(schema.json()["properties"]) - {"geometry"} == fields, where
+        # Part 5: the geometry and the id are properties with a role, not fields
+        roles = {name: prop.get("x-ogc-role") for name, prop in
+                 schema.json()["properties"].items()}
+        assert {n for n, role in roles.items() if role not in ("primary-geometry", "id")} \
+            == fields, where
         # the decoded vector tile: which features, which properties
         assert tile.status_code == 200, where
         assert tile["Content-Type"] == "application/vnd.mapbox-vector-tile"
