@@ -329,7 +329,7 @@ def items(call: Call, collection_id: str) -> HttpResponse:
     head["links"] = links
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + text + "}"
     response = HttpResponse(body, content_type=GEOJSON)
-    response["Content-Crs"] = f"<{query.crs_uri(parsed.out_srid)}>"
+    response["Content-Crs"] = f"<{parsed.out.uri}>"
     return response
 
 
@@ -358,7 +358,7 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
     ])
     body = feature[:-1] + ', "links": ' + links + "}"
     response = HttpResponse(body, content_type=GEOJSON)
-    response["Content-Crs"] = f"<{query.crs_uri(parsed.out_srid)}>"
+    response["Content-Crs"] = f"<{parsed.out.uri}>"
     return response
 
 

@@ -169,22 +169,63 @@ def test_items_paging_bbox_and_single(ogc: OgcSite) -> None:
 
 
 def test_crs_part2(ogc: OgcSite) -> None:
+    """Features Part 2: an answer, a bbox and a filter in a CRS follow that CRS's axis order:
+    EPSG:5254 is (northing, easting), EPSG:4326 is (latitude, longitude), CRS84 (lon, lat).
+    Each check fails if the server keeps PostGIS's (x = east, y = north) order."""
+    from pyproj import Transformer
+
     collection = fetch(f"{ogc.url}/collections/yol").json()
-    assert collection["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/5254"
-    assert "http://www.opengis.net/def/crs/EPSG/0/5254" in collection["crs"]
     tm = "http://www.opengis.net/def/crs/EPSG/0/5254"
-    answer = fetch(f"{ogc.url}/collections/yol/items?limit=1&crs={urllib.parse.quote(tm)}")
+    wgs84 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+    assert collection["storageCrs"] == tm
+    assert collection["crs"][0] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    assert {tm, wgs84} <= set(collection["crs"])
+    # authority order (no always_xy): (lat, lon) in, (northing, easting) out
+    north, east = Transformer.from_crs(4326, 5254).transform(LAT, LON)
+    items = f"{ogc.url}/collections/yol/items?limit=1"
+    answer = fetch(f"{items}&crs={urllib.parse.quote(tm)}")
     assert answer.headers["content-crs"] == f"<{tm}>"
-    x, y = answer.json()["features"][0]["geometry"]["coordinates"][0][0]
-    assert 300_000 < x < 700_000 and 4_000_000 < y < 4_800_000
+    start = answer.json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert start == pytest.approx([north, east], abs=0.01)
+    one = fetch(f"{ogc.url}/collections/yol/items/{ogc.yol_ids[0]}?crs=EPSG:5254")
+    assert one.headers["content-crs"] == f"<{tm}>"
+    assert one.json()["geometry"]["coordinates"][0][0] == pytest.approx([north, east], abs=0.01)
+    answer = fetch(f"{items}&crs={urllib.parse.quote(wgs84)}")
+    assert answer.headers["content-crs"] == f"<{wgs84}>"
+    start = answer.json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert start == pytest.approx([LAT, LON], abs=1e-7)
+    start = fetch(items).json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert start == pytest.approx([LON, LAT], abs=1e-7)
+
+    # bbox-crs: the box around street 0 only, (n, e) selects it, (e, n) nothing
     with connection.cursor() as cursor:
         cursor.execute("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
                        "FROM cbs.yol WHERE id = %s", [ogc.yol_ids[0]])
         x1, y1, x2, y2 = cursor.fetchone()
-    tm_box = f"{x1 - 1},{y1 - 1},{x2 + 1},{y2 + 1}"
-    boxed = fetch(f"{ogc.url}/collections/yol/items?bbox={tm_box}"
-                  f"&bbox-crs={urllib.parse.quote(tm)}").json()
+    boxes = {"ne": f"{y1 - 1},{x1 - 1},{y2 + 1},{x2 + 1}",
+             "en": f"{x1 - 1},{y1 - 1},{x2 + 1},{y2 + 1}"}
+    got = {order: [f["id"] for f in fetch(
+        f"{ogc.url}/collections/yol/items?bbox={box}&bbox-crs={urllib.parse.quote(tm)}"
+    ).json()["features"]] for order, box in boxes.items()}
+    assert got == {"ne": [ogc.yol_ids[0]], "en": []}
+    latlon = f"{LAT - 0.0001},{LON - 0.0001},{LAT + 0.0001},{LON + 0.0006}"
+    boxed = fetch(f"{ogc.url}/collections/yol/items?bbox={latlon}&bbox-crs=EPSG:4326").json()
     assert [f["id"] for f in boxed["features"]] == [ogc.yol_ids[0]]
+
+    # filter-crs: a small square on street 0; in (n, e) it hits street 0, in (e, n) nothing
+    mid_north, mid_east = Transformer.from_crs(4326, 5254).transform(LAT, LON + 0.00025)
+    cases = [(tm, mid_north, mid_east, 1.0), ("EPSG:5254", mid_north, mid_east, 1.0),
+             (wgs84, LAT, LON + 0.00025, 0.00001)]
+    for crs, a, b, d in cases:
+        hits = {}
+        for order, (p, q) in {"ne": (a, b), "en": (b, a)}.items():
+            square = (f"S_INTERSECTS(geometry, POLYGON(({p - d} {q - d}, {p + d} {q - d}, "
+                      f"{p + d} {q + d}, {p - d} {q + d}, {p - d} {q - d})))")
+            answer = fetch(f"{ogc.url}/collections/yol/items?filter={urllib.parse.quote(square)}"
+                           f"&filter-crs={urllib.parse.quote(crs)}")
+            assert answer.status == 200, (crs, order, answer.body[:300])
+            hits[order] = [f["id"] for f in answer.json()["features"]]
+        assert hits == {"ne": [ogc.yol_ids[0]], "en": []}, crs
 
 
 def test_cql2_text_and_json_and_queryables(ogc: OgcSite) -> None:
