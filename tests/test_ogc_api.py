@@ -228,6 +228,48 @@ def test_crs_part2(ogc: OgcSite) -> None:
         assert hits == {"ne": [ogc.yol_ids[0]], "en": []}, crs
 
 
+def test_the_html_items_page_reads_bbox_and_bbox_crs_like_the_json(ogc: OgcSite) -> None:
+    """pygeoapi hands the provider the bbox transformed into the storage CRS, in that CRS's
+    axis order (northing first for EPSG:5254); the HTML page selects what the JSON does."""
+    from pyproj import Transformer
+
+    west, south, east, north = LON + 0.0009, LAT - 0.0001, LON + 0.0016, LAT + 0.0001
+    to_tm = Transformer.from_crs(4326, 5254)  # authority order: (lat, lon) -> (n, e)
+    n1, e1 = to_tm.transform(south, west)
+    n2, e2 = to_tm.transform(north, east)
+    tm = urllib.parse.quote("http://www.opengis.net/def/crs/EPSG/0/5254")
+    wgs84 = urllib.parse.quote("http://www.opengis.net/def/crs/EPSG/0/4326")
+    for extra in (f"bbox={west},{south},{east},{north}",
+                  f"bbox={south},{west},{north},{east}&bbox-crs={wgs84}",
+                  f"bbox={n1},{e1},{n2},{e2}&bbox-crs={tm}"):
+        url = f"{ogc.url}/collections/yol/items?{extra}"
+        data = fetch(f"{url}&f=json").json()
+        assert [f["properties"]["yol_adi"] for f in data["features"]] == ["Sokak 01"], extra
+        page = fetch(f"{url}&f=html")
+        assert page.status == 200 and page.type.startswith("text/html"), extra
+        names = set(re.findall(r"Sokak \d\d", page.body.decode()))
+        assert names == {"Sokak 01"}, (extra, names)
+
+
+def test_the_safe_page_path_keeps_the_axis_order(ogc: OgcSite) -> None:
+    """The geometry-by-geometry retry (``ogc_api_safe_geojson``, used when a page fails)
+    answers exactly as the normal path, in the requested CRS's axis order."""
+    from django.http import QueryDict
+
+    from ogc_api import query
+
+    layer = registry.get("yol")
+    for uri in (query.CRS84, query.EPSG4326, "http://www.opengis.net/def/crs/EPSG/0/5254"):
+        parsed = query.parse_items(QueryDict(urllib.parse.urlencode({"crs": uri, "limit": 3})),
+                                   layer, {})
+        pages = []
+        for safe in (False, True):
+            with connection.cursor() as cursor:
+                cursor.execute(query.features_sql(parsed, [], safe=safe))
+                pages.append(json.loads(cursor.fetchone()[0]))
+        assert len(pages[0]) == 3 and pages[0] == pages[1], uri
+
+
 def test_cql2_text_and_json_and_queryables(ogc: OgcSite) -> None:
     q = urllib.parse.quote("serit_sayisi = 2 AND genislik_m > 10")
     text = fetch(f"{ogc.url}/collections/yol/items?filter={q}&limit=100").json()
