@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pyproj import Transformer
 
 from tests.test_ogc_api import BBOX, LAT, LON, OgcSite
 from tests.test_ogc_api import ogc as ogc  # the live-server fixture
@@ -17,6 +18,7 @@ from tests.test_ogc_api import ogc as ogc  # the live-server fixture
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
 TM30 = "http://www.opengis.net/def/crs/EPSG/0/5254"
+WGS84 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 
 
 def ogrinfo(*args: str, env: dict[str, str] | None = None) -> str:
@@ -69,8 +71,17 @@ def test_owslib_features(ogc: OgcSite) -> None:
     assert cursor
     second = anonymous.collection_items("yol", limit=10, cursor=cursor.group(1))
     assert {f["id"] for f in second["features"]}.isdisjoint({f["id"] for f in page["features"]})
+    # Features Part 2 axis order: EPSG:5254 is (northing, easting), EPSG:4326 (lat, lon)
+    north, east = Transformer.from_crs(4326, 5254).transform(LAT, LON)  # authority order
     tm = anonymous.collection_items("yol", limit=1, crs=TM30)
-    assert tm["features"][0]["geometry"]["coordinates"][0][0][0] > 1000
+    assert tm["features"][0]["geometry"]["coordinates"][0][0] == pytest.approx(
+        [north, east], abs=0.01)
+    latlon = anonymous.collection_items("yol", limit=1, crs=WGS84)
+    assert latlon["features"][0]["geometry"]["coordinates"][0][0] == pytest.approx(
+        [LAT, LON], abs=1e-7)
+    lonlat = anonymous.collection_items("yol", limit=1)
+    assert lonlat["features"][0]["geometry"]["coordinates"][0][0] == pytest.approx(
+        [LON, LAT], abs=1e-7)
     filtered = anonymous.collection_items("yol", limit=100, filter="yol_adi LIKE 'Sokak 1%'")
     assert len(filtered["features"]) == 10
     queryables = anonymous.collection_queryables("yol")
