@@ -296,6 +296,9 @@ def test_cql2_text_and_json_and_queryables(ogc: OgcSite) -> None:
     "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857&bbox=1,2,3,4", "datetime=yesterday",
     "datetime=2024-13-45T99", "filter-lang=sql", "f=xml", "limit=1&limit=2", "cursor=-5",
     "offset=x", "genislik_m=abc", "tek_yon=maybe",
+    # EPSG:4326 is (lat, lon): a latitude of 91 is out of bounds, a longitude of 91 would not be
+    "bbox=91,30,92,31&bbox-crs=EPSG:4326",
+    "filter=S_INTERSECTS(geometry,POINT(91%2030))&filter-crs=EPSG:4326",
 ])
 def test_invalid_parameters_are_400(ogc: OgcSite, query: str) -> None:
     answer = fetch(f"{ogc.url}/collections/yol/items?{query}")
