@@ -279,6 +279,14 @@ def _field_types(view: LayerView) -> dict[str, str]:
     return {name: view.layer.field(name).type for name in view.fields}
 
 
+def _html_in_crs84(response: HttpResponse) -> HttpResponse:
+    """The HTML items pages show the provider's CRS84 geometries whatever ``crs`` asked for
+    (pygeoapi echoes the requested CRS in ``Content-Crs``); the header says what is served."""
+    if "Content-Crs" in response:
+        response["Content-Crs"] = f"<{query.CRS84}>"
+    return response
+
+
 @gate(params=None)
 def items(call: Call, collection_id: str) -> HttpResponse:
     view = call.view(collection_id)
@@ -296,7 +304,7 @@ def items(call: Call, collection_id: str) -> HttpResponse:
             return _error(400, "InvalidParameterValue",
                           "the HTML page supports limit, offset, bbox and property filters; "
                           "use f=json for filter, sortby and cursor")
-        return call.pygeoapi(itemtypes_api.get_collection_items, collection_id)
+        return _html_in_crs84(call.pygeoapi(itemtypes_api.get_collection_items, collection_id))
     try:
         page = query.run_page(parsed, list(view.fields))
         first = parsed.cursor is None and parsed.after is None and not parsed.offset
@@ -345,7 +353,8 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
         raise Http404
     call.audit(view)
     if _wants_html(request):
-        return call.pygeoapi(itemtypes_api.get_collection_item, collection_id, item_id)
+        return _html_in_crs84(call.pygeoapi(itemtypes_api.get_collection_item, collection_id,
+                                            item_id))
     page = query.run_page(parsed, list(view.fields), single=int(item_id))
     if not page.count:
         raise Http404

@@ -249,6 +249,11 @@ def test_the_html_items_page_reads_bbox_and_bbox_crs_like_the_json(ogc: OgcSite)
         assert page.status == 200 and page.type.startswith("text/html"), extra
         names = set(re.findall(r"Sokak \d\d", page.body.decode()))
         assert names == {"Sokak 01"}, (extra, names)
+    # the HTML pages carry the provider's CRS84 geometries whatever crs asks for: say so
+    for path in ("items", f"items/{ogc.yol_ids[0]}"):
+        page = fetch(f"{ogc.url}/collections/yol/{path}?f=html&crs={tm}")
+        assert page.status == 200, path
+        assert page.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
 
 
 def test_the_safe_page_path_keeps_the_axis_order(ogc: OgcSite) -> None:
