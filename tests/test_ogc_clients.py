@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -47,7 +48,7 @@ def test_gdal_oapif(ogc: OgcSite) -> None:
     where = ogrinfo("-ro", "-al", "-where", "serit_sayisi = 2", url, "yol")
     assert where.count("OGRFeature(yol)") == len([i for i in range(25) if 1 + i % 3 == 2])
     # CRS: Debian's GDAL 3.6 reads OAPIF in CRS84 only (its CRS open option came in 3.7);
-    # the TM zone on request is checked with OWSLib below and in test_ogc_api.
+    # the TM zone on request is checked with GDAL 3.12 (pyogrio's) and OWSLib below.
     summary = ogrinfo("-ro", "-al", "-so", url, "yol")
     assert "WGS 84" in summary or "CRS84" in summary
     # restricted layer: invisible anonymously, visible with a personal access token
@@ -56,6 +57,45 @@ def test_gdal_oapif(ogc: OgcSite) -> None:
     assert re.search(r"\bbina\b", with_token)
     buildings = ogrinfo("-ro", "-al", url, "bina", env=auth)
     assert buildings.count("OGRFeature(bina)") == 5
+
+
+GDAL_OAPIF_CRS = """
+import json, sys
+from pyogrio import read_dataframe
+url, box = sys.argv[1], [float(v) for v in sys.argv[2:]]
+out = {}
+for name, options in (("storage", {}), ("tm30", {"CRS": "EPSG:5254"})):
+    frame = read_dataframe("OAPIF:" + url, layer="yol", **options)
+    out[name] = [frame.crs.to_epsg(), list(frame.geometry.iloc[0].geoms[0].coords[0])]
+frame = read_dataframe("OAPIF:" + url, layer="yol", CRS="EPSG:5254", bbox=tuple(box))
+out["bbox"] = [int(v) for v in frame["yol_kodu"]]
+print(json.dumps(out))
+"""
+
+
+def test_gdal_oapif_crs_open_option(ogc: OgcSite) -> None:
+    """GDAL >= 3.7's OAPIF driver (the one pyogrio bundles; Debian's ogrinfo is 3.6) with
+    ``CRS=EPSG:5254`` and by default (it picks ``storageCrs``) asks ``crs=EPSG:5254``, reads
+    the answer as (northing, easting) and hands out (easting, northing); it sends a spatial
+    filter as ``bbox`` in (northing, easting) with ``bbox-crs``. A server answering easting
+    first makes GDAL put every street 4,000 km away. Run in a subprocess: the in-process
+    driver would block the live server's thread."""
+    import pyogrio
+
+    major, minor = (int(v) for v in pyogrio.__gdal_version_string__.split(".")[:2])
+    assert (major, minor) >= (3, 7), pyogrio.__gdal_version_string__
+    north, east = Transformer.from_crs(4326, 5254).transform(LAT, LON)
+    box = [east - 5, north - 5, east + 5, north + 5]  # OGR's x, y: easting first
+    result = subprocess.run([sys.executable, "-c", GDAL_OAPIF_CRS, ogc.url, *map(str, box)],
+                            capture_output=True, text=True, timeout=300, check=False,
+                            env={**os.environ, "GDAL_HTTP_TIMEOUT": "60"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for name in ("storage", "tm30"):
+        epsg, point = out[name]
+        assert epsg == 5254, name
+        assert point == pytest.approx([east, north], abs=0.01), name
+    assert out["bbox"] == [1000]  # street 0 only
 
 
 def test_owslib_features(ogc: OgcSite) -> None:
