@@ -9,6 +9,7 @@ is a bound parameter, and anything not explicitly supported is a 400.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Mapping
 from decimal import Decimal
@@ -18,6 +19,7 @@ import shapely
 import shapely.geometry
 from psycopg2 import sql
 from pygeofilter import ast, values
+from pyproj import CRS
 
 CRS84_SRID = 4326
 NUMERIC = {"integer", "decimal"}
@@ -30,6 +32,18 @@ SPATIAL = {
     "OVERLAPS": "ST_Overlaps", "EQUALS": "ST_Equals",
 }
 COMPARISON = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+@functools.lru_cache(maxsize=64)
+def north_first(srid: int) -> bool:
+    """EPSG:``srid`` names its northing (or latitude) axis first (EPSG:4326, EPSG:5254 ...).
+
+    OGC API - Features Part 2: coordinates in a response, in ``bbox`` with ``bbox-crs``
+    and in a filter with ``filter-crs`` follow the axis order the CRS defines; only
+    CRS84 (the default, not an EPSG code here) is longitude, latitude. PostGIS keeps
+    every geometry easting (longitude) first, so such a CRS is flipped at the edge.
+    """
+    return CRS.from_epsg(srid).axis_info[0].direction in ("north", "south")
 
 
 class FilterError(ValueError):
@@ -77,15 +91,18 @@ class Translator:
     ----------
     fields : mapping of queryable name to field type (``string``, ``integer`` ...)
     geometry_column, storage_srid : where the geometry is and in which CRS
-    filter_srid : CRS of geometry literals (4326 = CRS84 axis order)
+    filter_srid : CRS of geometry literals (4326 with ``filter_flip`` False = CRS84)
+    filter_flip : literals are written in the CRS's authority order, northing first
+        (``filter-crs=EPSG:4326`` or ``EPSG:5254``); they are flipped before use
     """
 
     def __init__(self, *, fields: Mapping[str, str], geometry_column: str, storage_srid: int,
-                 filter_srid: int = CRS84_SRID) -> None:
+                 filter_srid: int = CRS84_SRID, filter_flip: bool = False) -> None:
         self.fields = dict(fields)
         self.geometry_column = geometry_column
         self.storage_srid = storage_srid
         self.filter_srid = filter_srid
+        self.filter_flip = filter_flip
 
     def translate(self, node: Any) -> sql.Composable:
         return self._node(node, 0)
@@ -218,9 +235,14 @@ class Translator:
                 raise FilterError("invalid geometry literal")
             if self.filter_srid == CRS84_SRID:
                 minx, miny, maxx, maxy = shape.bounds
+                if self.filter_flip:  # latitude, longitude
+                    minx, miny, maxx, maxy = miny, minx, maxy, maxx
                 if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
                     raise FilterError("geometry literal outside CRS84 bounds")
-            return sql.SQL("ST_Transform(ST_GeomFromText({}, {}), {})").format(
-                sql.Literal(shape.wkt), sql.Literal(self.filter_srid),
-                sql.Literal(self.storage_srid))
+            literal: sql.Composable = sql.SQL("ST_GeomFromText({}, {})").format(
+                sql.Literal(shape.wkt), sql.Literal(self.filter_srid))
+            if self.filter_flip:  # authority order (northing first) -> PostGIS's x, y
+                literal = sql.SQL("ST_FlipCoordinates({})").format(literal)
+            return sql.SQL("ST_Transform({}, {})").format(literal,
+                                                           sql.Literal(self.storage_srid))
         raise FilterError("unsupported spatial operand")

@@ -12,6 +12,7 @@ from typing import Any
 
 from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
 
+from ogc_api.cql2 import CRS84_SRID, north_first
 from ogc_api.query import ItemsQuery, run_page
 
 #: Registry field type -> JSON Schema (type, format).
@@ -57,11 +58,20 @@ class RegistryProvider(BaseProvider):  # type: ignore[misc]
     def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
               bbox: list[float] | None = None, properties: list[Any] | None = None,
               **kwargs: Any) -> dict[str, Any]:
-        """One page by offset (the HTML pages); filters are checked by the gate first."""
+        """One page by offset (the HTML pages); filters are checked by the gate first.
+
+        pygeoapi hands over ``bbox`` already transformed from ``bbox-crs`` (CRS84 when
+        absent) into the provider's ``storage_crs``, in that CRS's axis order: northing
+        first for the TM zones (EPSG:5254 ...), so it is swapped back to PostGIS's x, y.
+        """
         query = self._query()
         query.limit, query.offset = max(1, min(int(limit), 10_000)), max(0, int(offset))
         if bbox:
-            query.bbox = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+            x1, y1, x2, y2 = (float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]))
+            srid = self.layer.srid  # storage_crs is CRS84 (lon, lat) when srid is 4326
+            if srid != CRS84_SRID and north_first(srid):
+                x1, y1, x2, y2 = y1, x1, y2, x2
+            query.bbox, query.bbox_srid = (x1, y1, x2, y2), srid
         for name, value in properties or []:
             if name in query.fields:
                 query.properties[name] = value

@@ -23,7 +23,7 @@ from django.db.utils import DatabaseError
 from psycopg2 import sql
 
 from gis_core.errors import bilingual
-from ogc_api.cql2 import CRS84_SRID, FilterError, Translator, parse_filter
+from ogc_api.cql2 import CRS84_SRID, FilterError, Translator, north_first, parse_filter
 
 if TYPE_CHECKING:
     from django.http import QueryDict
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from layers.schema import LayerDefinition
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+#: WGS 84 with EPSG's axis order (latitude, longitude); CRS84 is the same datum lon, lat.
+EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
 #: numberMatched is counted exactly only when the planner expects a small, cheap match;
@@ -58,12 +60,30 @@ def crs_uri(srid: int) -> str:
 
 
 def supported_crs(layer: LayerDefinition) -> list[str]:
-    """CRS URIs a layer is served in: CRS84 first, then its storage CRS and the municipality's."""
-    out = [CRS84]
+    """CRS URIs a layer is served in: CRS84 first, EPSG:4326 (lat, lon), then its storage
+    CRS and the municipality's."""
+    out = [CRS84, EPSG4326]
     for srid in (layer.srid, settings.KENTCBS_SRID):
         if crs_uri(srid) not in out:
             out.append(crs_uri(srid))
     return out
+
+
+@dataclass(frozen=True)
+class RequestCrs:
+    """A CRS named in ``crs``, ``bbox-crs`` or ``filter-crs``.
+
+    ``flip``: its first axis is northing (latitude), as EPSG defines EPSG:4326 and the
+    TUREF TM zones (EPSG:5253-5259); coordinates in it are written north first, while
+    PostGIS keeps them east first. CRS84 (the default) is never flipped.
+    """
+
+    uri: str
+    srid: int
+    flip: bool
+
+
+CRS84_REQUEST = RequestCrs(CRS84, CRS84_SRID, False)
 
 
 class ParameterError(ValueError):
@@ -79,14 +99,14 @@ class ParameterError(ValueError):
         super().__init__(bilingual(message, **params))
 
 
-def _srid_of(uri: str, layer: LayerDefinition, what: str) -> int:
+def _crs_of(uri: str, layer: LayerDefinition, what: str) -> RequestCrs:
     uri = uri.strip()
     if uri in {CRS84, "[OGC:CRS84]", "OGC:CRS84"}:
-        return CRS84_SRID
+        return CRS84_REQUEST
     for candidate in supported_crs(layer)[1:]:
         srid = int(candidate.rsplit("/", 1)[1])
         if uri in {candidate, f"EPSG:{srid}", f"[EPSG:{srid}]"}:
-            return srid
+            return RequestCrs(candidate, srid, north_first(srid))
     raise ParameterError("unsupported {what}", what=what)
 
 
@@ -100,8 +120,11 @@ class ItemsQuery:
     cursor: int | None = None
     offset: int = 0
     bbox: tuple[float, float, float, float] | None = None
+    #: bbox is always (min x, min y, max x, max y) in PostGIS order (east first) of bbox_srid;
+    #: a bbox given north first (``bbox-crs`` with a northing-first axis) is swapped on parsing.
     bbox_srid: int = CRS84_SRID
-    out_srid: int = CRS84_SRID
+    #: the response CRS; its coordinates are flipped in SQL when ``out.flip``
+    out: RequestCrs = CRS84_REQUEST
     filter_text: str = ""
     filter_sql: sql.Composable | None = None
     properties: dict[str, Any] = field(default_factory=dict)
@@ -273,13 +296,18 @@ def parse_items(params: QueryDict, layer: LayerDefinition, fields: dict[str, str
     if "offset" in params:
         query.offset = _int(params["offset"], "offset", 0, 10**9)
     if "crs" in params:
-        query.out_srid = _srid_of(params["crs"], layer, "crs")
+        query.out = _crs_of(params["crs"], layer, "crs")
+    bbox_crs = CRS84_REQUEST
     if "bbox-crs" in params:
         if "bbox" not in params:
             raise ParameterError("bbox-crs without bbox")
-        query.bbox_srid = _srid_of(params["bbox-crs"], layer, "bbox-crs")
+        bbox_crs = _crs_of(params["bbox-crs"], layer, "bbox-crs")
+        query.bbox_srid = bbox_crs.srid
     if "bbox" in params:
         query.bbox = _bbox(params["bbox"])
+        if bbox_crs.flip:  # given north first (lat, lon / northing, easting)
+            south, west, north, east = query.bbox
+            query.bbox = (west, south, east, north)
         if query.bbox_srid == CRS84_SRID:
             minx, miny, maxx, maxy = query.bbox
             if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
@@ -295,13 +323,14 @@ def parse_items(params: QueryDict, layer: LayerDefinition, fields: dict[str, str
     lang = params.get("filter-lang", "cql2-text")
     if lang not in {"cql2-text", "cql2-json"}:
         raise ParameterError("filter-lang must be cql2-text or cql2-json")
-    filter_srid = CRS84_SRID
+    filter_crs = CRS84_REQUEST
     if "filter-crs" in params:
-        filter_srid = _srid_of(params["filter-crs"], layer, "filter-crs")
+        filter_crs = _crs_of(params["filter-crs"], layer, "filter-crs")
     if "filter" in params:
         query.filter_text = params["filter"]
         translator = Translator(fields=fields, geometry_column=layer.geometry_column,
-                                storage_srid=layer.srid, filter_srid=filter_srid)
+                                storage_srid=layer.srid, filter_srid=filter_crs.srid,
+                                filter_flip=filter_crs.flip)
         try:
             query.filter_sql = translator.translate(parse_filter(query.filter_text, lang))
         except FilterError as exc:
@@ -313,14 +342,17 @@ def parse_items(params: QueryDict, layer: LayerDefinition, fields: dict[str, str
 
 
 # -- SQL ------------------------------------------------------------------
-def _geojson(layer: LayerDefinition, out_srid: int, *, safe: bool) -> sql.Composable:
+def _geojson(layer: LayerDefinition, out: RequestCrs, *, safe: bool) -> sql.Composable:
+    """The geometry as GeoJSON in ``out``, in that CRS's axis order (flipped in PostGIS)."""
     geom = sql.Identifier(layer.geometry_column)
-    projected: sql.Composable = geom if out_srid == layer.srid else sql.SQL(
-        "ST_Transform({}, {})").format(geom, sql.Literal(out_srid))
-    digits = 8 if out_srid == CRS84_SRID else 3
+    projected: sql.Composable = geom if out.srid == layer.srid else sql.SQL(
+        "ST_Transform({}, {})").format(geom, sql.Literal(out.srid))
+    if out.flip:
+        projected = sql.SQL("ST_FlipCoordinates({})").format(projected)
+    digits = 8 if out.srid == CRS84_SRID else 3
     if safe:
-        return sql.SQL("ogc_api_safe_geojson({}, {}, {})").format(
-            geom, sql.Literal(out_srid), sql.Literal(digits))
+        return sql.SQL("ogc_api_safe_geojson({}, {}, {}, {})").format(
+            geom, sql.Literal(out.srid), sql.Literal(digits), sql.Literal(out.flip))
     return sql.SQL("ST_AsGeoJSON({}, {})::json").format(projected, sql.Literal(digits))
 
 
@@ -447,7 +479,7 @@ def features_sql(query: ItemsQuery, names: list[str], *, safe: bool = False,
         limit=sql.Literal(query.limit + 1), offset=sql.Literal(query.offset))
     feature = sql.SQL(
         "json_build_object('type', 'Feature', 'id', {id}, 'geometry', {geom}, "
-        "'properties', {props})").format(id=ident, geom=_geojson(layer, query.out_srid, safe=safe),
+        "'properties', {props})").format(id=ident, geom=_geojson(layer, query.out, safe=safe),
                                          props=_properties(names))
     last_key = sql.SQL("json_build_array({})").format(sql.SQL(", ").join(
         [*[sql.Identifier(name) for name, _desc in query.sort], ident]))

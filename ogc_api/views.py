@@ -281,6 +281,14 @@ def _field_types(view: LayerView) -> dict[str, str]:
     return {name: view.layer.field(name).type for name in view.fields}
 
 
+def _html_in_crs84(response: HttpResponse) -> HttpResponse:
+    """The HTML items pages show the provider's CRS84 geometries whatever ``crs`` asked for
+    (pygeoapi echoes the requested CRS in ``Content-Crs``); the header says what is served."""
+    if "Content-Crs" in response:
+        response["Content-Crs"] = f"<{query.CRS84}>"
+    return response
+
+
 @gate(params=None)
 def items(call: Call, collection_id: str) -> HttpResponse:
     view = call.view(collection_id)
@@ -298,7 +306,7 @@ def items(call: Call, collection_id: str) -> HttpResponse:
             return _error(400, "InvalidParameterValue",
                           "the HTML page supports limit, offset, bbox and property filters; "
                           "use f=json for filter, sortby and cursor")
-        return call.pygeoapi(itemtypes_api.get_collection_items, collection_id)
+        return _html_in_crs84(call.pygeoapi(itemtypes_api.get_collection_items, collection_id))
     try:
         page = query.run_page(parsed, list(view.fields))
         first = parsed.cursor is None and parsed.after is None and not parsed.offset
@@ -331,7 +339,7 @@ def items(call: Call, collection_id: str) -> HttpResponse:
     head["links"] = links
     body = json.dumps(head, ensure_ascii=False)[:-1] + ', "features": ' + text + "}"
     response = HttpResponse(body, content_type=GEOJSON)
-    response["Content-Crs"] = f"<{query.crs_uri(parsed.out_srid)}>"
+    response["Content-Crs"] = f"<{parsed.out.uri}>"
     return response
 
 
@@ -347,7 +355,8 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
         raise Http404
     call.audit(view)
     if _wants_html(request):
-        return call.pygeoapi(itemtypes_api.get_collection_item, collection_id, item_id)
+        return _html_in_crs84(call.pygeoapi(itemtypes_api.get_collection_item, collection_id,
+                                            item_id))
     page = query.run_page(parsed, list(view.fields), single=int(item_id))
     if not page.count:
         raise Http404
@@ -360,7 +369,7 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
     ])
     body = feature[:-1] + ', "links": ' + links + "}"
     response = HttpResponse(body, content_type=GEOJSON)
-    response["Content-Crs"] = f"<{query.crs_uri(parsed.out_srid)}>"
+    response["Content-Crs"] = f"<{parsed.out.uri}>"
     return response
 
 

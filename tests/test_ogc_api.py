@@ -169,22 +169,110 @@ def test_items_paging_bbox_and_single(ogc: OgcSite) -> None:
 
 
 def test_crs_part2(ogc: OgcSite) -> None:
+    """Features Part 2: an answer, a bbox and a filter in a CRS follow that CRS's axis order:
+    EPSG:5254 is (northing, easting), EPSG:4326 is (latitude, longitude), CRS84 (lon, lat).
+    Each check fails if the server keeps PostGIS's (x = east, y = north) order."""
+    from pyproj import Transformer
+
     collection = fetch(f"{ogc.url}/collections/yol").json()
-    assert collection["storageCrs"] == "http://www.opengis.net/def/crs/EPSG/0/5254"
-    assert "http://www.opengis.net/def/crs/EPSG/0/5254" in collection["crs"]
     tm = "http://www.opengis.net/def/crs/EPSG/0/5254"
-    answer = fetch(f"{ogc.url}/collections/yol/items?limit=1&crs={urllib.parse.quote(tm)}")
+    wgs84 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+    assert collection["storageCrs"] == tm
+    assert collection["crs"][0] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+    assert {tm, wgs84} <= set(collection["crs"])
+    # authority order (no always_xy): (lat, lon) in, (northing, easting) out
+    north, east = Transformer.from_crs(4326, 5254).transform(LAT, LON)
+    items = f"{ogc.url}/collections/yol/items?limit=1"
+    answer = fetch(f"{items}&crs={urllib.parse.quote(tm)}")
     assert answer.headers["content-crs"] == f"<{tm}>"
-    x, y = answer.json()["features"][0]["geometry"]["coordinates"][0][0]
-    assert 300_000 < x < 700_000 and 4_000_000 < y < 4_800_000
+    start = answer.json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert start == pytest.approx([north, east], abs=0.01)
+    one = fetch(f"{ogc.url}/collections/yol/items/{ogc.yol_ids[0]}?crs=EPSG:5254")
+    assert one.headers["content-crs"] == f"<{tm}>"
+    assert one.json()["geometry"]["coordinates"][0][0] == pytest.approx([north, east], abs=0.01)
+    answer = fetch(f"{items}&crs={urllib.parse.quote(wgs84)}")
+    assert answer.headers["content-crs"] == f"<{wgs84}>"
+    start = answer.json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert start == pytest.approx([LAT, LON], abs=1e-7)
+    start = fetch(items).json()["features"][0]["geometry"]["coordinates"][0][0]
+    assert start == pytest.approx([LON, LAT], abs=1e-7)
+
+    # bbox-crs: the box around street 0 only, (n, e) selects it, (e, n) nothing
     with connection.cursor() as cursor:
         cursor.execute("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), ST_YMax(geom) "
                        "FROM cbs.yol WHERE id = %s", [ogc.yol_ids[0]])
         x1, y1, x2, y2 = cursor.fetchone()
-    tm_box = f"{x1 - 1},{y1 - 1},{x2 + 1},{y2 + 1}"
-    boxed = fetch(f"{ogc.url}/collections/yol/items?bbox={tm_box}"
-                  f"&bbox-crs={urllib.parse.quote(tm)}").json()
+    boxes = {"ne": f"{y1 - 1},{x1 - 1},{y2 + 1},{x2 + 1}",
+             "en": f"{x1 - 1},{y1 - 1},{x2 + 1},{y2 + 1}"}
+    got = {order: [f["id"] for f in fetch(
+        f"{ogc.url}/collections/yol/items?bbox={box}&bbox-crs={urllib.parse.quote(tm)}"
+    ).json()["features"]] for order, box in boxes.items()}
+    assert got == {"ne": [ogc.yol_ids[0]], "en": []}
+    latlon = f"{LAT - 0.0001},{LON - 0.0001},{LAT + 0.0001},{LON + 0.0006}"
+    boxed = fetch(f"{ogc.url}/collections/yol/items?bbox={latlon}&bbox-crs=EPSG:4326").json()
     assert [f["id"] for f in boxed["features"]] == [ogc.yol_ids[0]]
+
+    # filter-crs: a small square on street 0; in (n, e) it hits street 0, in (e, n) nothing
+    mid_north, mid_east = Transformer.from_crs(4326, 5254).transform(LAT, LON + 0.00025)
+    cases = [(tm, mid_north, mid_east, 1.0), ("EPSG:5254", mid_north, mid_east, 1.0),
+             (wgs84, LAT, LON + 0.00025, 0.00001)]
+    for crs, a, b, d in cases:
+        hits = {}
+        for order, (p, q) in {"ne": (a, b), "en": (b, a)}.items():
+            square = (f"S_INTERSECTS(geometry, POLYGON(({p - d} {q - d}, {p + d} {q - d}, "
+                      f"{p + d} {q + d}, {p - d} {q + d}, {p - d} {q - d})))")
+            answer = fetch(f"{ogc.url}/collections/yol/items?filter={urllib.parse.quote(square)}"
+                           f"&filter-crs={urllib.parse.quote(crs)}")
+            assert answer.status == 200, (crs, order, answer.body[:300])
+            hits[order] = [f["id"] for f in answer.json()["features"]]
+        assert hits == {"ne": [ogc.yol_ids[0]], "en": []}, crs
+
+
+def test_the_html_items_page_reads_bbox_and_bbox_crs_like_the_json(ogc: OgcSite) -> None:
+    """pygeoapi hands the provider the bbox transformed into the storage CRS, in that CRS's
+    axis order (northing first for EPSG:5254); the HTML page selects what the JSON does."""
+    from pyproj import Transformer
+
+    west, south, east, north = LON + 0.0009, LAT - 0.0001, LON + 0.0016, LAT + 0.0001
+    to_tm = Transformer.from_crs(4326, 5254)  # authority order: (lat, lon) -> (n, e)
+    n1, e1 = to_tm.transform(south, west)
+    n2, e2 = to_tm.transform(north, east)
+    tm = urllib.parse.quote("http://www.opengis.net/def/crs/EPSG/0/5254")
+    wgs84 = urllib.parse.quote("http://www.opengis.net/def/crs/EPSG/0/4326")
+    for extra in (f"bbox={west},{south},{east},{north}",
+                  f"bbox={south},{west},{north},{east}&bbox-crs={wgs84}",
+                  f"bbox={n1},{e1},{n2},{e2}&bbox-crs={tm}"):
+        url = f"{ogc.url}/collections/yol/items?{extra}"
+        data = fetch(f"{url}&f=json").json()
+        assert [f["properties"]["yol_adi"] for f in data["features"]] == ["Sokak 01"], extra
+        page = fetch(f"{url}&f=html")
+        assert page.status == 200 and page.type.startswith("text/html"), extra
+        names = set(re.findall(r"Sokak \d\d", page.body.decode()))
+        assert names == {"Sokak 01"}, (extra, names)
+    # the HTML pages carry the provider's CRS84 geometries whatever crs asks for: say so
+    for path in ("items", f"items/{ogc.yol_ids[0]}"):
+        page = fetch(f"{ogc.url}/collections/yol/{path}?f=html&crs={tm}")
+        assert page.status == 200, path
+        assert page.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+
+
+def test_the_safe_page_path_keeps_the_axis_order(ogc: OgcSite) -> None:
+    """The geometry-by-geometry retry (``ogc_api_safe_geojson``, used when a page fails)
+    answers exactly as the normal path, in the requested CRS's axis order."""
+    from django.http import QueryDict
+
+    from ogc_api import query
+
+    layer = registry.get("yol")
+    for uri in (query.CRS84, query.EPSG4326, "http://www.opengis.net/def/crs/EPSG/0/5254"):
+        parsed = query.parse_items(QueryDict(urllib.parse.urlencode({"crs": uri, "limit": 3})),
+                                   layer, {})
+        pages = []
+        for safe in (False, True):
+            with connection.cursor() as cursor:
+                cursor.execute(query.features_sql(parsed, [], safe=safe))
+                pages.append(json.loads(cursor.fetchone()[0]))
+        assert len(pages[0]) == 3 and pages[0] == pages[1], uri
 
 
 def test_cql2_text_and_json_and_queryables(ogc: OgcSite) -> None:
@@ -213,6 +301,9 @@ def test_cql2_text_and_json_and_queryables(ogc: OgcSite) -> None:
     "bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857&bbox=1,2,3,4", "datetime=yesterday",
     "datetime=2024-13-45T99", "filter-lang=sql", "f=xml", "limit=1&limit=2", "cursor=-5",
     "offset=x", "genislik_m=abc", "tek_yon=maybe",
+    # EPSG:4326 is (lat, lon): a latitude of 91 is out of bounds, a longitude of 91 would not be
+    "bbox=91,30,92,31&bbox-crs=EPSG:4326",
+    "filter=S_INTERSECTS(geometry,POINT(91%2030))&filter-crs=EPSG:4326",
 ])
 def test_invalid_parameters_are_400(ogc: OgcSite, query: str) -> None:
     answer = fetch(f"{ogc.url}/collections/yol/items?{query}")

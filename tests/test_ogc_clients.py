@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from pyproj import Transformer
 
 from tests.test_ogc_api import BBOX, LAT, LON, OgcSite
 from tests.test_ogc_api import ogc as ogc  # the live-server fixture
@@ -18,6 +20,7 @@ from tests.test_ogc_api import ogc as ogc  # the live-server fixture
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
 TM30 = "http://www.opengis.net/def/crs/EPSG/0/5254"
+WGS84 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 
 
 def ogrinfo(*args: str, env: dict[str, str] | None = None) -> str:
@@ -46,7 +49,7 @@ def test_gdal_oapif(ogc: OgcSite) -> None:
     where = ogrinfo("-ro", "-al", "-where", "serit_sayisi = 2", url, "yol")
     assert where.count("OGRFeature(yol)") == len([i for i in range(25) if 1 + i % 3 == 2])
     # CRS: Debian's GDAL 3.6 reads OAPIF in CRS84 only (its CRS open option came in 3.7);
-    # the TM zone on request is checked with OWSLib below and in test_ogc_api.
+    # the TM zone on request is checked with GDAL 3.12 (pyogrio's) and OWSLib below.
     summary = ogrinfo("-ro", "-al", "-so", url, "yol")
     assert "WGS 84" in summary or "CRS84" in summary
     # restricted layer: invisible anonymously, visible with a personal access token
@@ -55,6 +58,45 @@ def test_gdal_oapif(ogc: OgcSite) -> None:
     assert re.search(r"\bbina\b", with_token)
     buildings = ogrinfo("-ro", "-al", url, "bina", env=auth)
     assert buildings.count("OGRFeature(bina)") == 5
+
+
+GDAL_OAPIF_CRS = """
+import json, sys
+from pyogrio import read_dataframe
+url, box = sys.argv[1], [float(v) for v in sys.argv[2:]]
+out = {}
+for name, options in (("storage", {}), ("tm30", {"CRS": "EPSG:5254"})):
+    frame = read_dataframe("OAPIF:" + url, layer="yol", **options)
+    out[name] = [frame.crs.to_epsg(), list(frame.geometry.iloc[0].geoms[0].coords[0])]
+frame = read_dataframe("OAPIF:" + url, layer="yol", CRS="EPSG:5254", bbox=tuple(box))
+out["bbox"] = [int(v) for v in frame["yol_kodu"]]
+print(json.dumps(out))
+"""
+
+
+def test_gdal_oapif_crs_open_option(ogc: OgcSite) -> None:
+    """GDAL >= 3.7's OAPIF driver (the one pyogrio bundles; Debian's ogrinfo is 3.6) with
+    ``CRS=EPSG:5254`` and by default (it picks ``storageCrs``) asks ``crs=EPSG:5254``, reads
+    the answer as (northing, easting) and hands out (easting, northing); it sends a spatial
+    filter as ``bbox`` in (northing, easting) with ``bbox-crs``. A server answering easting
+    first makes GDAL put every street 4,000 km away. Run in a subprocess: the in-process
+    driver would block the live server's thread."""
+    import pyogrio
+
+    major, minor = (int(v) for v in pyogrio.__gdal_version_string__.split(".")[:2])
+    assert (major, minor) >= (3, 7), pyogrio.__gdal_version_string__
+    north, east = Transformer.from_crs(4326, 5254).transform(LAT, LON)
+    box = [east - 5, north - 5, east + 5, north + 5]  # OGR's x, y: easting first
+    result = subprocess.run([sys.executable, "-c", GDAL_OAPIF_CRS, ogc.url, *map(str, box)],
+                            capture_output=True, text=True, timeout=300, check=False,
+                            env={**os.environ, "GDAL_HTTP_TIMEOUT": "60"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    for name in ("storage", "tm30"):
+        epsg, point = out[name]
+        assert epsg == 5254, name
+        assert point == pytest.approx([east, north], abs=0.01), name
+    assert out["bbox"] == [1000]  # street 0 only
 
 
 def test_owslib_features(ogc: OgcSite) -> None:
@@ -70,8 +112,17 @@ def test_owslib_features(ogc: OgcSite) -> None:
     assert cursor
     second = anonymous.collection_items("yol", limit=10, cursor=cursor.group(1))
     assert {f["id"] for f in second["features"]}.isdisjoint({f["id"] for f in page["features"]})
+    # Features Part 2 axis order: EPSG:5254 is (northing, easting), EPSG:4326 (lat, lon)
+    north, east = Transformer.from_crs(4326, 5254).transform(LAT, LON)  # authority order
     tm = anonymous.collection_items("yol", limit=1, crs=TM30)
-    assert tm["features"][0]["geometry"]["coordinates"][0][0][0] > 1000
+    assert tm["features"][0]["geometry"]["coordinates"][0][0] == pytest.approx(
+        [north, east], abs=0.01)
+    latlon = anonymous.collection_items("yol", limit=1, crs=WGS84)
+    assert latlon["features"][0]["geometry"]["coordinates"][0][0] == pytest.approx(
+        [LAT, LON], abs=1e-7)
+    lonlat = anonymous.collection_items("yol", limit=1)
+    assert lonlat["features"][0]["geometry"]["coordinates"][0][0] == pytest.approx(
+        [LON, LAT], abs=1e-7)
     filtered = anonymous.collection_items("yol", limit=100, filter="yol_adi LIKE 'Sokak 1%'")
     assert len(filtered["features"]) == 10
     queryables = anonymous.collection_queryables("yol")
