@@ -13,6 +13,7 @@ urlpatterns = [
          name="tile"),
     path("", views.landing_page, name="landing"),
     path("openapi", views.openapi_document, name="openapi"),
+    path("openapi/redoc.standalone.js", views.redoc_bundle, name="redoc_bundle"),
     path("conformance", views.conformance_page, name="conformance"),
     path("collections", views.collections, name="collections"),
     path(COLLECTION, views.collection, name="collection"),
