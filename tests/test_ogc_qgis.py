@@ -23,6 +23,20 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.server]
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 
+#: QGIS started headless, with a Basic authentication configuration (``config``) holding
+#: ``user`` and ``token``: the start of every PyQGIS script below.
+QGIS_AUTH = '''app = QgsApplication([], False)
+app.initQgis()
+auth = QgsApplication.authManager()
+assert auth.setMasterPassword("kentcbs-test-master", True)
+config = QgsAuthMethodConfig()
+config.setName("KentCBS")
+config.setMethod("Basic")
+config.setConfig("username", user)
+config.setConfig("password", token)
+assert auth.storeAuthenticationConfig(config)
+'''
+
 SCRIPT = r'''
 import json, sys
 from qgis.core import (QgsApplication, QgsAuthMethodConfig, QgsCoordinateReferenceSystem,
@@ -33,17 +47,7 @@ from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
 url, user, token, tiles, lon, lat = sys.argv[1:7]
-app = QgsApplication([], False)
-app.initQgis()
-auth = QgsApplication.authManager()
-assert auth.setMasterPassword("kentcbs-test-master", True)
-config = QgsAuthMethodConfig()
-config.setName("KentCBS")
-config.setMethod("Basic")
-config.setConfig("username", user)
-config.setConfig("password", token)
-assert auth.storeAuthenticationConfig(config)
-authcfg = config.id()
+{QGIS_AUTH}authcfg = config.id()
 
 def oapif(typename, with_auth):
     source = f"url='{url}' typename='{typename}'"
@@ -107,7 +111,7 @@ def test_qgis_reads_layers_with_a_token_from_its_auth_manager(ogc: OgcSite,
                                                               tmp_path: Path) -> None:
     assert os.path.exists(SYSTEM_PYTHON), "Debian's python3 with python3-qgis is required"
     script = tmp_path / "qgis_client.py"
-    script.write_text(SCRIPT, encoding="utf-8")
+    script.write_text(SCRIPT.replace("{QGIS_AUTH}", QGIS_AUTH), encoding="utf-8")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path),
            "XDG_RUNTIME_DIR": str(tmp_path), "QGIS_AUTH_DB_DIR_PATH": str(tmp_path),
            "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path)}
@@ -141,17 +145,7 @@ import json, sys
 from qgis.core import QgsApplication, QgsAuthMethodConfig, QgsVectorLayer, QgsWkbTypes
 
 url, user, token, codes = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(",")
-app = QgsApplication([], False)
-app.initQgis()
-auth = QgsApplication.authManager()
-assert auth.setMasterPassword("kentcbs-test-master", True)
-config = QgsAuthMethodConfig()
-config.setName("KentCBS")
-config.setMethod("Basic")
-config.setConfig("username", user)
-config.setConfig("password", token)
-assert auth.storeAuthenticationConfig(config)
-out = {}
+{QGIS_AUTH}out = {}
 for with_token in (False, True):
     for code in codes:
         source = f"url='{url}' typename='{code}'"
@@ -214,7 +208,7 @@ def test_qgis_reads_every_collection_anonymous_and_with_a_token(ogc: OgcSite,
     for key in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(key, None)
     script = tmp_path / "every_layer.py"
-    script.write_text(EVERY_LAYER, encoding="utf-8")
+    script.write_text(EVERY_LAYER.replace("{QGIS_AUTH}", QGIS_AUTH), encoding="utf-8")
     result = subprocess.run(
         [SYSTEM_PYTHON, str(script), ogc.url, "ogc_admin", ogc.token,
          ",".join(layer.code for layer in layers)],
