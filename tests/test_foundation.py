@@ -149,6 +149,10 @@ def test_port_in_use_is_one_clear_line() -> None:
                              env={"KENTCBS_HOME": str(home), "KENTCBS_DB_PORT": str(port)})
         finally:
             shutil.rmtree(home, ignore_errors=True)
+            # a root-run private checkout keeps the test's cluster under /var/lib/kentcbs
+            shared = database.cluster_root(home)
+            if shared.is_relative_to(database.SHARED_CLUSTERS):
+                shutil.rmtree(shared.parent, ignore_errors=True)
     _assert_one_line_error(result, "DB_PORT_IN_USE")
     assert str(port) in result.stderr
 
