@@ -34,6 +34,54 @@ LOCKED_MESSAGE = ("Too many failed sign-in attempts: this account or address is 
                   "unlock it.")
 
 
+#: Why a sign-in was refused, when a backend knows more than "no" (the directory does):
+#: kept on the request by :func:`note_problem`, shown by the sign-in form
+#: (``web.forms.SignInForm``). English msgids, Turkish in gis_core's catalogue.
+BAD_CREDENTIALS = "bad_credentials"
+DIRECTORY_DISABLED = "directory_disabled"
+DIRECTORY_NO_GROUP = "directory_no_group"
+DIRECTORY_UNREACHABLE = "directory_unreachable"
+PROBLEM_MESSAGES = {
+    BAD_CREDENTIALS: "The user name or the password is wrong.",
+    DIRECTORY_DISABLED: ("Your directory account is disabled. Ask the IT directorate "
+                         "(Bilgi İşlem Müdürlüğü) to enable it."),
+    DIRECTORY_NO_GROUP: ("Your directory account is in no group that KentCBS knows, so it has "
+                         "no department or role here. Ask the IT directorate (Bilgi İşlem "
+                         "Müdürlüğü) to add you to your department's KentCBS group."),
+    DIRECTORY_UNREACHABLE: ("The directory server cannot be reached, so directory accounts "
+                            "cannot sign in now. Try again in a few minutes; local KentCBS "
+                            "accounts still sign in."),
+}
+
+
+def note_problem(request: HttpRequest | None, problem: str) -> None:
+    """Record on ``request`` why its sign-in was refused (the last word wins)."""
+    if request is not None:
+        request.kentcbs_signin_problem = problem  # type: ignore[attr-defined]
+
+
+def signin_problem(request: HttpRequest | None) -> str | None:
+    """Why the last ``authenticate()`` on ``request`` was refused, if a backend said."""
+    return getattr(request, "kentcbs_signin_problem", None) if request is not None else None
+
+
+def problem_message(problem: str | None) -> str:
+    """The refusal in the active language; a plain "wrong password" when nobody said more."""
+    return gettext(PROBLEM_MESSAGES.get(problem or BAD_CREDENTIALS,
+                                        PROBLEM_MESSAGES[BAD_CREDENTIALS]))
+
+
+def not_a_guess(request: HttpRequest, credentials: dict[str, Any] | None = None) -> bool:
+    """``AXES_WHITELIST_CALLABLE``: a refusal that checked no password is no failure.
+
+    While the directory cannot be reached, no password was tried: those refusals do not
+    count towards the lockout (a directory outage would otherwise lock the municipality's
+    shared address, the local administrator's included). Before ``authenticate()`` runs
+    the flag is never set, so lockouts are enforced as always.
+    """
+    return signin_problem(request) == DIRECTORY_UNREACHABLE
+
+
 def client_address(request: HttpRequest) -> str:
     """``AXES_CLIENT_IP_CALLABLE``: the caller's address.
 
