@@ -2,7 +2,8 @@
 
 :func:`start_directory` writes a temporary ``slapd.conf`` (mdb backend, the password
 policy overlay that locks accounts), loads :data:`LDIF` with ``slapadd`` and starts
-``slapd`` in the foreground on ``ldap://127.0.0.1:<port>``; as root it drops to the
+``slapd`` in the foreground on ``ldap://127.0.0.1:<port>`` (StartTLS offered) and
+``ldaps://127.0.0.1:<port>``, with a test CA's certificate; as root it drops to the
 ``openldap`` system user. The municipality's departments are OUs under
 ``ou=kentcbs`` and the roles are groups (``groupOfNames``) in them.
 """
@@ -126,6 +127,9 @@ rootpw {root_password}
 directory {home}/data
 overlay ppolicy
 ppolicy_default "cn=default,ou=policies,{base}"
+TLSCACertificateFile {home}/ca.pem
+TLSCertificateFile {home}/server.pem
+TLSCertificateKeyFile {home}/server.key
 access to attrs=userPassword by anonymous auth by * none
 access to * by users read by * none
 """
@@ -133,11 +137,17 @@ access to * by users read by * none
 
 @dataclass
 class Directory:
-    """A running test directory."""
+    """A running test directory: ``uri`` (plain, StartTLS offered), ``ldaps_uri`` (TLS),
+    both with a certificate for 127.0.0.1 signed by the test CA in ``ca_file``."""
 
     uri: str
+    ldaps_uri: str
     home: Path
     process: subprocess.Popen[bytes]
+
+    @property
+    def ca_file(self) -> Path:
+        return self.home / "ca.pem"
 
     def admin(self):
         """A connection bound as the directory's root."""
@@ -166,6 +176,19 @@ class Directory:
             conn.unbind_s()
 
 
+    def lock(self, uid: str, locked: bool = True) -> None:
+        """Disable (or enable again) an account the password-policy way."""
+        import ldap
+
+        conn = self.admin()
+        try:
+            change = ((ldap.MOD_ADD, "pwdAccountLockedTime", [b"000001010000Z"]) if locked
+                      else (ldap.MOD_DELETE, "pwdAccountLockedTime", None))
+            conn.modify_s(person_dn(uid), [change])
+        finally:
+            conn.unbind_s()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -190,6 +213,25 @@ def _wait_until_answering(directory: Directory, deadline_s: float = 60) -> None:
             time.sleep(0.05)
 
 
+def make_certificates(folder: Path, *, name: str = "ca") -> None:
+    """A test CA (``<name>.pem``) and, signed by it, ``server.pem``/``server.key`` for
+    127.0.0.1 (openssl, which Debian's ca-certificates brings)."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True,
+                       timeout=120)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.pem", "-days", "2", "-subj", "/CN=KentCBS Test CA")
+    if name != "ca":
+        return
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out",
+            "server.csr", "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+
+
 @contextmanager
 def start_directory() -> Iterator[Directory]:
     """Run a directory with :data:`PEOPLE_ENTRIES` and :data:`GROUP_MEMBERS` loaded."""
@@ -201,18 +243,19 @@ def start_directory() -> Iterator[Directory]:
     config.write_text(CONFIG.format(home=home, base=BASE, root_dn=ROOT_DN,
                                     root_password=ROOT_PASSWORD))
     (home / "data.ldif").write_text(_ldif(), encoding="utf-8")
+    make_certificates(home)
     subprocess.run([SLAPADD, "-q", "-f", str(config), "-l", str(home / "data.ldif")],
                    check=True, capture_output=True, timeout=120)
-    command = [SLAPD, "-f", str(config), "-h", f"ldap://127.0.0.1:{_free_port()}/", "-d", "0"]
+    uri, ldaps_uri = f"ldap://127.0.0.1:{_free_port()}", f"ldaps://127.0.0.1:{_free_port()}"
+    command = [SLAPD, "-f", str(config), "-h", f"{uri}/ {ldaps_uri}/", "-d", "0"]
     if os.geteuid() == 0:  # never a directory server running as root
         account = pwd.getpwnam("openldap")
         for path in (home, home / "data", *(home / "data").iterdir(), *home.iterdir()):
             os.chown(path, account.pw_uid, account.pw_gid)
         command += ["-u", "openldap", "-g", "openldap"]
-    uri = command[4].rstrip("/")
     with open(home / "slapd.log", "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    directory = Directory(uri=uri, home=home, process=process)
+    directory = Directory(uri=uri, ldaps_uri=ldaps_uri, home=home, process=process)
     try:
         _wait_until_answering(directory)
         yield directory

@@ -61,7 +61,8 @@ def _switch_on(settings, env: dict[str, str], home: Path) -> None:
     """What gis_core.settings does with these variables, for this test only."""
     for name, value in directory_settings(env, home=home).items():
         setattr(settings, name, value)
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, BACKEND]
+    if BACKEND not in settings.AUTHENTICATION_BACKENDS:
+        settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, BACKEND]
 
 
 @pytest.fixture
@@ -233,6 +234,22 @@ def test_a_disabled_directory_account_is_told_so(directory_on) -> None:
 
 
 @pytest.mark.django_db
+def test_an_account_disabled_later_loses_its_sessions_until_enabled_again(directory_on) -> None:
+    earlier, response = _sign_in("ayse.teknik", "Ayse-Parola-1")
+    assert response.status_code == 302
+    assert earlier.get("/").context["user"].is_authenticated
+    directory_on.lock("ayse.teknik")
+    try:
+        _refused(_sign_in("ayse.teknik", "Ayse-Parola-1")[1], DISABLED)
+        assert not User.objects.get(username="ayse.teknik").is_active
+        assert not earlier.get("/").context["user"].is_authenticated  # its session ended
+    finally:
+        directory_on.lock("ayse.teknik", locked=False)
+    assert _sign_in("ayse.teknik", "Ayse-Parola-1")[1].status_code == 302
+    assert User.objects.get(username="ayse.teknik").is_active
+
+
+@pytest.mark.django_db
 def test_a_user_in_no_mapped_group_is_told_so(directory_on) -> None:
     _refused(_sign_in("grupsuz", "Grupsuz-Parola-1")[1], NO_GROUP)
     assert _pairs("grupsuz") == set()
@@ -266,6 +283,26 @@ def test_directory_down_is_told_and_the_local_administrator_still_signs_in(
     assert int(client.session["_auth_user_id"]) == admin.pk
     # the local administrator's wrong password is a wrong password, not "directory down"
     _refused(_sign_in("yerel.yonetici", "yanlis", address=address)[1], WRONG)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["starttls", "ldaps"])
+def test_tls_to_the_directory_is_verified_against_the_given_ca(
+        settings, slapd, groups_file: Path, tmp_path: Path, mode: str) -> None:
+    env = {**_env(slapd.uri if mode == "starttls" else slapd.ldaps_uri, groups_file),
+           "KENTCBS_LDAP_CA_FILE": str(slapd.ca_file)}
+    if mode == "starttls":
+        env["KENTCBS_LDAP_START_TLS"] = "1"
+    _switch_on(settings, env, tmp_path)
+    assert _sign_in("ayse.teknik", "Ayse-Parola-1")[1].status_code == 302
+    # a certificate from a CA it was not told to trust: no sign-in, no traceback
+    other = tmp_path / "other"
+    other.mkdir()
+    testdir.make_certificates(other, name="other-ca")
+    _switch_on(settings, {**env, "KENTCBS_LDAP_CA_FILE": str(other / "other-ca.pem")},
+               tmp_path)
+    _refused(_sign_in("mehmet.park", "Mehmet-Parola-1")[1], UNREACHABLE)
+    assert not User.objects.filter(username="mehmet.park").exists()
 
 
 @pytest.mark.django_db
