@@ -41,6 +41,7 @@ BAD_CREDENTIALS = "bad_credentials"
 DIRECTORY_DISABLED = "directory_disabled"
 DIRECTORY_NO_GROUP = "directory_no_group"
 DIRECTORY_UNREACHABLE = "directory_unreachable"
+DIRECTORY_MISCONFIGURED = "directory_misconfigured"
 PROBLEM_MESSAGES = {
     BAD_CREDENTIALS: "The user name or the password is wrong.",
     DIRECTORY_DISABLED: ("Your directory account is disabled. Ask the IT directorate "
@@ -51,6 +52,9 @@ PROBLEM_MESSAGES = {
     DIRECTORY_UNREACHABLE: ("The directory server cannot be reached, so directory accounts "
                             "cannot sign in now. Try again in a few minutes; local KentCBS "
                             "accounts still sign in."),
+    DIRECTORY_MISCONFIGURED: ("Directory sign-in is not set up correctly, so directory "
+                              "accounts cannot sign in now. Please tell the IT directorate "
+                              "(Bilgi İşlem Müdürlüğü); local KentCBS accounts still sign in."),
 }
 
 
@@ -74,12 +78,13 @@ def problem_message(problem: str | None) -> str:
 def not_a_guess(request: HttpRequest, credentials: dict[str, Any] | None = None) -> bool:
     """``AXES_WHITELIST_CALLABLE``: a refusal that checked no password is no failure.
 
-    While the directory cannot be reached, no password was tried: those refusals do not
-    count towards the lockout (a directory outage would otherwise lock the municipality's
-    shared address, the local administrator's included). Before ``authenticate()`` runs
-    the flag is never set, so lockouts are enforced as always.
+    While the directory cannot be reached or is set up wrongly (its service account
+    refused, its group map unreadable), the user's password was not what failed: those
+    refusals do not count towards the lockout (a directory outage would otherwise lock
+    the municipality's shared address, the local administrator's included). Before
+    ``authenticate()`` runs the flag is never set, so lockouts are enforced as always.
     """
-    return signin_problem(request) == DIRECTORY_UNREACHABLE
+    return signin_problem(request) in (DIRECTORY_UNREACHABLE, DIRECTORY_MISCONFIGURED)
 
 
 def client_address(request: HttpRequest) -> str:

@@ -34,6 +34,7 @@ WRONG = "Kullanıcı adı ya da parola yanlış."
 DISABLED = "Dizin (Active Directory/LDAP) hesabınız devre dışı bırakılmış."
 NO_GROUP = "Dizin hesabınız KentCBS'nin tanıdığı hiçbir grupta değil"
 UNREACHABLE = "Dizin sunucusuna (Active Directory/LDAP) ulaşılamıyor"
+MISCONFIGURED = "Dizin ile giriş doğru ayarlanmamış"
 
 
 @pytest.fixture(scope="session")
@@ -283,6 +284,25 @@ def test_directory_down_is_told_and_the_local_administrator_still_signs_in(
     assert int(client.session["_auth_user_id"]) == admin.pk
     # the local administrator's wrong password is a wrong password, not "directory down"
     _refused(_sign_in("yerel.yonetici", "yanlis", address=address)[1], WRONG)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("wrong", ["service password", "group map", "user base"])
+def test_a_directory_set_up_wrongly_is_told_and_not_counted(
+        settings, slapd, groups_file: Path, tmp_path: Path, wrong: str) -> None:
+    from axes.models import AccessAttempt
+
+    env = _env(slapd.uri, groups_file)
+    if wrong == "service password":
+        env["KENTCBS_LDAP_BIND_PASSWORD"] = "eski-parola"
+    elif wrong == "group map":
+        env["KENTCBS_LDAP_GROUPS_FILE"] = str(tmp_path / "yok.yaml")
+    else:
+        env["KENTCBS_LDAP_USER_BASE"] = "ou=yok,dc=belediye,dc=local"
+    _switch_on(settings, env, tmp_path)
+    _refused(_sign_in("mehmet.park", "Mehmet-Parola-1")[1], MISCONFIGURED)
+    assert not User.objects.filter(username="mehmet.park").exists()
+    assert not AccessAttempt.objects.filter(username="mehmet.park").exists()
 
 
 @pytest.mark.django_db

@@ -34,11 +34,19 @@ def _on_ldap_error(sender: Any, context: str, request: Any = None, exception: An
                    **kwargs: Any) -> None:
     """django-auth-ldap's ``ldap_error``: the directory could not be asked.
 
-    Every error while a request signs in (finding the user, binding, reading groups) is
-    "the directory cannot be used now" for the user; the log says which.
+    No answer (down, timed out, TLS refused) is "unreachable"; any other error while a
+    request signs in (the service account refused, a search base that does not exist)
+    is "not set up correctly". A user's own wrong password never comes here.
     """
     log.error("directory unavailable (%s): %s", context, _describe(exception))
-    signin.note_problem(request, signin.DIRECTORY_UNREACHABLE)
+    unreachable = isinstance(exception, UNREACHABLE_ERRORS)
+    signin.note_problem(request, signin.DIRECTORY_UNREACHABLE if unreachable
+                        else signin.DIRECTORY_MISCONFIGURED)
+
+
+#: python-ldap's errors for "no answer from the directory".
+UNREACHABLE_ERRORS = (ldap.SERVER_DOWN, ldap.TIMEOUT, ldap.CONNECT_ERROR, ldap.UNAVAILABLE,
+                      ldap.BUSY)
 
 
 def _describe(exception: Any) -> str:
@@ -115,6 +123,7 @@ class DirectoryBackend(LDAPBackend):
             sync_memberships(user=user, wanted=wanted)
             return user
         if signin.signin_problem(request) in (signin.DIRECTORY_UNREACHABLE,
+                                              signin.DIRECTORY_MISCONFIGURED,
                                               signin.DIRECTORY_NO_GROUP):
             return None
         # A wrong password, an unknown name, or a disabled account: a disabled account's
@@ -137,7 +146,7 @@ class DirectoryBackend(LDAPBackend):
             group_map = load_group_map(settings.KENTCBS_LDAP_GROUPS_FILE)
         except GroupMapError as exc:
             log.error("%s", exc.english)
-            signin.note_problem(ldap_user._request, signin.DIRECTORY_NO_GROUP)
+            signin.note_problem(ldap_user._request, signin.DIRECTORY_MISCONFIGURED)
             raise ldap_user.AuthenticationFailed(exc.english) from exc
         wanted = group_map.memberships(ldap_user.group_dns)
         if not wanted:
