@@ -2,8 +2,8 @@
 
 Every sign-in, whatever the client, is Django's ``authenticate()``: the web form and
 the admin's form (``AuthenticationForm``), HTTP Basic on ``/ogc/`` with a password
-or a personal access token (:mod:`ogc_api.auth`), and a directory (LDAP) backend
-when one is added to ``AUTHENTICATION_BACKENDS``. django-axes sits first in that
+or a personal access token (:mod:`ogc_api.auth`), and the directory (LDAP) backend
+(:mod:`gis_core.directory`) when ``KENTCBS_LDAP_URI`` is set. django-axes sits first in that
 list (``AxesStandaloneBackend``): after ``AXES_FAILURE_LIMIT`` failures for one
 account, or from one address, within ``AXES_COOLOFF_TIME``, every further attempt
 for that account or from that address is refused until the cool-off passes or a GIS

@@ -181,6 +181,26 @@ def test_first_sign_in_creates_the_user_with_the_mapped_department_and_role(
 
 
 @pytest.mark.django_db
+def test_qgis_signs_in_to_the_ogc_api_with_a_directory_account(directory_on) -> None:
+    """HTTP Basic on /ogc/ is authenticate() too: a directory password works there."""
+    import base64
+
+    def basic(username: str, password: str) -> str:
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+    client = Client()
+    ok = client.get("/ogc/collections", HTTP_AUTHORIZATION=basic("mehmet.park",
+                                                                  "Mehmet-Parola-1"))
+    assert ok.status_code == 200
+    assert _pairs("mehmet.park") == {("park_bahceler", "data_entry")}
+    wrong = client.get("/ogc/collections", HTTP_AUTHORIZATION=basic("mehmet.park", "yanlis"))
+    assert wrong.status_code == 401
+    no_group = client.get("/ogc/collections",
+                          HTTP_AUTHORIZATION=basic("grupsuz", "Grupsuz-Parola-1"))
+    assert no_group.status_code == 401
+
+
+@pytest.mark.django_db
 def test_memberships_follow_the_directory_at_every_sign_in(directory_on) -> None:
     fen = testdir.group_dn("fen_isleri", "data_entry")
     imar = testdir.group_dn("imar_sehircilik", "viewer")
