@@ -159,6 +159,22 @@ def test_directory_is_off_without_its_uri_and_wired_by_the_environment(tmp_path:
     assert "Traceback" not in check.stderr
 
 
+def test_bootstrap_installs_what_directory_sign_in_and_its_tests_need() -> None:
+    """python-ldap builds from source; the tests need slapd: a clean machine gets them."""
+    listed = subprocess.run([str(ROOT / "bootstrap.sh"), "packages"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout.split()
+    wanted = ["libldap2-dev", "libsasl2-dev", "gcc", "slapd", "ldap-utils", "ca-certificates"]
+    assert set(wanted) <= set(listed), listed
+    # apt resolves them without recommends (a dry run); openssl (the test CA) comes with
+    # ca-certificates
+    dry = subprocess.run(["apt-get", "install", "-s", "--no-install-recommends", *wanted],
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    depends = subprocess.run(["apt-cache", "depends", "ca-certificates"], capture_output=True,
+                             text=True, check=True, timeout=60).stdout
+    assert "Depends: openssl" in depends
+
+
 # -- sign-in through the form --------------------------------------------------------------
 @pytest.mark.django_db
 def test_first_sign_in_creates_the_user_with_the_mapped_department_and_role(
