@@ -89,8 +89,11 @@ database_packages() {
   # The extension's control file decides, not package names.
   [ -f "/usr/share/postgresql/$major/extension/postgis.control" ] || postgis_packages "$major"
 }
-SYSTEM_PACKAGES="gdal-bin gettext ca-certificates"
-TEST_PACKAGES="chromium fonts-dejavu-core python3-qgis qgis-providers"
+# python-ldap (under django-auth-ldap, directory sign-in) has no wheel on PyPI: pip
+# builds it against OpenLDAP's and Cyrus SASL's headers with a C compiler.
+SYSTEM_PACKAGES="gdal-bin gettext ca-certificates gcc libc6-dev libldap2-dev libsasl2-dev"
+# slapd and ldap-utils: the directory tests run a real OpenLDAP server as this user.
+TEST_PACKAGES="chromium fonts-dejavu-core python3-qgis qgis-providers slapd ldap-utils"
 
 if [ "$mode" = packages ]; then
   # What this machine would get: the apt packages bootstrap asks for (tests read it).
@@ -119,6 +122,11 @@ PYTHON=$(find_python) || {
   apt_install python3 python3-venv >/dev/null 2>&1 || true
   PYTHON=$(find_python) || die PYTHON_TOO_OLD "Python 3.12 veya üstü gerekli (bulunan: $(python3 --version 2>&1 || echo yok)); kurun ya da KENTCBS_PYTHON verin. / Python 3.12 or newer is required; install it or set KENTCBS_PYTHON."
 }
+
+# python-ldap is compiled against this Python's headers: Debian keeps them in pythonX.Y-dev.
+if ! "$PYTHON" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then
+  apt_install "$(basename "$(readlink -f "$PYTHON")")-dev"
+fi
 
 # --- virtualenv with the project --------------------------------------------------
 extras=""

@@ -13,6 +13,7 @@ class GisCoreConfig(AppConfig):
         from simple_history.signals import pre_create_historical_record
 
         from gis_core import lookups, modules, signals, signin
+        from gis_core.directory import checks as directory_checks  # noqa: F401 (registers)
         from gis_core.models import Membership
 
         lookups.register()

@@ -33,6 +33,7 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from gis_core.database import PROJECT_ROOT, django_database_settings, kentcbs_home
+from gis_core.directory.config import directory_settings
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -188,7 +189,7 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # Sign-in: every password, token or directory check is authenticate(), with django-axes
-# first (gis_core.signin). A directory (LDAP) backend goes between the two KentCBS ones.
+# first (gis_core.signin). The directory (LDAP) backend, when on, comes last (below).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "ogc_api.auth.TokenBackend",
@@ -206,6 +207,16 @@ AXES_ENABLE_ADMIN = False
 #: Reverse proxies in front of KentCBS: the client's address is taken from X-Forwarded-For.
 KENTCBS_PROXY_COUNT = int(os.environ.get("KENTCBS_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "gis_core.signin.client_address"
+#: A refusal that checked no password (directory unreachable) is not a failure.
+AXES_WHITELIST_CALLABLE = "gis_core.signin.not_a_guess"
+
+# Directory sign-in (LDAP / Active Directory), off unless KENTCBS_LDAP_URI is set: the
+# KENTCBS_LDAP_* variables become django-auth-ldap's AUTH_LDAP_* (gis_core.directory).
+_directory = directory_settings(os.environ, home=HOME)
+globals().update(_directory)
+if _directory["KENTCBS_LDAP_ENABLED"]:
+    # after ModelBackend: local accounts never wait for, or depend on, the directory
+    AUTHENTICATION_BACKENDS.append("gis_core.directory.backend.DirectoryBackend")
 
 #: Municipality profile shipped with the demo data and the CRS of its TM zone.
 KENTCBS_PROFILE = os.environ.get("KENTCBS_PROFILE", "odunpazari").strip().lower()

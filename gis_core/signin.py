@@ -2,8 +2,8 @@
 
 Every sign-in, whatever the client, is Django's ``authenticate()``: the web form and
 the admin's form (``AuthenticationForm``), HTTP Basic on ``/ogc/`` with a password
-or a personal access token (:mod:`ogc_api.auth`), and a directory (LDAP) backend
-when one is added to ``AUTHENTICATION_BACKENDS``. django-axes sits first in that
+or a personal access token (:mod:`ogc_api.auth`), and the directory (LDAP) backend
+(:mod:`gis_core.directory`) when ``KENTCBS_LDAP_URI`` is set. django-axes sits first in that
 list (``AxesStandaloneBackend``): after ``AXES_FAILURE_LIMIT`` failures for one
 account, or from one address, within ``AXES_COOLOFF_TIME``, every further attempt
 for that account or from that address is refused until the cool-off passes or a GIS
@@ -32,6 +32,59 @@ log = logging.getLogger("kentcbs.signin")
 LOCKED_MESSAGE = ("Too many failed sign-in attempts: this account or address is locked for "
                   "{minutes} minutes. Try again later, or ask the GIS administrator to "
                   "unlock it.")
+
+
+#: Why a sign-in was refused, when a backend knows more than "no" (the directory does):
+#: kept on the request by :func:`note_problem`, shown by the sign-in form
+#: (``web.forms.SignInForm``). English msgids, Turkish in gis_core's catalogue.
+BAD_CREDENTIALS = "bad_credentials"
+DIRECTORY_DISABLED = "directory_disabled"
+DIRECTORY_NO_GROUP = "directory_no_group"
+DIRECTORY_UNREACHABLE = "directory_unreachable"
+DIRECTORY_MISCONFIGURED = "directory_misconfigured"
+PROBLEM_MESSAGES = {
+    BAD_CREDENTIALS: "The user name or the password is wrong.",
+    DIRECTORY_DISABLED: ("Your directory account is disabled. Ask the IT directorate "
+                         "(Bilgi İşlem Müdürlüğü) to enable it."),
+    DIRECTORY_NO_GROUP: ("Your directory account is in no group that KentCBS knows, so it has "
+                         "no department or role here. Ask the IT directorate (Bilgi İşlem "
+                         "Müdürlüğü) to add you to your department's KentCBS group."),
+    DIRECTORY_UNREACHABLE: ("The directory server cannot be reached, so directory accounts "
+                            "cannot sign in now. Try again in a few minutes; local KentCBS "
+                            "accounts still sign in."),
+    DIRECTORY_MISCONFIGURED: ("Directory sign-in is not set up correctly, so directory "
+                              "accounts cannot sign in now. Please tell the IT directorate "
+                              "(Bilgi İşlem Müdürlüğü); local KentCBS accounts still sign in."),
+}
+
+
+def note_problem(request: HttpRequest | None, problem: str) -> None:
+    """Record on ``request`` why its sign-in was refused (the last word wins)."""
+    if request is not None:
+        request.kentcbs_signin_problem = problem  # type: ignore[attr-defined]
+
+
+def signin_problem(request: HttpRequest | None) -> str | None:
+    """Why the last ``authenticate()`` on ``request`` was refused, if a backend said."""
+    return getattr(request, "kentcbs_signin_problem", None) if request is not None else None
+
+
+def problem_message(problem: str | None) -> str:
+    """The refusal in the active language; a plain "wrong password" when nobody said more."""
+    return gettext(PROBLEM_MESSAGES.get(problem or BAD_CREDENTIALS,
+                                        PROBLEM_MESSAGES[BAD_CREDENTIALS]))
+
+
+def not_a_guess(request: HttpRequest, credentials: dict[str, Any] | None = None) -> bool:
+    """``AXES_WHITELIST_CALLABLE``: a refusal that checked no password is no failure.
+
+    While the directory cannot be reached or is set up wrongly (its service account
+    refused, its group map unreadable), the user's password was not what failed: those
+    refusals do not count towards the lockout (a directory outage would otherwise lock
+    the municipality's shared address, the local administrator's included). Before
+    ``authenticate()`` runs the flag is never set, so lockouts are enforced as always.
+    """
+    return signin_problem(request) in (DIRECTORY_UNREACHABLE, DIRECTORY_MISCONFIGURED)
 
 
 def client_address(request: HttpRequest) -> str:

@@ -2,11 +2,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from web import views, views_map, views_reports
+from web.forms import SignInForm
 
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(template_name="web/login.html"),
+    path("accounts/login/", auth_views.LoginView.as_view(template_name="web/login.html",
+                                                       authentication_form=SignInForm),
          name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("map/", views_map.map_page, name="map"),
