@@ -20,6 +20,7 @@ urlpatterns = [
          name="report_rejected_gpkg"),
     path("reports/<int:pk>/report.json", views_reports.report_json, name="report_json"),
     path("upload/", views_reports.upload, name="upload"),
+    path("upload/<int:pk>/mapping/", views_reports.upload_mapping, name="upload_mapping"),
     path("upload/<int:pk>/progress.json", views_reports.upload_progress,
          name="upload_progress"),
 ]
