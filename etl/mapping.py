@@ -300,6 +300,10 @@ class MappingSuggestion:
         return {c.column: c.field for c in self.columns
                 if c.field and c.confidence >= min_confidence}
 
+    def left_out(self) -> list[str]:
+        """Columns the department's saved mapping leaves out (not loaded)."""
+        return [c.column for c in self.columns if c.reason == "saved" and not c.field]
+
     @property
     def exact(self) -> bool:
         """Every column is a field by its own name or by the department's saved mapping:

@@ -361,7 +361,10 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
     # load's own transaction (_close_in_load): a process killed from here on leaves a batch
     # that says what its rows say; only its report paths are missing
     fault("committed")
-    report.summary = _summary(batch, definition)
+    # what the first chunk found about the columns stays in the summary (the report says
+    # which column was loaded as which field)
+    report.summary = _summary(batch, definition) | {
+        k: v for k, v in report.summary.items() if k in ("mapping", "unknown_columns")}
     try:
         paths = reports.write_all(batch.pk, report, crs=storage_crs)
     except Exception as exc:  # disk full, a defect: the batch keeps what it did, unreported
@@ -441,7 +444,8 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
     batch.crs = (f"EPSG:{source_crs.to_epsg()}" if source_crs.to_epsg()
                  else source_crs.name)[:120]
     report.diagnostics += [d.as_dict() for d in notes]
-    mapping_dict = ({k: v for k, v in mapping.items() if v} if isinstance(mapping, dict)
+    # a column mapped to "" is left out, even when its name is a field's ("-" is no field)
+    mapping_dict = ({k: v or "-" for k, v in mapping.items()} if isinstance(mapping, dict)
                     else load_mapping(mapping))
     aliases = {f.codelist: alias_table(f.codelist, department=batch.department)
                for f in layer.fields if f.codelist}

@@ -216,3 +216,30 @@ def test_saved_mapping_and_aliases_per_department() -> None:
     assert "code" in caught.value.message_dict
     with pytest.raises(ValidationError):
         ValueAlias(codelist="yok_boyle", alias="a", code="b").full_clean()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_column_left_out_is_not_loaded_even_with_a_field_name(tmp_path: Path,
+                                                                settings) -> None:
+    import json
+
+    from pyproj import Transformer
+
+    from etl.services import ingest
+    from etl.testing import ensure_departments
+    from layers.codelists import codelist, load_codelists
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    load_codelists()
+    ensure_departments()
+    x0, y0 = Transformer.from_crs(4326, 5254, always_xy=True).transform(30.52, 39.77)
+    path = tmp_path / "b.gpkg"
+    gpd.GeoDataFrame({"uavt": ["9900000001"], "mahalle_adi": [codelist("mahalle")[0].code],
+                      "kat_sayisi": [2], "kullanim": ["Konut"], "bina_adi": ["Gizli ad"]},
+                     geometry=[shapely.box(x0, y0, x0 + 20, y0 + 15)], crs=5254).to_file(path)
+    batch = ingest(layer="bina", path=path, department="imar_sehircilik", dry_run=True,
+                   mapping={"uavt": "uavt_bina_kodu", "bina_adi": ""})
+    assert (batch.status, batch.count_loaded) == ("dry_run", 1)
+    summary = json.loads(Path(batch.report_json).read_text(encoding="utf-8"))["summary"]
+    assert summary["unknown_columns"] == ["bina_adi"]
+    assert summary["mapping"]["uavt"] == "uavt_bina_kodu"

@@ -79,7 +79,7 @@ def test_confirmed_mapping_queues_the_job_and_is_kept(tmp_path,
     job.refresh_from_db()
     assert job.status == "queued"
     assert job.mapping == {"uavt_kodu": "uavt_bina_kodu", "mahalle": "mahalle_adi",
-                           "KULLANIM_AMACI": "kullanim", "yil": "yapim_yili"}
+                           "KULLANIM_AMACI": "kullanim", "kat": "", "yil": "yapim_yili"}
     assert ColumnMapping.objects.get().mapping["kat"] == ""  # kept as "not loaded"
     assert sorted(ValueAlias.objects.values_list("alias", "code", "department")) == [
         ("Kamu", "Kamu Hizmet", "imar_sehircilik"),

@@ -601,7 +601,7 @@ def confirm_mapping(job: UploadJob, *, user: Any, mapping: dict[str, str],
             ValueAlias.objects.update_or_create(
                 codelist=codelist_name, alias_key=fold(value.strip()), department=job.department,
                 defaults={"alias": value, "code": code, "created_by": user})
-        job.mapping = {column: target for column, target in mapping.items() if target}
+        job.mapping = dict(mapping)  # "": the column is not loaded
         job.status = UploadJobStatusChoices.QUEUED
         job.heartbeat = timezone.now()
         job.save(update_fields=["mapping", "status", "heartbeat"])

@@ -313,7 +313,7 @@ def _after_upload(job: Any) -> HttpResponse:
         job.save(update_fields=["status"])
         return redirect("web:upload_mapping", pk=job.pk)
     if found is not None:
-        job.mapping = found.mapping()
+        job.mapping = found.mapping() | dict.fromkeys(found.left_out(), "")
         job.save(update_fields=["mapping"])
     reports.start_upload(job)
     return redirect(f"{reverse('web:upload')}?job={job.pk}")

@@ -57,7 +57,8 @@ class Command(BaseCommand):
             if options["suggest_mapping"]:
                 self.stdout.write(found.as_yaml(), ending="")
                 return
-            mapping = found.mapping(min_confidence=CONFIDENT) | load_mapping(mapping)
+            mapping = (found.mapping(min_confidence=CONFIDENT)
+                       | dict.fromkeys(found.left_out(), "") | load_mapping(mapping))
             Console(file=self.stdout, width=120, soft_wrap=True).print(
                 mapping_table(found, mapping))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
