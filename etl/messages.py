@@ -26,6 +26,11 @@ RULE_MESSAGES: dict[str, str] = {
     "GEOM_DUPLICATE": gettext_noop("The same geometry appears earlier in the file, at row "
                                    "{other}."),
     "GEOM_OVERLAP": gettext_noop("The geometry overlaps the one at row {other} of the file."),
+    # normalisation before validation (warnings: the value was loaded as it was replaced)
+    "VALUE_NORMALISED": gettext_noop("Field {field}: '{value}' was normalised to "
+                                     "'{suggestion}'."),
+    "VALUE_ALIAS": gettext_noop("Field {field}: '{value}' was replaced by '{suggestion}' "
+                                "(an alias of the code list {detail})."),
 }
 #: Variants chosen by what a problem row holds (same codes).
 VARIANTS: dict[str, str] = {

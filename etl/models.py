@@ -152,3 +152,77 @@ class Quarantine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id}:{self.feature_index}"
+
+
+class ColumnMapping(models.Model):
+    """The columns-to-fields mapping a department last confirmed for a layer (proposed the
+    next time the department sends a file to that layer)."""
+
+    department = models.CharField(_("birim"), max_length=60)
+    layer_code = models.CharField(_("katman"), max_length=40)
+    #: ``{column as in the file: field of the standard, or "" for a column left out}``
+    mapping = models.JSONField(_("eşleştirme"), default=dict)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("kullanıcı"), null=True,
+                             blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated = models.DateTimeField(_("güncelleme"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sütun eşleştirmesi")
+        verbose_name_plural = _("sütun eşleştirmeleri")
+        constraints = [models.UniqueConstraint(fields=["department", "layer_code"],
+                                               name="etl_columnmapping_department_layer")]
+
+    def __str__(self) -> str:
+        return f"{self.department} → {self.layer_code}"
+
+
+class ValueAlias(models.Model):
+    """A value departments write for a code-list entry (``Ticari`` for ``Ticaret``): the
+    upload's value is replaced by the entry, and the report says so (``VALUE_ALIAS``).
+
+    An alias without a department is the GIS unit's and applies to every upload; one with a
+    department was confirmed by that department on the mapping page and applies to its own.
+    """
+
+    codelist = models.CharField(_("kod listesi"), max_length=60, db_index=True)
+    alias = models.CharField(_("yazılan değer"), max_length=200)
+    code = models.CharField(_("kod listesindeki değer"), max_length=200)
+    department = models.CharField(_("birim"), max_length=60, blank=True, help_text=_(
+        "Boş: bütün birimlerin yüklemelerinde uygulanır."))
+    #: :func:`etl.textnorm.fold` of ``alias``: what an upload's value is compared by
+    alias_key = models.CharField(max_length=200, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("ekleyen"),
+                                   null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created = models.DateTimeField(_("oluşturulma"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("kod listesi eş anlamlısı")
+        verbose_name_plural = _("kod listesi eş anlamlıları")
+        ordering = ["codelist", "alias"]
+        constraints = [models.UniqueConstraint(fields=["codelist", "alias_key", "department"],
+                                               name="etl_valuealias_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.codelist}: {self.alias} → {self.code}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from layers.codelists import codelist, codelist_names
+
+        if self.codelist not in codelist_names():
+            raise ValidationError({"codelist": _("Böyle bir kod listesi yok.")})
+        codes = [entry.code for entry in codelist(self.codelist)]
+        if self.code not in codes:
+            raise ValidationError({"code": _("Bu değer kod listesinde yok: %(codes)s") % {
+                "codes": ", ".join(codes[:30])}})
+        if self.alias.strip() in codes:
+            raise ValidationError({"alias": _("Bu değer zaten kod listesinde.")})
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        from etl.textnorm import fold
+
+        self.alias = self.alias.strip()
+        self.alias_key = fold(self.alias)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from pyproj import CRS
 from etl import report as reports
 from etl.errors import LoadFailed, UploadRefused
 from etl.load import BatchLoader, fault, run_load_error, table_columns
+from etl.mapping import alias_table, normalise_values
 from etl.models import Batch, BatchPolicyChoices, BatchStatusChoices
 from etl.normalise import (
     Diagnostic,
@@ -269,7 +270,7 @@ def _errors_per_feature(problems: pd.DataFrame) -> pd.Series:
 
 def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
            crs: str | None = None, dry_run: bool = False, strict: bool = False,
-           mapping: Path | None = None, progress: Progress | None = None,
+           mapping: Path | dict[str, str] | None = None, progress: Progress | None = None,
            chunk_size: int = DEFAULT_CHUNK, limits: Limits | None = None,
            accept_shift: bool = False) -> Batch:
     """Read, normalise, validate, report and load one upload into one layer.
@@ -290,8 +291,9 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
         Validate and report only; nothing is loaded or quarantined.
     strict : bool
         Any error rejects the whole batch (nothing is loaded).
-    mapping : Path, optional
-        YAML file mapping column names to field names.
+    mapping : Path or dict, optional
+        YAML file mapping column names to field names, or the mapping itself (``{column:
+        field}``; ``""`` leaves a column out), e.g. as confirmed on the mapping page.
     progress : callable, optional
         ``progress(features_done, features_total_or_None)``.
     accept_shift : bool
@@ -359,7 +361,10 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
     # load's own transaction (_close_in_load): a process killed from here on leaves a batch
     # that says what its rows say; only its report paths are missing
     fault("committed")
-    report.summary = _summary(batch, definition)
+    # what the first chunk found about the columns stays in the summary (the report says
+    # which column was loaded as which field)
+    report.summary = _summary(batch, definition) | {
+        k: v for k, v in report.summary.items() if k in ("mapping", "unknown_columns")}
     try:
         paths = reports.write_all(batch.pk, report, crs=storage_crs)
     except Exception as exc:  # disk full, a defect: the batch keeps what it did, unreported
@@ -427,7 +432,7 @@ def _audit(batch: Batch) -> None:
 
 
 def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.BatchReport, *,
-         crs: str | None, dry_run: bool, strict: bool, mapping: Path | None,
+         crs: str | None, dry_run: bool, strict: bool, mapping: Path | dict[str, str] | None,
          progress: Progress | None, chunk_size: int, limits: Limits | None,
          digest: Future[str] | None = None, accept_shift: bool = False) -> None:
     limits = limits or Limits.from_settings()
@@ -439,7 +444,11 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
     batch.crs = (f"EPSG:{source_crs.to_epsg()}" if source_crs.to_epsg()
                  else source_crs.name)[:120]
     report.diagnostics += [d.as_dict() for d in notes]
-    mapping_dict = load_mapping(mapping)
+    # a column mapped to "" is left out, even when its name is a field's ("-" is no field)
+    mapping_dict = ({k: v or "-" for k, v in mapping.items()} if isinstance(mapping, dict)
+                    else load_mapping(mapping))
+    aliases = {f.codelist: alias_table(f.codelist, department=batch.department)
+               for f in layer.fields if f.codelist}
     boundary, mun_box = municipality_area(int(layer.srid))
     report.boundary = boundary
     if boundary is None and layer.geometry_rules.within_municipality:
@@ -478,6 +487,7 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
                 match = match_fields([c for c in chunk.columns if c != chunk.geometry.name],
                                      layer.field_names, mapping=mapping_dict)
                 report.summary["unknown_columns"] = match.unknown
+                report.summary["mapping"] = match.rename
                 if match.unknown:
                     report.diagnostics.append(Diagnostic(
                         "UNKNOWN_COLUMNS", "warning",
@@ -489,9 +499,13 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
                         "{columns}", {"columns": ", ".join(match.missing)}).as_dict())
             original = chunk
             renamed = chunk.rename(columns=match.rename)
+            # "Emek Mahallesi" -> "Emek", aliases -> entries: each change a warning
+            renamed, value_notes = normalise_values(renamed, layer, aliases=aliases)
             stored = to_storage(renamed, int(layer.srid))
             result = validate_chunk(stored, layer, state, boundary=boundary,
                                     unique_lookup=lookup)
+            if len(value_notes):
+                result.problems = pd.concat([result.problems, value_notes], ignore_index=True)
             if far_box is not None:
                 _reject_far(result, stored, far_box)
             if first is False and batch.count_read == 0:

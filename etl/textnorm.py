@@ -36,6 +36,53 @@ def fold(text: str) -> str:
     return folded.lower()
 
 
+#: The words that name the kind of place after a neighbourhood's name ("Emek Mahallesi",
+#: "Emek Mah.", "Emek Mh."); the name is what comes before.
+_PLACE_SUFFIX = re.compile(r"\s+(mahallesi|mahalle|mah\.?|mh\.?)\s*$", re.IGNORECASE)
+#: Street-type abbreviations of Turkish addresses and what they stand for.
+STREET_WORDS = {"cad": "Cadde", "cd": "Cadde", "sok": "Sokak", "sk": "Sokak",
+                "blv": "Bulvar", "bulv": "Bulvar", "mey": "Meydan", "myd": "Meydan"}
+_STREET_ABBREV = re.compile(r"\b(" + "|".join(STREET_WORDS) + r")\b\.?", re.IGNORECASE)
+
+
+def turkish_lower(text: str) -> str:
+    """Lower case by Turkish rules (``I`` -> ``ı``, ``İ`` -> ``i``), one letter per letter.
+
+    Examples
+    --------
+    >>> turkish_lower("IŞIK İLE"), len(turkish_lower("İ"))
+    ('ışık ile', 1)
+    """
+    return text.replace("I", "ı").replace("İ", "i").lower()
+
+
+def strip_place_suffix(text: str) -> str:
+    """``"X Mahallesi"`` / ``"X Mah."`` / ``"X MH"`` -> ``"X"`` (Turkish case rules).
+
+    Examples
+    --------
+    >>> strip_place_suffix("Akarbaşı Mahallesi"), strip_place_suffix("EMEK MAH."),
+    ('Akarbaşı', 'EMEK')
+    >>> strip_place_suffix("Mahalle")  # nothing before it: kept
+    'Mahalle'
+    """
+    stripped = _PLACE_SUFFIX.sub("", text.strip())
+    return stripped.strip() or text.strip()
+
+
+def expand_street_words(text: str) -> str:
+    """Spell out ``Cad.``, ``Sok.``, ``Blv.`` (and ``Cd.``, ``Sk.``) as Cadde, Sokak, Bulvar.
+
+    Examples
+    --------
+    >>> expand_street_words("Atatürk Cad."), expand_street_words("1. Sk")
+    ('Atatürk Cadde', '1. Sokak')
+    >>> expand_street_words("Sokak"), expand_street_words("GAZİ BLV.")
+    ('Sokak', 'GAZİ Bulvar')
+    """
+    return _STREET_ABBREV.sub(lambda m: STREET_WORDS[fold(m.group(1))], text).strip()
+
+
 def field_key(name: str) -> str:
     """Return the comparison key of a field name: folded, words joined by ``_``.
 

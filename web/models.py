@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class UploadJobStatusChoices(models.TextChoices):
+    MAPPING = "mapping", _("Waiting for the column mapping")
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
@@ -41,6 +42,8 @@ class UploadJob(models.Model):
     dry_run = models.BooleanField(_("dry run"), default=False)
     strict = models.BooleanField(_("strict"), default=False)
     accept_shift = models.BooleanField(_("shift accepted"), default=False)
+    #: ``{column: field}`` confirmed on the mapping page (``None``: the columns' own names)
+    mapping = models.JSONField(_("column mapping"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=UploadJobStatusChoices.choices,
                               default=UploadJobStatusChoices.QUEUED)
     phase = models.CharField(_("phase"), max_length=12, choices=UploadJobPhaseChoices.choices,

@@ -493,7 +493,7 @@ def run_upload(job_id: int) -> UploadJob:
                 batch = ingest(layer=job.layer_code, path=Path(job.stored_path),
                                department=job.department, user=job.user, crs=job.crs or None,
                                dry_run=job.dry_run, strict=job.strict, progress=progress,
-                               accept_shift=job.accept_shift)
+                               accept_shift=job.accept_shift, mapping=job.mapping)
         job.refresh_from_db()
         job.batch = batch
         job.done = batch.count_read
@@ -560,3 +560,49 @@ def job_progress(job: UploadJob) -> dict[str, Any]:
 def upload_layers(*, user: Any) -> list[Any]:
     """Layers ``user`` may upload into: editable and loaded from files (table-backed)."""
     return [layer for layer in editable_layers(user) if layer.backing.kind == "table"]
+
+
+# -- the mapping step ------------------------------------------------------------------------
+def suggest_for_job(job: UploadJob) -> Any:
+    """The mapping suggestion for ``job``'s file (``None`` when the file cannot be read: the
+    ETL then refuses it with its reason, in the batch's report)."""
+    from etl.errors import UploadRefused
+    from etl.mapping import suggest_for_file
+
+    layer = layer_or_none(job.layer_code)
+    if layer is None or not job.stored_path:
+        return None
+    try:
+        return suggest_for_file(Path(job.stored_path), layer, department=job.department,
+                                workdir=Path(job.stored_path).parent)
+    except UploadRefused:
+        return None
+
+
+def mapping_job(*, user: Any, pk: int) -> UploadJob | None:
+    """``user``'s job ``pk`` if it waits for its column mapping."""
+    job = visible_job(user=user, pk=pk)
+    return job if job is not None and job.status == UploadJobStatusChoices.MAPPING else None
+
+
+def confirm_mapping(job: UploadJob, *, user: Any, mapping: dict[str, str],
+                    aliases: list[tuple[str, str, str]]) -> None:
+    """Keep the confirmed ``mapping`` (for the department and layer, proposed next time) and
+    the confirmed ``aliases`` (``(codelist, value, code)``, the department's own), then queue
+    the job with that mapping."""
+    from etl.mapping import save_mapping
+    from etl.models import ValueAlias
+    from etl.textnorm import fold
+
+    with transaction.atomic():
+        save_mapping(department=job.department, layer_code=job.layer_code, mapping=mapping,
+                     user=user)
+        for codelist_name, value, code in aliases:
+            ValueAlias.objects.update_or_create(
+                codelist=codelist_name, alias_key=fold(value.strip()), department=job.department,
+                defaults={"alias": value, "code": code, "created_by": user})
+        job.mapping = dict(mapping)  # "": the column is not loaded
+        job.status = UploadJobStatusChoices.QUEUED
+        job.heartbeat = timezone.now()
+        job.save(update_fields=["mapping", "status", "heartbeat"])
+        start_upload(job)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views, views_map, views_reports
+from web import views, views_map, views_reports, views_templates
 from web.forms import SignInForm
 
 app_name = "web"
@@ -22,6 +22,9 @@ urlpatterns = [
          name="report_rejected_gpkg"),
     path("reports/<int:pk>/report.json", views_reports.report_json, name="report_json"),
     path("upload/", views_reports.upload, name="upload"),
+    path("upload/template/<slug:code>.<slug:kind>", views_templates.layer_template,
+         name="layer_template"),
+    path("upload/<int:pk>/mapping/", views_reports.upload_mapping, name="upload_mapping"),
     path("upload/<int:pk>/progress.json", views_reports.upload_progress,
          name="upload_progress"),
 ]

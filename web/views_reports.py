@@ -285,8 +285,7 @@ def _upload(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, error.text)
                 status = 403
             else:
-                reports.start_upload(job)
-                return redirect(f"{reverse('web:upload')}?job={job.pk}")
+                return _after_upload(job)
         else:
             if too_large:
                 form.errors["file"] = form.error_class([too_large_message()])
@@ -301,6 +300,134 @@ def _upload(request: HttpRequest) -> HttpResponse:
         warm_up()  # the ETL's parser server starts while the user picks a file (once)
     context["form"] = form
     return render(request, "web/reports/upload.html", context, status=status)
+
+
+def _after_upload(job: Any) -> HttpResponse:
+    """The mapping step when the file's columns are not all the standard's fields (by their
+    own names or by the department's saved mapping); otherwise the upload starts at once."""
+    from web.models import UploadJobStatusChoices
+
+    found = reports.suggest_for_job(job)
+    if found is not None and not found.exact:
+        job.status = UploadJobStatusChoices.MAPPING
+        job.save(update_fields=["status"])
+        return redirect("web:upload_mapping", pk=job.pk)
+    if found is not None:
+        job.mapping = found.mapping() | dict.fromkeys(found.left_out(), "")
+        job.save(update_fields=["mapping"])
+    reports.start_upload(job)
+    return redirect(f"{reverse('web:upload')}?job={job.pk}")
+
+
+#: Why a column was matched, in words (the suggestion's reason codes).
+REASON_LABELS = {
+    "saved": gettext_lazy("your department's earlier mapping"),
+    "name": gettext_lazy("same name"),
+    "synonym": gettext_lazy("known abbreviation"),
+    "similar name": gettext_lazy("similar name"),
+    "content": gettext_lazy("its values"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """``"synonym + content: 10-digit codes"`` -> ``"known abbreviation, its values"``."""
+    parts = [str(REASON_LABELS.get(part.split(":")[0].strip(), "")) for part in
+             reason.split(" + ")]
+    return ", ".join(p for p in parts if p)
+
+
+class ColumnMappingForm(forms.Form):
+    """One choice per column of the file (a field of the standard, or not loaded) and one
+    per code-list value without an entry (the entry it stands for, or none)."""
+
+    def __init__(self, *args: Any, suggestion: Any, layer: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.suggestion, self.layer = suggestion, layer
+        fields = [("", _("— not loaded —"))] + [
+            (f.name, f"{f.title.text()} ({f.name}){' *' if f.required else ''}")
+            for f in layer.fields]
+        self.rows: list[dict[str, Any]] = []
+        for i, item in enumerate(suggestion.columns):
+            name = f"col_{i}"
+            self.fields[name] = forms.ChoiceField(choices=fields, required=False,
+                                                  initial=item.field or "", label=item.column)
+            codelist_name = layer.field(item.field).codelist if item.field else None
+            aliases = []
+            if codelist_name and item.unmatched:
+                from etl.mapping import codelist_codes
+
+                entries = [("", _("— no entry: report it as an error —"))] + [
+                    (code, code) for code in codelist_codes(codelist_name)]
+                for j, (value, proposed) in enumerate(item.unmatched.items()):
+                    alias_name = f"alias_{i}_{j}"
+                    self.fields[alias_name] = forms.ChoiceField(
+                        choices=entries, required=False, initial=proposed, label=value)
+                    aliases.append({"name": alias_name, "value": value,
+                                    "proposed": proposed})
+            self.rows.append({"item": item, "name": name, "reason": reason_label(item.reason),
+                              "codelist": codelist_name, "aliases": aliases,
+                              "share": None if item.codelist_share is None
+                              else round(100 * item.codelist_share)})
+
+    def bound_rows(self) -> list[dict[str, Any]]:
+        return [row | {"field": self[row["name"]],
+                       "alias_fields": [a | {"field": self[a["name"]]} for a in row["aliases"]]}
+                for row in self.rows]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen: dict[str, str] = {}
+        for row in self.rows:
+            target = data.get(row["name"]) or ""
+            if target and target in chosen.values():
+                raise forms.ValidationError(_("The field %(field)s is chosen for more than "
+                                              "one column.") % {"field": target})
+            chosen[row["item"].column] = target
+        data["mapping"] = chosen
+        aliases = []
+        for row in self.rows:
+            target = chosen[row["item"].column]
+            if not target or not row["codelist"] or \
+                    self.layer.field(target).codelist != row["codelist"]:
+                continue  # the column now goes elsewhere: its values' aliases do not apply
+            for alias in row["aliases"]:
+                code = data.get(alias["name"]) or ""
+                if code:
+                    aliases.append((row["codelist"], alias["value"], code))
+        data["aliases"] = aliases
+        return data
+
+
+@login_required
+def upload_mapping(request: HttpRequest, pk: int) -> HttpResponse:
+    """The mapping step of one upload: the file's columns beside the standard's fields,
+    with the suggested matches, sample values and code-list shares; confirmed, the upload
+    runs with that mapping (kept for the department's next file)."""
+    if request.method not in ("GET", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    job = reports.mapping_job(user=request.user, pk=pk)
+    if job is None:
+        raise Http404
+    layer = reports.layer_or_none(job.layer_code)
+    found = reports.suggest_for_job(job)
+    if layer is None or found is None:  # unreadable now: the ETL says why, in its report
+        reports.confirm_mapping(job, user=request.user, mapping={}, aliases=[])
+        return redirect(f"{reverse('web:upload')}?job={job.pk}")
+    form = ColumnMappingForm(request.POST or None, suggestion=found, layer=layer)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            reports.confirm_mapping(job, user=request.user,
+                                    mapping=form.cleaned_data["mapping"],
+                                    aliases=form.cleaned_data["aliases"])
+            return redirect(f"{reverse('web:upload')}?job={job.pk}")
+        status = 400
+    mapped = {row["item"].field for row in form.rows if row["item"].field}
+    return render(request, "web/reports/mapping.html", {
+        "job": job, "layer": layer, "layer_title": _title(layer), "form": form,
+        "rows": form.bound_rows(),
+        "missing_required": [f for f in layer.fields if f.required and not f.computed
+                             and f.name not in mapped]}, status=status)
 
 
 def _progress_page(request: HttpRequest, value: str) -> HttpResponse:

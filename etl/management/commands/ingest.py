@@ -32,6 +32,11 @@ class Command(BaseCommand):
         parser.add_argument("--strict", action="store_true", help="any error rejects the batch")
         parser.add_argument("--mapping", type=Path, default=None,
                             help="YAML mapping of column names to field names")
+        parser.add_argument("--auto-map", action="store_true",
+                            help="map columns by the confident suggestions and the "
+                                 "department's saved mapping (printed; --mapping wins)")
+        parser.add_argument("--suggest-mapping", action="store_true",
+                            help="print the suggested mapping as a YAML for --mapping and stop")
         parser.add_argument("--accept-shift", action="store_true",
                             help="load even when the data sits systematically shifted from "
                                  "the same features already stored (they move with it)")
@@ -41,6 +46,21 @@ class Command(BaseCommand):
         from etl.services import ingest
 
         console = Console(stderr=True)
+        mapping: Any = options["mapping"]
+        if options["suggest_mapping"] or options["auto_map"]:
+            from etl.mapping import CONFIDENT, suggest_for_file
+            from etl.normalise import load_mapping
+            from layers.registry import registry
+
+            found = suggest_for_file(options["file"], registry.get(options["layer"]),
+                                     department=options["department"])
+            if options["suggest_mapping"]:
+                self.stdout.write(found.as_yaml(), ending="")
+                return
+            mapping = (found.mapping(min_confidence=CONFIDENT)
+                       | dict.fromkeys(found.left_out(), "") | load_mapping(mapping))
+            Console(file=self.stdout, width=120, soft_wrap=True).print(
+                mapping_table(found, mapping))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True,
                       disable=not console.is_terminal) as bar:
@@ -52,7 +72,7 @@ class Command(BaseCommand):
             batch = ingest(layer=options["layer"], path=options["file"],
                            department=options["department"], crs=options["crs"],
                            dry_run=options["dry_run"], strict=options["strict"],
-                           mapping=options["mapping"], progress=progress,
+                           mapping=mapping, progress=progress,
                            chunk_size=options["chunk_size"],
                            accept_shift=options["accept_shift"])
         out = Console(file=self.stdout, width=120, soft_wrap=True)
@@ -66,6 +86,26 @@ class Command(BaseCommand):
             raise UploadRefused(batch.reason_code, "{reason}", reason=batch.message)
         if batch.status == BatchStatusChoices.FAILED:
             raise LoadFailed(batch.reason_code, "{reason}", reason=batch.message)
+
+
+def mapping_table(found: Any, mapping: dict[str, str]) -> Table:
+    """What ``--auto-map`` mapped: each column, its field (or why not) and, for code-list
+    fields, the share of values in the list and the values without an entry."""
+    table = Table(title="Sütun eşleştirmesi / Column mapping (--auto-map)")
+    for column in ("sütun / column", "alan / field", "güven / confidence", "neden / why",
+                   "kod listesi / code list"):
+        table.add_column(column)
+    for item in found.columns:
+        target = mapping.get(item.column, "")
+        share = "" if item.codelist_share is None else f"{item.codelist_share:.0%}"
+        if item.unmatched:
+            share += " ? " + ", ".join(f"{v} (→ {p})" if p else v
+                                       for v, p in list(item.unmatched.items())[:5])
+        table.add_row(Text(item.column), Text(target or "—"), f"{item.confidence:.2f}",
+                      Text(item.reason if target else (
+                          f"yüklenmez / not loaded ({item.field}?)" if item.field
+                          else "yüklenmez / not loaded")), Text(share))
+    return table
 
 
 def report_findings(batch: Any) -> list[tuple[str, str]]:
