@@ -16,6 +16,10 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_ALLOWED_HOSTS`` | comma-separated host names | 127.0.0.1,localhost |
 | ``KENTCBS_PROFILE`` | municipality profile: ``odunpazari`` or ``efeler`` | odunpazari |
 | ``KENTCBS_MODULES`` | comma-separated extra modules (Django apps under modules/) | all shipped |
+| ``KENTCBS_TSA_URL`` | RFC 3161 time-stamp authority for the 5651 archives (netops) | none |
+| ``KENTCBS_TSA_CA_FILE`` | CA certificate(s) that verify that authority's tokens | none |
+| ``KENTCBS_NETOPS_RETENTION_DAYS`` | how long IP records are kept (never below 730) | 730 |
+| ``KENTCBS_NETOPS_PURGE_GRACE_DAYS`` | days after the retention before a purge destroys them | 30 |
 | ``KENTCBS_TILE_URL`` | an external basemap tile URL (opt-in; none by default) | none |
 | ``KENTCBS_TILE_ATTR`` | attribution text of that basemap | none |
 | ``KENTCBS_SIGNIN_FAILURES`` | failed sign-ins (per account, per address) before a lockout | 10 |
@@ -78,7 +82,14 @@ CSRF_TRUSTED_ORIGINS = _env_list("KENTCBS_CSRF_TRUSTED_ORIGINS", "")
 
 #: Optional modules (Django apps under modules/). Each attaches to the core
 #: through its own ``kentcbs.py`` (layers, menu entries, permissions).
-KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk")
+KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk,modules.netops")
+
+# Law 5651 IP records (modules.netops): the RFC 3161 time-stamp authority, the CA file that
+# verifies its tokens, the retention (never below the legal two years) and the purge grace.
+KENTCBS_TSA_URL = os.environ.get("KENTCBS_TSA_URL", "")
+KENTCBS_TSA_CA_FILE = os.environ.get("KENTCBS_TSA_CA_FILE", "")
+KENTCBS_NETOPS_RETENTION_DAYS = int(os.environ.get("KENTCBS_NETOPS_RETENTION_DAYS", "730"))
+KENTCBS_NETOPS_PURGE_GRACE_DAYS = int(os.environ.get("KENTCBS_NETOPS_PURGE_GRACE_DAYS", "30"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

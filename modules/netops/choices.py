@@ -1,0 +1,17 @@
+"""Choices of the network operations module (Turkish labels, ASCII codes)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class LeaseFormat(models.TextChoices):
+    ISC = "isc", _("ISC dhcpd.leases")
+    KEA = "kea", _("Kea (kira CSV'si veya legal_log)")
+    WINDOWS = "windows", _("Windows DHCP denetim günlüğü")
+    BTKLOG = "btklog", _("btklog çıktısı")
+
+
+class EndReason(models.TextChoices):
+    RELEASED = "released", _("bırakıldı")
+    EXPIRED = "expired", _("süresi doldu")
+    DELETED = "deleted", _("silindi")

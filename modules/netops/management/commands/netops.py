@@ -1,0 +1,126 @@
+"""``kentcbs netops dhcp-ingest|archive|verify|purge|whois``: the Law 5651 IP records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from modules.netops.errors import NetopsError
+
+
+def _actor() -> str:
+    try:
+        return f"shell:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "shell"
+
+
+def _date(value: str | None, name: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise NetopsError("NETOPS_BAD_DATE", "{name} '{value}' is not a date (YYYY-MM-DD).",
+                          name=name, value=value[:40]) from None
+
+
+class Command(BaseCommand):
+    help = ("Ağ işletimi: 5651 IP dağıtım kayıtları (alım, günlük arşiv ve zaman damgası, "
+            "doğrulama, imha, sorgu). / Network operations: Law 5651 IP distribution records.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        ingest = sub.add_parser("dhcp-ingest", help="read a DHCP server's lease file or log")
+        ingest.add_argument("file", type=Path)
+        ingest.add_argument("--format", required=True, choices=["isc", "kea", "windows", "btklog"])
+        ingest.add_argument("--server", default="", help="the DHCP server's name (default: file)")
+        ingest.add_argument("--tz", default=None,
+                            help="zone of times written without an offset (Windows: the "
+                                 "server's zone, default the municipality's; btklog: UTC)")
+        archive = sub.add_parser("archive", help="archive a day with SHA-256 and RFC 3161 token")
+        archive.add_argument("--day", help="YYYY-MM-DD (default: yesterday)")
+        verify = sub.add_parser("verify", help="check every archive's hash and time stamp")
+        verify.add_argument("--from", dest="first")
+        verify.add_argument("--to", dest="last")
+        sub.add_parser("purge", help="destroy records past retention (recorded)")
+        whois = sub.add_parser("whois", help="which device had an address at a time")
+        whois.add_argument("ip")
+        whois.add_argument("--at", required=True, help='"YYYY-MM-DD HH:MM" (local time)')
+        whois.add_argument("--reason", required=True, help="why (recorded, KVKK)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from modules.netops import services
+
+        action = options["action"]
+        if action == "dhcp-ingest":
+            path: Path = options["file"]
+            result = services.ingest_file(path=path, fmt=options["format"],
+                                          server=options["server"] or path.name,
+                                          actor=_actor(), zone=options["tz"])
+            intake = result.intake
+            self.stdout.write(
+                f"{intake.lines} satır okundu / lines read; {intake.leases_new} yeni kullanım "
+                f"kaydı / new records; {intake.leases_known} zaten kayıtlı / already stored; "
+                f"{intake.ends_new} bitiş / ends; {len(result.problems)} okunamayan / unreadable")
+            for problem in result.problems[:50]:
+                self.stdout.write(f"  satır / line {problem.line}: {problem.reason}")
+            if len(result.problems) > 50:
+                self.stdout.write(f"  ... {len(result.problems) - 50} daha / more")
+        elif action == "archive":
+            day = _date(options["day"], "--day") or timezone.localdate() - dt.timedelta(days=1)
+            archive = services.archive_day(day=day)
+            self.stdout.write(
+                f"{archive.day}: {archive.records} kayıt / records -> {archive.path}\n"
+                f"SHA-256 {archive.sha256}\nzaman damgası / time stamp "
+                f"{archive.time_stamped_at:%Y-%m-%d %H:%M:%S} UTC ({archive.token_path})")
+        elif action == "verify":
+            results = services.verify_archives(first=_date(options["first"], "--from"),
+                                               last=_date(options["last"], "--to"))
+            bad = [r for r in results if r.problem]
+            for result in results:
+                state = "BOZUK / BROKEN: " + result.problem if result.problem else "tamam / ok"
+                self.stdout.write(f"{result.archive.day} {result.archive.path}: {state}")
+            if bad:
+                raise NetopsError("NETOPS_ARCHIVE_BROKEN",
+                                  "{count} archive(s) failed verification: {files}",
+                                  count=len(bad), files=", ".join(r.archive.path for r in bad))
+            self.stdout.write(f"{len(results)} arşiv doğrulandı / archives verified")
+        elif action == "purge":
+            record = services.purge(actor=_actor())
+            self.stdout.write(
+                f"{record.before:%Y-%m-%d} öncesi imha edildi / destroyed before: "
+                f"{record.leases_deleted} kayıt / records, {record.ends_deleted} bitiş / ends, "
+                f"{len(record.archives_deleted)} arşiv / archives (imha kaydı / destruction "
+                f"record #{record.pk})")
+        else:
+            try:
+                at = dt.datetime.strptime(options["at"], "%Y-%m-%d %H:%M")
+            except ValueError:
+                raise NetopsError("NETOPS_BAD_DATE", "{name} '{value}' is not a date (YYYY-MM-DD "
+                                  "HH:MM).", name="--at", value=options["at"][:40]) from None
+            answer = services.whois(ip=options["ip"], at=timezone.make_aware(at),
+                                    reason=options["reason"], actor=_actor())
+            if not answer.mac:
+                self.stdout.write(f"{answer.ip} {options['at']}: kayıt yok / no record")
+                return
+            asset = answer.asset
+            end = f"{timezone.localtime(answer.ends_at):%Y-%m-%d %H:%M:%S}" if answer.ends_at \
+                else "-"
+            self.stdout.write(
+                f"{answer.ip} {options['at']}: MAC {answer.mac} "
+                f"({timezone.localtime(answer.starts_at):%Y-%m-%d %H:%M:%S} - {end}, "
+                f"{answer.server}{', ' + answer.hostname if answer.hostname else ''})")
+            if asset is None:
+                self.stdout.write("  demirbaş kaydı yok / no asset with this MAC")
+            else:
+                self.stdout.write(
+                    f"  demirbaş / asset {asset.inventory_number}; bina / building "
+                    f"{getattr(asset.building, 'name', '-')}; oda / room "
+                    f"{getattr(asset.room, 'name', '-') if asset.room else '-'}; birim / "
+                    f"department {getattr(asset.department, 'name', '-')}")

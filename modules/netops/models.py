@@ -1,0 +1,158 @@
+"""Tables of the network operations module.
+
+The Law 5651 records (``DhcpLease``, ``LeaseEnd``), the purge log and the lookup log
+are append-only: the migration puts a trigger on each that refuses ``UPDATE``,
+``TRUNCATE`` and any ``DELETE`` but a purge of rows past the legal minimum (see
+``modules/netops/sql.py``), and revokes those privileges from ``PUBLIC``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from modules.netops.choices import EndReason, LeaseFormat
+
+
+class DhcpLease(models.Model):
+    """One use of an internal IP address by a device: address, start, end, MAC (5651)."""
+
+    ip_address = models.GenericIPAddressField(_("IP adresi / IP address"))
+    #: Lower case, colon separated (``aa:bb:cc:dd:ee:ff``).
+    mac_address = models.CharField(_("MAC adresi / MAC address"), max_length=17)
+    starts_at = models.DateTimeField(_("kullanıma başlama / start of use"))
+    ends_at = models.DateTimeField(_("kullanım bitişi / end of use"), null=True, blank=True)
+    #: The offset from UTC the source wrote its times in, in minutes (ISC: 0).
+    utc_offset = models.SmallIntegerField(_("kaynağın UTC farkı (dk) / source UTC offset (min)"))
+    hostname = models.CharField(_("bilgisayar adı / hostname"), max_length=255, blank=True)
+    server = models.CharField(_("DHCP sunucusu / DHCP server"), max_length=100)
+    source_format = models.CharField(_("biçim / format"), max_length=10,
+                                     choices=LeaseFormat.choices)
+    source_name = models.CharField(_("kaynak dosya / source file"), max_length=255)
+    source_line = models.PositiveIntegerField(_("satır / line"))
+    received_at = models.DateTimeField(_("alındı / received"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("IP dağıtım kaydı / IP distribution record")
+        verbose_name_plural = _("IP dağıtım kayıtları / IP distribution records")
+        constraints = [models.UniqueConstraint(
+            fields=["server", "ip_address", "mac_address", "starts_at"], name="netops_lease_once")]
+        indexes = [models.Index(fields=["ip_address", "starts_at"]),
+                   models.Index(fields=["mac_address", "starts_at"]),
+                   models.Index(fields=["starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.ip_address} {self.mac_address} {self.starts_at:%Y-%m-%d %H:%M:%S}"
+
+
+class LeaseEnd(models.Model):
+    """A release or expiry seen in a log that records it apart from the start (Windows)."""
+
+    ip_address = models.GenericIPAddressField(_("IP adresi / IP address"))
+    mac_address = models.CharField(_("MAC adresi / MAC address"), max_length=17)
+    ended_at = models.DateTimeField(_("bitiş / end"))
+    utc_offset = models.SmallIntegerField(_("kaynağın UTC farkı (dk) / source UTC offset (min)"))
+    reason = models.CharField(_("neden / reason"), max_length=10, choices=EndReason.choices)
+    server = models.CharField(_("DHCP sunucusu / DHCP server"), max_length=100)
+    source_name = models.CharField(_("kaynak dosya / source file"), max_length=255)
+    source_line = models.PositiveIntegerField(_("satır / line"))
+    received_at = models.DateTimeField(_("alındı / received"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("kira bitişi / lease end")
+        verbose_name_plural = _("kira bitişleri / lease ends")
+        constraints = [models.UniqueConstraint(
+            fields=["server", "ip_address", "mac_address", "ended_at"], name="netops_end_once")]
+        indexes = [models.Index(fields=["ip_address", "ended_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.ip_address} {self.mac_address} {self.ended_at:%Y-%m-%d %H:%M:%S}"
+
+
+class LeaseFile(models.Model):
+    """One intake of a DHCP file: what was read, stored, already known and unreadable."""
+
+    name = models.CharField(_("dosya / file"), max_length=255)
+    sha256 = models.CharField(max_length=64)
+    server = models.CharField(_("DHCP sunucusu / DHCP server"), max_length=100)
+    source_format = models.CharField(_("biçim / format"), max_length=10,
+                                     choices=LeaseFormat.choices)
+    received_at = models.DateTimeField(_("alındı / received"), default=timezone.now)
+    received_by = models.CharField(_("alan / received by"), max_length=150)
+    lines = models.PositiveIntegerField(default=0)
+    leases_new = models.PositiveIntegerField(default=0)
+    leases_known = models.PositiveIntegerField(default=0)
+    ends_new = models.PositiveIntegerField(default=0)
+    #: ``[{"line": n, "reason": "..."}]`` for every line that could not be read.
+    problems = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("DHCP dosyası alımı / DHCP file intake")
+        verbose_name_plural = _("DHCP dosyası alımları / DHCP file intakes")
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.server})"
+
+
+class DailyArchive(models.Model):
+    """A day's records as a file in btklog's layout, its SHA-256 and RFC 3161 token."""
+
+    day = models.DateField(_("gün / day"), unique=True)
+    path = models.CharField(_("dosya / file"), max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    records = models.PositiveIntegerField(_("kayıt / records"))
+    token_path = models.CharField(_("zaman damgası / time-stamp token"), max_length=255)
+    tsa_url = models.CharField(max_length=500)
+    time_stamped_at = models.DateTimeField(_("damga zamanı / time stamped at"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("günlük 5651 arşivi / daily 5651 archive")
+        verbose_name_plural = _("günlük 5651 arşivleri / daily 5651 archives")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} ({self.records})"
+
+
+class PurgeRecord(models.Model):
+    """A destruction of records past their retention (KVKK destruction log): kept 3 years."""
+
+    purged_at = models.DateTimeField(default=timezone.now)
+    before = models.DateTimeField(_("bu andan öncekiler / records before"))
+    leases_deleted = models.PositiveIntegerField(default=0)
+    ends_deleted = models.PositiveIntegerField(default=0)
+    archives_deleted = models.JSONField(default=list, blank=True)
+    purged_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("imha kaydı / destruction record")
+        verbose_name_plural = _("imha kayıtları / destruction records")
+
+    def __str__(self) -> str:
+        return f"{self.purged_at:%Y-%m-%d} < {self.before:%Y-%m-%d}"
+
+
+class LookupRecord(models.Model):
+    """Who asked which address was whose, when, and why (KVKK)."""
+
+    looked_at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+")
+    actor = models.CharField(max_length=150)
+    ip_address = models.GenericIPAddressField()
+    at = models.DateTimeField()
+    reason = models.CharField(_("gerekçe / reason"), max_length=300)
+    found_mac = models.CharField(max_length=17, blank=True)
+    found_asset = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("IP sorgu kaydı / IP lookup record")
+        verbose_name_plural = _("IP sorgu kayıtları / IP lookup records")
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.ip_address} {self.at:%Y-%m-%d %H:%M}"
