@@ -89,7 +89,7 @@ database_packages() {
   # The extension's control file decides, not package names.
   [ -f "/usr/share/postgresql/$major/extension/postgis.control" ] || postgis_packages "$major"
 }
-SYSTEM_PACKAGES="gdal-bin gettext ca-certificates"
+SYSTEM_PACKAGES="gdal-bin gettext ca-certificates openssl"
 TEST_PACKAGES="chromium fonts-dejavu-core python3-qgis qgis-providers"
 
 if [ "$mode" = packages ]; then
