@@ -90,6 +90,24 @@ KENTCBS_TSA_URL = os.environ.get("KENTCBS_TSA_URL", "")
 KENTCBS_TSA_CA_FILE = os.environ.get("KENTCBS_TSA_CA_FILE", "")
 KENTCBS_NETOPS_RETENTION_DAYS = int(os.environ.get("KENTCBS_NETOPS_RETENTION_DAYS", "730"))
 KENTCBS_NETOPS_PURGE_GRACE_DAYS = int(os.environ.get("KENTCBS_NETOPS_PURGE_GRACE_DAYS", "30"))
+# Reachability and alerts (modules.netops): ports the probe tries, the IT unit told of every
+# outage, the token of the monitoring webhooks (Alertmanager, Zabbix).
+KENTCBS_NETOPS_PROBE_PORTS = os.environ.get("KENTCBS_NETOPS_PROBE_PORTS", "22,80,443,3389,9100")
+KENTCBS_NETOPS_IT_UNIT = os.environ.get("KENTCBS_NETOPS_IT_UNIT", "ag_yonetimi")
+KENTCBS_NETOPS_WEBHOOK_TOKEN = os.environ.get("KENTCBS_NETOPS_WEBHOOK_TOKEN", "")
+# Outgoing e-mail (alerts): the municipality's SMTP relay (Django 6.1's MAILERS).
+MAILERS = {"default": {
+    "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "OPTIONS": {
+        "host": os.environ.get("KENTCBS_SMTP_HOST", "localhost"),
+        "port": int(os.environ.get("KENTCBS_SMTP_PORT", "25")),
+        "username": os.environ.get("KENTCBS_SMTP_USER", ""),
+        "password": os.environ.get("KENTCBS_SMTP_PASSWORD", ""),
+        "use_tls": os.environ.get("KENTCBS_SMTP_STARTTLS", "") in {"1", "true", "yes"},
+        "timeout": 10,
+    },
+}}
+DEFAULT_FROM_EMAIL = os.environ.get("KENTCBS_MAIL_FROM", "kentcbs@localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

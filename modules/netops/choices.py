@@ -15,3 +15,15 @@ class EndReason(models.TextChoices):
     RELEASED = "released", _("bırakıldı")
     EXPIRED = "expired", _("süresi doldu")
     DELETED = "deleted", _("silindi")
+
+
+class Reachability(models.TextChoices):
+    UP = "up", _("erişilebilir")
+    DOWN = "down", _("erişilemiyor")
+    UNKNOWN = "unknown", _("bilinmiyor")
+
+
+class AlertSource(models.TextChoices):
+    PROBE = "probe", _("KentCBS yoklaması")
+    ALERTMANAGER = "alertmanager", _("Prometheus Alertmanager")
+    ZABBIX = "zabbix", _("Zabbix")

@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
-from gis_core.modules import MenuItem, ModuleSpec, Permission
+from typing import Any
+
+from gis_core.modules import BuildingSummary, MenuItem, ModuleSpec, Permission
 
 NETWORK_ROLES = ("network_admin", "gis_admin")
+
+
+def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
+    """Reachability of the building's networked assets and its open outages."""
+    from django.urls import reverse
+
+    from modules.netops.choices import Reachability
+    from modules.netops.models import Alert, AssetReachability
+    from modules.netops.monitoring import open_alerts_for
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    states = AssetReachability.objects.filter(asset__building=building)
+    if not states.exists():
+        return None
+    down = states.filter(state=Reachability.DOWN).count()
+    up = states.filter(state=Reachability.UP).count()
+    status = "kesinti" if down and not up else "kısmi kesinti" if down else "çalışıyor"
+    visible = open_alerts_for(user).filter(building=building)
+    return BuildingSummary(
+        title_tr="Ağ durumu", title_en="Network status",
+        lines=(("Durum", status), ("Erişilebilir cihaz", str(up)),
+               ("Erişilemeyen cihaz", str(down)),
+               ("Açık kesinti", str(visible.filter(closed_at__isnull=True).count())),
+               ("Kesinti geçmişi (toplam)", str(Alert.objects.filter(building=building).count()))),
+        links=(("Ağ uyarıları", reverse("netops:alerts")),),
+    )
 
 MODULE = ModuleSpec(
     code="netops",
     title_tr="Ağ İşletimi",
     title_en="Network operations",
     urls="modules.netops.urls",
-    menu_items=(MenuItem("netops:whois", "IP sorgusu (5651)", "IP lookup (5651)",
+    menu_items=(MenuItem("netops:alerts", "Ağ uyarıları", "Network alerts"),
+                MenuItem("netops:whois", "IP sorgusu (5651)", "IP lookup (5651)",
                          NETWORK_ROLES),),
+    building_panels=(building_panel,),
     permissions=(
         Permission("netops.whois", "5651 IP dağıtım kayıtlarını sorgulama",
                    "Look up Law 5651 IP distribution records", NETWORK_ROLES,

@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from modules.netops.choices import EndReason, LeaseFormat
+from modules.netops.choices import AlertSource, EndReason, LeaseFormat, Reachability
 
 
 class DhcpLease(models.Model):
@@ -156,3 +156,70 @@ class LookupRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.ip_address} {self.at:%Y-%m-%d %H:%M}"
+
+
+class AssetReachability(models.Model):
+    """The last known state of an asset with an IP address, and since when."""
+
+    asset = models.OneToOneField("gis_core.Asset", on_delete=models.CASCADE,
+                                 related_name="reachability")
+    state = models.CharField(_("durum / state"), max_length=10, choices=Reachability.choices,
+                             default=Reachability.UNKNOWN)
+    since = models.DateTimeField(_("şu andan beri / since"), default=timezone.now)
+    checked_at = models.DateTimeField(_("son yoklama / last check"), default=timezone.now)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("erişilebilirlik / reachability")
+        verbose_name_plural = _("erişilebilirlik / reachability")
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.state}"
+
+
+class StateChange(models.Model):
+    """An asset went down or came back (from the probe or an external monitor)."""
+
+    asset = models.ForeignKey("gis_core.Asset", on_delete=models.CASCADE,
+                              related_name="state_changes")
+    building = models.ForeignKey("gis_core.Building", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    old_state = models.CharField(max_length=10, choices=Reachability.choices)
+    new_state = models.CharField(max_length=10, choices=Reachability.choices)
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=15, choices=AlertSource.choices)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("durum değişikliği / state change")
+        verbose_name_plural = _("durum değişiklikleri / state changes")
+        indexes = [models.Index(fields=["building", "at"]), models.Index(fields=["asset", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id} {self.old_state}->{self.new_state} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Alert(models.Model):
+    """One outage of one asset, open while it lasts: notified once when it starts and once
+    when it ends, to the IT unit responsible and to the departments housed in the building."""
+
+    asset = models.ForeignKey("gis_core.Asset", on_delete=models.CASCADE, related_name="+")
+    building = models.ForeignKey("gis_core.Building", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    source = models.CharField(max_length=15, choices=AlertSource.choices)
+    title = models.CharField(_("başlık / title"), max_length=200)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    #: e-mail addresses told of the outage (and later of its end)
+    recipients = models.JSONField(default=list, blank=True)
+    departments = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("uyarı / alert")
+        verbose_name_plural = _("uyarılar / alerts")
+        ordering = ["-opened_at"]
+        constraints = [models.UniqueConstraint(fields=["asset"], condition=models.Q(
+            closed_at__isnull=True), name="netops_one_open_alert_per_asset")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from gis_core.errors import KentCBSError
+from gis_core.modules import machine_endpoint
 from modules.netops import services
 from modules.netops.forms import WhoisForm
 from modules.netops.models import DailyArchive, LeaseFile
@@ -29,3 +30,47 @@ def whois(request: HttpRequest) -> HttpResponse:
         "intakes": LeaseFile.objects.order_by("-received_at")[:10],
         "now": timezone.localtime(),
     })
+
+
+def alerts(request: HttpRequest) -> HttpResponse:
+    """Open and past outages the user may see (IT roles: all; others: their buildings)."""
+    from django.core.paginator import Paginator
+
+    from modules.netops.monitoring import open_alerts_for
+
+    visible = open_alerts_for(request.user)
+    page = Paginator(visible, 50).get_page(request.GET.get("page"))
+    return render(request, "netops/alerts.html", {
+        "open": visible.filter(closed_at__isnull=True), "page": page})
+
+
+def _json_body(request: HttpRequest) -> dict[str, object] | None:
+    import json
+
+    try:
+        body = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _hook(request: HttpRequest, handler: str) -> HttpResponse:
+    from django.http import JsonResponse
+
+    from modules.netops import monitoring
+
+    body = _json_body(request)
+    if body is None:
+        return JsonResponse({"error": "body is not a JSON object"}, status=400)
+    matched, unmatched = getattr(monitoring, handler)(body)
+    return JsonResponse({"matched": matched, "unmatched": unmatched})
+
+
+@machine_endpoint("KENTCBS_NETOPS_WEBHOOK_TOKEN")
+def hook_alertmanager(request: HttpRequest) -> HttpResponse:
+    return _hook(request, "alertmanager")
+
+
+@machine_endpoint("KENTCBS_NETOPS_WEBHOOK_TOKEN")
+def hook_zabbix(request: HttpRequest) -> HttpResponse:
+    return _hook(request, "zabbix")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,11 @@ class Command(BaseCommand):
         verify.add_argument("--from", dest="first")
         verify.add_argument("--to", dest="last")
         sub.add_parser("purge", help="destroy records past retention (recorded)")
+        probe = sub.add_parser("probe", help="check every networked asset once")
+        probe.add_argument("--timeout", type=float, default=1.0)
+        monitor = sub.add_parser("monitor", help="probe for ever (systemd service)")
+        monitor.add_argument("--every", type=int, default=60, help="seconds between rounds")
+        monitor.add_argument("--timeout", type=float, default=1.0)
         whois = sub.add_parser("whois", help="which device had an address at a time")
         whois.add_argument("ip")
         whois.add_argument("--at", required=True, help='"YYYY-MM-DD HH:MM" (local time)')
@@ -91,6 +97,19 @@ class Command(BaseCommand):
                                   "{count} archive(s) failed verification: {files}",
                                   count=len(bad), files=", ".join(r.archive.path for r in bad))
             self.stdout.write(f"{len(results)} arşiv doğrulandı / archives verified")
+        elif action in ("probe", "monitor"):
+            from modules.netops.monitoring import probe_all
+
+            while True:
+                result = probe_all(timeout=options["timeout"])
+                self.stdout.write(
+                    f"{timezone.localtime():%Y-%m-%d %H:%M:%S} {result.checked} cihaz yoklandı / "
+                    f"assets probed; {result.down} erişilemiyor / down; {result.changes} "
+                    f"durum değişikliği / state changes")
+                self.stdout.flush()
+                if action == "probe":
+                    break
+                time.sleep(max(5, options["every"]))
         elif action == "purge":
             record = services.purge(actor=_actor())
             self.stdout.write(
