@@ -7,6 +7,7 @@ from typing import Any
 from gis_core.modules import BuildingSummary, MenuItem, ModuleSpec, Permission
 
 NETWORK_ROLES = ("network_admin", "gis_admin")
+IT_ROLES = ("technician", "network_admin", "gis_admin", "manager")
 
 
 def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
@@ -42,11 +43,15 @@ MODULE = ModuleSpec(
     urls="modules.netops.urls",
     menu_items=(MenuItem("netops:alerts", "Ağ uyarıları", "Network alerts"),
                 MenuItem("netops:whois", "IP sorgusu (5651)", "IP lookup (5651)",
-                         NETWORK_ROLES),),
+                         NETWORK_ROLES),
+                MenuItem("netops:backups", "Yedekleme kaydı", "Backup register", IT_ROLES)),
     building_panels=(building_panel,),
     permissions=(
         Permission("netops.whois", "5651 IP dağıtım kayıtlarını sorgulama",
                    "Look up Law 5651 IP distribution records", NETWORK_ROLES,
                    pages=("netops:whois",)),
+        Permission("netops.backups", "Yedekleme kaydı ve cihaz yapılandırmaları",
+                   "Backup register and device configurations", IT_ROLES,
+                   pages=("netops:backups", "netops:device_config")),
     ),
 )

@@ -13,7 +13,17 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from modules.netops.choices import AlertSource, EndReason, LeaseFormat, Reachability
+from modules.netops.choices import (
+    AlertSource,
+    BackupKind,
+    BackupPolicy,
+    DrillOutcome,
+    EndReason,
+    Importance,
+    LeaseFormat,
+    Reachability,
+    RunStatus,
+)
 
 
 class DhcpLease(models.Model):
@@ -223,3 +233,113 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class BackupTarget(models.Model):
+    """Something that must be backed up, how important it is and how often (O11 ı)."""
+
+    code = models.SlugField(_("kod / code"), max_length=60, unique=True)
+    name = models.CharField(_("ad / name"), max_length=150)
+    kind = models.CharField(_("tür / kind"), max_length=20, choices=BackupKind.choices)
+    importance = models.CharField(_("önem / importance"), max_length=10,
+                                  choices=Importance.choices, default=Importance.NORMAL)
+    policy = models.CharField(_("sıklık / policy"), max_length=12, choices=BackupPolicy.choices)
+    department = models.ForeignKey("gis_core.Department", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("sorumlu birim / responsible unit"))
+    asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    building = models.ForeignKey("gis_core.Building", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    active = models.BooleanField(_("etkin / active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("yedeklenecek sistem / backup target")
+        verbose_name_plural = _("yedekleme kaydı / backup register")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.get_policy_display()})"
+
+
+class BackupRun(models.Model):
+    """A backup job's result, reported by the job (CLI or webhook)."""
+
+    target = models.ForeignKey(BackupTarget, on_delete=models.CASCADE, related_name="runs")
+    status = models.CharField(_("sonuç / status"), max_length=10, choices=RunStatus.choices)
+    at = models.DateTimeField(_("zaman / at"), default=timezone.now)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    reported_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("yedekleme işi / backup run")
+        verbose_name_plural = _("yedekleme işleri / backup runs")
+        indexes = [models.Index(fields=["target", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} {self.status} {self.at:%Y-%m-%d %H:%M}"
+
+
+class RestoreDrill(models.Model):
+    """A restore test and its outcome."""
+
+    target = models.ForeignKey(BackupTarget, on_delete=models.CASCADE, related_name="drills")
+    at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=DrillOutcome.choices)
+    notes = models.TextField(blank=True)
+    recorded_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("geri yükleme tatbikatı / restore drill")
+        verbose_name_plural = _("geri yükleme tatbikatları / restore drills")
+
+    def __str__(self) -> str:
+        return f"{self.target_id} {self.outcome} {self.at:%Y-%m-%d}"
+
+
+class BackupAlert(models.Model):
+    """A failed or overdue backup, open until a good run arrives; notified once each way."""
+
+    target = models.ForeignKey(BackupTarget, on_delete=models.CASCADE, related_name="alerts")
+    reason = models.CharField(max_length=10, choices=[("failed", _("başarısız")),
+                                                      ("overdue", _("gecikmiş"))])
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("yedekleme uyarısı / backup alert")
+        verbose_name_plural = _("yedekleme uyarıları / backup alerts")
+        constraints = [models.UniqueConstraint(fields=["target"], condition=models.Q(
+            closed_at__isnull=True), name="netops_one_open_backup_alert")]
+
+    def __str__(self) -> str:
+        return f"{self.target_id} {self.reason}"
+
+
+class DeviceConfig(models.Model):
+    """One version of a network device's configuration (uploaded, or read from the folder
+    RANCID or Oxidized writes); a new version only when the text changed."""
+
+    device = models.CharField(_("cihaz / device"), max_length=120)
+    asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    taken_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=200)
+    recorded_by = models.CharField(max_length=150)
+
+    class Meta:
+        verbose_name = _("cihaz yapılandırması / device configuration")
+        verbose_name_plural = _("cihaz yapılandırmaları / device configurations")
+        constraints = [models.UniqueConstraint(fields=["device", "version"],
+                                               name="netops_config_version_once")]
+        ordering = ["device", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.device} v{self.version}"

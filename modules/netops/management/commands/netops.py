@@ -55,6 +55,19 @@ class Command(BaseCommand):
         monitor = sub.add_parser("monitor", help="probe for ever (systemd service)")
         monitor.add_argument("--every", type=int, default=60, help="seconds between rounds")
         monitor.add_argument("--timeout", type=float, default=1.0)
+        report = sub.add_parser("backup-report", help="a backup job's result")
+        report.add_argument("system", help="the code in the backup register")
+        report.add_argument("--status", required=True, choices=["ok", "failed"])
+        report.add_argument("--at", help='"YYYY-MM-DD HH:MM" (default: now)')
+        report.add_argument("--size", type=int, help="bytes")
+        report.add_argument("--detail", default="")
+        sub.add_parser("backup-check", help="alert overdue backups; list the register's state")
+        configs = sub.add_parser("config-import", help="read a RANCID/Oxidized folder")
+        configs.add_argument("folder", type=Path)
+        diff = sub.add_parser("config-diff", help="line diff of two configuration versions")
+        diff.add_argument("device")
+        diff.add_argument("old", type=int)
+        diff.add_argument("new", type=int)
         whois = sub.add_parser("whois", help="which device had an address at a time")
         whois.add_argument("ip")
         whois.add_argument("--at", required=True, help='"YYYY-MM-DD HH:MM" (local time)')
@@ -110,6 +123,38 @@ class Command(BaseCommand):
                 if action == "probe":
                     break
                 time.sleep(max(5, options["every"]))
+        elif action == "backup-report":
+            from modules.netops.backups import report_run
+
+            at = timezone.make_aware(self._moment(options["at"])) if options["at"] else None
+            run = report_run(code=options["system"], ok=options["status"] == "ok",
+                             actor=_actor(), at=at, size_bytes=options["size"],
+                             detail=options["detail"])
+            self.stdout.write(f"{run.target.code}: {run.get_status_display()} "
+                              f"({timezone.localtime(run.at):%Y-%m-%d %H:%M})")
+        elif action == "backup-check":
+            from modules.netops.backups import check_overdue, states
+
+            opened = check_overdue()
+            words = {"ok": "zamanında / on time", "failed": "BAŞARISIZ / FAILED",
+                     "overdue": "GECİKMİŞ / OVERDUE"}
+            for item in states():
+                last = f"{timezone.localtime(item.last_ok):%Y-%m-%d %H:%M}" if item.last_ok \
+                    else "-"
+                self.stdout.write(f"{item.target.code:<24} {item.target.get_policy_display():<12}"
+                                  f" son başarılı / last ok {last:<16} {words[item.state]}")
+            self.stdout.write(f"{opened} yeni uyarı / new alerts")
+        elif action == "config-import":
+            from modules.netops.backups import import_folder
+
+            new, same = import_folder(folder=options["folder"], actor=_actor())
+            self.stdout.write(f"{new} yeni sürüm / new versions; {same} değişmemiş / unchanged")
+        elif action == "config-diff":
+            from modules.netops.backups import config_diff
+
+            self.stdout.write("\n".join(config_diff(options["device"], options["old"],
+                                                    options["new"])) or
+                              "fark yok / no difference")
         elif action == "purge":
             record = services.purge(actor=_actor())
             self.stdout.write(
@@ -118,11 +163,7 @@ class Command(BaseCommand):
                 f"{len(record.archives_deleted)} arşiv / archives (imha kaydı / destruction "
                 f"record #{record.pk})")
         else:
-            try:
-                at = dt.datetime.strptime(options["at"], "%Y-%m-%d %H:%M")
-            except ValueError:
-                raise NetopsError("NETOPS_BAD_DATE", "{name} '{value}' is not a date (YYYY-MM-DD "
-                                  "HH:MM).", name="--at", value=options["at"][:40]) from None
+            at = self._moment(options["at"])
             answer = services.whois(ip=options["ip"], at=timezone.make_aware(at),
                                     reason=options["reason"], actor=_actor())
             if not answer.mac:
@@ -143,3 +184,11 @@ class Command(BaseCommand):
                     f"{getattr(asset.building, 'name', '-')}; oda / room "
                     f"{getattr(asset.room, 'name', '-') if asset.room else '-'}; birim / "
                     f"department {getattr(asset.department, 'name', '-')}")
+
+    @staticmethod
+    def _moment(value: str) -> dt.datetime:
+        try:
+            return dt.datetime.strptime(value, "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise NetopsError("NETOPS_BAD_DATE", "{name} '{value}' is not a date (YYYY-MM-DD "
+                              "HH:MM).", name="--at", value=value[:40]) from None
