@@ -181,3 +181,23 @@ def test_the_building_panel_shows_the_network_status(listener) -> None:
     assert dict(network.lines) == {"Durum": "kısmi kesinti", "Erişilebilir cihaz": "1",
                                    "Erişilemeyen cihaz": "1", "Açık kesinti": "1",
                                    "Kesinti geçmişi (toplam)": "1"}
+
+
+def test_the_building_status_layer_follows_the_probe_and_is_for_it_staff(listener) -> None:
+    from django.contrib.auth.models import User
+
+    from modules.netops.models import BuildingNetworkStatus
+
+    hall, _up, _down = _world()
+    monitoring.probe_all(timeout=0.3)
+    status = BuildingNetworkStatus.objects.get(building=hall)
+    assert (status.state, status.assets_up, status.assets_down, status.open_alerts) == (
+        "degraded", 1, 1, 1)
+    assert hall.footprint.contains(status.location)
+    items = signed_in(User.objects.get(username="ag")).get(
+        "/ogc/collections/ag_bina_durumu/items?f=json")
+    features = items.json()["features"]
+    assert [(f["properties"]["bina_kodu"], f["properties"]["durum"]) for f in features] == [
+        ("B7", "degraded")]
+    assert signed_in(User.objects.get(username="zabit")).get(
+        "/ogc/collections/ag_bina_durumu/items?f=json").status_code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gis_core.modules import BuildingSummary, MenuItem, ModuleSpec, Permission
@@ -41,6 +42,7 @@ MODULE = ModuleSpec(
     title_tr="Ağ İşletimi",
     title_en="Network operations",
     urls="modules.netops.urls",
+    layer_definitions_dir=Path(__file__).resolve().parent / "layer_definitions",
     menu_items=(MenuItem("netops:alerts", "Ağ uyarıları", "Network alerts"),
                 MenuItem("netops:whois", "IP sorgusu (5651)", "IP lookup (5651)",
                          NETWORK_ROLES),

@@ -9,7 +9,7 @@ are append-only: the migration puts a trigger on each that refuses ``UPDATE``,
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.contrib.gis.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -343,3 +343,26 @@ class DeviceConfig(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device} v{self.version}"
+
+
+class BuildingNetworkStatus(models.Model):
+    """A building's network state for the map (layer ``ag_bina_durumu``): refreshed when one
+    of its assets changes state."""
+
+    building = models.OneToOneField("gis_core.Building", on_delete=models.CASCADE,
+                                    related_name="network_status")
+    state = models.CharField(_("durum / state"), max_length=10,
+                             choices=[("up", _("çalışıyor")), ("degraded", _("kısmi kesinti")),
+                                      ("down", _("kesinti"))])
+    assets_up = models.PositiveIntegerField(default=0)
+    assets_down = models.PositiveIntegerField(default=0)
+    open_alerts = models.PositiveIntegerField(default=0)
+    location = models.PointField(srid=settings.KENTCBS_SRID)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bina ağ durumu / building network status")
+        verbose_name_plural = _("bina ağ durumları / building network status")
+
+    def __str__(self) -> str:
+        return f"{self.building_id} {self.state}"

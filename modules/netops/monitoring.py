@@ -95,7 +95,24 @@ def record_state(*, asset: Any, up: bool, source: str, detail: str = "",
             _open_alert(asset, source, detail, at)
         else:
             _close_alert(asset, at)
+        refresh_building(asset.building, at)
     return True
+
+
+def refresh_building(building: Any, at: dt.datetime | None = None) -> None:
+    """The building's row in the map layer ``ag_bina_durumu``."""
+    from modules.netops.models import BuildingNetworkStatus
+
+    if building is None:
+        return
+    states = AssetReachability.objects.filter(asset__building=building)
+    up = states.filter(state=Reachability.UP).count()
+    down = states.filter(state=Reachability.DOWN).count()
+    state = "down" if down and not up else "degraded" if down else "up"
+    BuildingNetworkStatus.objects.update_or_create(building=building, defaults={
+        "state": state, "assets_up": up, "assets_down": down,
+        "open_alerts": Alert.objects.filter(building=building, closed_at__isnull=True).count(),
+        "location": building.footprint.point_on_surface, "updated_at": at or timezone.now()})
 
 
 def recipients(building: Any) -> tuple[list[str], list[str]]:
