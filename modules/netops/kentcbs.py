@@ -37,6 +37,12 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
         links=(("Ağ uyarıları", reverse("netops:alerts")),),
     )
 
+def load_demo(**kwargs: Any) -> dict[str, Any]:
+    from modules.netops.demo import load_demo as load
+
+    return load(**kwargs)
+
+
 MODULE = ModuleSpec(
     code="netops",
     title_tr="Ağ İşletimi",
@@ -48,6 +54,7 @@ MODULE = ModuleSpec(
                          NETWORK_ROLES),
                 MenuItem("netops:backups", "Yedekleme kaydı", "Backup register", IT_ROLES)),
     building_panels=(building_panel,),
+    demo=load_demo,
     permissions=(
         Permission("netops.whois", "5651 IP dağıtım kayıtlarını sorgulama",
                    "Look up Law 5651 IP distribution records", NETWORK_ROLES,

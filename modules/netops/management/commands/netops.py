@@ -111,10 +111,13 @@ class Command(BaseCommand):
                                   count=len(bad), files=", ".join(r.archive.path for r in bad))
             self.stdout.write(f"{len(results)} arşiv doğrulandı / archives verified")
         elif action in ("probe", "monitor"):
+            from modules.netops.backups import check_overdue
             from modules.netops.monitoring import probe_all
 
             while True:
                 result = probe_all(timeout=options["timeout"])
+                if action == "monitor":
+                    check_overdue()
                 self.stdout.write(
                     f"{timezone.localtime():%Y-%m-%d %H:%M:%S} {result.checked} cihaz yoklandı / "
                     f"assets probed; {result.down} erişilemiyor / down; {result.changes} "
