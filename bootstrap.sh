@@ -91,7 +91,7 @@ database_packages() {
 }
 # python-ldap (under django-auth-ldap, directory sign-in) has no wheel on PyPI: pip
 # builds it against OpenLDAP's and Cyrus SASL's headers with a C compiler.
-SYSTEM_PACKAGES="gdal-bin gettext ca-certificates gcc libc6-dev libldap2-dev libsasl2-dev"
+SYSTEM_PACKAGES="gdal-bin gettext ca-certificates openssl gcc libc6-dev libldap2-dev libsasl2-dev"
 # slapd and ldap-utils: the directory tests run a real OpenLDAP server as this user.
 TEST_PACKAGES="chromium fonts-dejavu-core python3-qgis qgis-providers slapd ldap-utils"
 

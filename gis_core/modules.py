@@ -249,6 +249,9 @@ def guard_page(view: Callable[..., Any], url_name: str,
 
     from gis_core.selectors import user_access
 
+    if getattr(view, "kentcbs_machine_endpoint", None):
+        return view  # authenticates its caller by token itself (machine_endpoint)
+
     @functools.wraps(view)
     def guarded(request: Any, *args: Any, **kwargs: Any) -> Any:
         access = user_access(request.user)
@@ -260,6 +263,44 @@ def guard_page(view: Callable[..., Any], url_name: str,
 
     guarded.kentcbs_page_guard = (url_name, tuple(requirements))  # type: ignore[attr-defined]
     return guarded
+
+
+def machine_endpoint(token_setting: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A module page called by another system (a monitoring webhook), not by a person.
+
+    It takes no session: the caller sends ``Authorization: Bearer <token>`` with the
+    token in ``settings.<token_setting>``. No token configured: 503 (the endpoint is off);
+    a missing or wrong token: 401. Only POST is accepted; CSRF does not apply (no cookie
+    is read). :func:`guard_page` leaves such a view to its own check.
+    """
+    import functools
+    import hmac
+
+    from django.conf import settings
+    from django.http import JsonResponse
+    from django.views.decorators.csrf import csrf_exempt
+
+    def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
+        @csrf_exempt
+        @functools.wraps(view)
+        def endpoint(request: Any, *args: Any, **kwargs: Any) -> Any:
+            expected = str(getattr(settings, token_setting, "") or "")
+            if not expected:
+                return JsonResponse({"error": f"{token_setting} is not set"}, status=503)
+            sent = request.headers.get("Authorization", "")
+            token = sent[7:] if sent.startswith("Bearer ") else ""
+            if not hmac.compare_digest(token.encode(), expected.encode()):
+                response = JsonResponse({"error": "wrong or missing token"}, status=401)
+                response["WWW-Authenticate"] = "Bearer"
+                return response
+            if request.method != "POST":
+                return JsonResponse({"error": "POST only"}, status=405)
+            return view(request, *args, **kwargs)
+
+        endpoint.kentcbs_machine_endpoint = token_setting  # type: ignore[attr-defined]
+        return endpoint
+
+    return wrap
 
 
 def _guarded_patterns(patterns: Sequence[Any], prefix: str,

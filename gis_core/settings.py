@@ -16,6 +16,10 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_ALLOWED_HOSTS`` | comma-separated host names | 127.0.0.1,localhost |
 | ``KENTCBS_PROFILE`` | municipality profile: ``odunpazari`` or ``efeler`` | odunpazari |
 | ``KENTCBS_MODULES`` | comma-separated extra modules (Django apps under modules/) | all shipped |
+| ``KENTCBS_TSA_URL`` | RFC 3161 time-stamp authority for the 5651 archives (netops) | none |
+| ``KENTCBS_TSA_CA_FILE`` | CA certificate(s) that verify that authority's tokens | none |
+| ``KENTCBS_NETOPS_RETENTION_DAYS`` | how long IP records are kept (never below 730) | 730 |
+| ``KENTCBS_NETOPS_PURGE_GRACE_DAYS`` | days after the retention before a purge destroys them | 30 |
 | ``KENTCBS_TILE_URL`` | an external basemap tile URL (opt-in; none by default) | none |
 | ``KENTCBS_TILE_ATTR`` | attribution text of that basemap | none |
 | ``KENTCBS_SIGNIN_FAILURES`` | failed sign-ins (per account, per address) before a lockout | 10 |
@@ -79,7 +83,32 @@ CSRF_TRUSTED_ORIGINS = _env_list("KENTCBS_CSRF_TRUSTED_ORIGINS", "")
 
 #: Optional modules (Django apps under modules/). Each attaches to the core
 #: through its own ``kentcbs.py`` (layers, menu entries, permissions).
-KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk")
+KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk,modules.netops")
+
+# Law 5651 IP records (modules.netops): the RFC 3161 time-stamp authority, the CA file that
+# verifies its tokens, the retention (never below the legal two years) and the purge grace.
+KENTCBS_TSA_URL = os.environ.get("KENTCBS_TSA_URL", "")
+KENTCBS_TSA_CA_FILE = os.environ.get("KENTCBS_TSA_CA_FILE", "")
+KENTCBS_NETOPS_RETENTION_DAYS = int(os.environ.get("KENTCBS_NETOPS_RETENTION_DAYS", "730"))
+KENTCBS_NETOPS_PURGE_GRACE_DAYS = int(os.environ.get("KENTCBS_NETOPS_PURGE_GRACE_DAYS", "30"))
+# Reachability and alerts (modules.netops): ports the probe tries, the IT unit told of every
+# outage, the token of the monitoring webhooks (Alertmanager, Zabbix).
+KENTCBS_NETOPS_PROBE_PORTS = os.environ.get("KENTCBS_NETOPS_PROBE_PORTS", "22,80,443,3389,9100")
+KENTCBS_NETOPS_IT_UNIT = os.environ.get("KENTCBS_NETOPS_IT_UNIT", "ag_yonetimi")
+KENTCBS_NETOPS_WEBHOOK_TOKEN = os.environ.get("KENTCBS_NETOPS_WEBHOOK_TOKEN", "")
+# Outgoing e-mail (alerts): the municipality's SMTP relay (Django 6.1's MAILERS).
+MAILERS = {"default": {
+    "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "OPTIONS": {
+        "host": os.environ.get("KENTCBS_SMTP_HOST", "localhost"),
+        "port": int(os.environ.get("KENTCBS_SMTP_PORT", "25")),
+        "username": os.environ.get("KENTCBS_SMTP_USER", ""),
+        "password": os.environ.get("KENTCBS_SMTP_PASSWORD", ""),
+        "use_tls": os.environ.get("KENTCBS_SMTP_STARTTLS", "") in {"1", "true", "yes"},
+        "timeout": 10,
+    },
+}}
+DEFAULT_FROM_EMAIL = os.environ.get("KENTCBS_MAIL_FROM", "kentcbs@localhost")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -67,10 +67,12 @@ def probe(modules_setting: str | None) -> dict[str, object]:
 
 
 def test_switching_the_helpdesk_off_removes_its_pages_menu_panels_and_layers():
-    on = probe(None)  # the shipped default
+    assert probe(None)["modules"] == ["helpdesk", "netops"]  # the shipped default
+    on = probe("modules.helpdesk")
     assert on["modules"] == ["helpdesk"]
     assert "/helpdesk/ resolves" in on["pages"] and len(on["pages"]) == 4
     assert "helpdesk:ticket_list" in on["menu"] and on["panels"] >= 1
+    assert "netops:whois" not in on["menu"]
     assert on["layers"] == ["helpdesk_ticket"]
     off = probe("")
     assert off == {"modules": [], "pages": [], "menu": [], "panels": 0, "layers": []}

@@ -57,7 +57,7 @@ PEOPLE = ("Ayşe Kaya", "Burak Arslan")
 # -- the written-down answers ------------------------------------------------------------------
 #: Layers on the map page (its config and its tile URLs).
 EVERYTHING = {"mahalle", "yol", "yesil_alan", "bina_hizmet", "numarataj", "bina", "aydinlatma",
-              "oda", "bt_varlik", "ag_baglanti", "helpdesk_ticket"}
+              "oda", "bt_varlik", "ag_baglanti", "helpdesk_ticket", "ag_bina_durumu"}
 MAP_LAYERS: dict[str, set[str] | None] = {
     "anonymous": None,  # sent to sign in
     "zabita": {"mahalle", "yol", "yesil_alan", "bina_hizmet", "numarataj", "bina", "aydinlatma"},
@@ -71,10 +71,10 @@ MAP_LAYERS: dict[str, set[str] | None] = {
 
 #: The key property of each layer checked on the OGC paths.
 KEY = {"mahalle": "ad", "bina_hizmet": "kod", "bt_varlik": "demirbas_no",
-       "ag_baglanti": "devre_no", "helpdesk_ticket": "konu"}
+       "ag_baglanti": "devre_no", "helpdesk_ticket": "konu", "ag_bina_durumu": "bina_kodu"}
 ALL_ROWS = {"mahalle": {"Arifiye"}, "bina_hizmet": {"HB-A", "HB-B"},
             "bt_varlik": {"DB-A1", "DB-B1"}, "ag_baglanti": {"DV-1"},
-            "helpdesk_ticket": {T_HW, T_EBYS, T_NET}}
+            "helpdesk_ticket": {T_HW, T_EBYS, T_NET}, "ag_bina_durumu": {"HB-A"}}
 
 #: Rows each caller reads per layer (None: the layer does not exist for them, 404).
 ROWS: dict[str, dict[str, set[str] | None]] = {
@@ -89,6 +89,9 @@ ROWS: dict[str, dict[str, set[str] | None]] = {
     "helpdesk_ticket": {"anonymous": None, "zabita": None, "kultur": None, "mali": None,
                         "teknik": {T_HW}, "yazilimci": {T_EBYS},
                         "bim": {T_HW, T_EBYS, T_NET}},
+    # The network state of the buildings (modules.netops): IT staff only.
+    "ag_bina_durumu": {"anonymous": None, "zabita": None, "kultur": None, "mali": None,
+                       "teknik": {"HB-A"}, "yazilimci": {"HB-A"}, "bim": {"HB-A"}},
 }
 
 MAHALLE_FIELDS = {"ad", "uavt_kodu"}
@@ -102,6 +105,8 @@ AG_FIELDS = {"baglanti_no", "a_bina_kodu", "b_bina_kodu", "a_cihaz", "b_cihaz", 
 TICKET_FIELDS = {"talep_no", "konu", "kategori", "oncelik", "durum", "sorumlu_birim",
                  "bildiren_birim", "demirbas_no", "bina_kodu", "acilis", "cozum_son_tarihi",
                  "cozum"}
+NETWORK_STATUS_FIELDS = {"bina_kodu", "bina_adi", "durum", "erisilebilir", "erisilemeyen",
+                         "acik_kesinti", "guncellendi"}
 #: Fields each reader sees (items, single items, queryables, sortables, tiles).
 FIELDS: dict[str, dict[str, set[str]]] = {
     "mahalle": dict.fromkeys(WHO, MAHALLE_FIELDS),
@@ -109,6 +114,7 @@ FIELDS: dict[str, dict[str, set[str]]] = {
     "bt_varlik": {"mali": BT_PUBLIC, "teknik": BT_ALL, "yazilimci": BT_ALL, "bim": BT_ALL},
     "ag_baglanti": dict.fromkeys(("teknik", "yazilimci", "bim"), AG_FIELDS),
     "helpdesk_ticket": dict.fromkeys(("teknik", "yazilimci", "bim"), TICKET_FIELDS),
+    "ag_bina_durumu": dict.fromkeys(("teknik", "yazilimci", "bim"), NETWORK_STATUS_FIELDS),
 }
 #: Properties a decoded tile carries per feature (ST_AsMVT leaves NULL values out).
 TILE_PROPERTIES: dict[tuple[str, str], set[str]] = {
@@ -132,6 +138,7 @@ TILE_PROPERTIES: dict[tuple[str, str], set[str]] = {
     ("helpdesk_ticket", T_NET): {"talep_no", "konu", "kategori", "oncelik", "durum",
                                  "sorumlu_birim", "bildiren_birim", "bina_kodu", "acilis",
                                  "cozum_son_tarihi"},
+    ("ag_bina_durumu", "HB-A"): NETWORK_STATUS_FIELDS,
 }
 
 #: The helpdesk's pages: tickets listed (its rule), and which pages open (200) or not.
@@ -244,7 +251,11 @@ def world(tmp_path: Path) -> World:
                                 title=T_EBYS, building=police, opened_at=at(2026, 3, 3))
     net = services.open_ticket(reporter=users["mali"], category="network", title=T_NET,
                                building=hall, opened_at=at(2026, 3, 4))
-    ids = {("bt_varlik", "DB-A1"): pc.pk, ("bt_varlik", "DB-B1"): printer.pk,
+    from modules.netops.monitoring import record_state
+
+    record_state(asset=pc, up=False, source="probe", detail="tcp/22: timed out")
+    ids = {("ag_bina_durumu", "HB-A"): hall.network_status.pk,
+           ("bt_varlik", "DB-A1"): pc.pk, ("bt_varlik", "DB-B1"): printer.pk,
            ("ag_baglanti", "DV-1"): link.pk, ("bina_hizmet", "HB-A"): hall.pk,
            ("bina_hizmet", "HB-B"): police.pk,
            ("mahalle", "Arifiye"): Neighbourhood.objects.get().pk,

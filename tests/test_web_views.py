@@ -54,7 +54,7 @@ PUBLIC = {"mahalle", "yol", "yesil_alan"}
     ("park_bahceler", "data_entry", PUBLIC | {"bina_hizmet", "numarataj", "aydinlatma"}),
     ("bilgi_islem", "technician", PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma",
                                             "oda", "bt_varlik", "ag_baglanti",
-                                            "helpdesk_ticket"}),
+                                            "helpdesk_ticket", "ag_bina_durumu"}),
     ("zabita", "viewer", PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma"}),
     ("kultur_sosyal", "viewer", PUBLIC | {"bina_hizmet"}),
     ("mali_hizmetler", "manager", PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma",
