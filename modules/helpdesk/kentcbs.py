@@ -30,6 +30,12 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
     )
 
 
+def dashboard_figures(*, user: Any) -> Any:
+    from modules.helpdesk.dashboard import figures
+
+    return figures(user=user)
+
+
 def load_demo(**kwargs: Any) -> dict[str, Any]:
     from modules.helpdesk.demo import load_demo as load
 
@@ -49,6 +55,7 @@ MODULE = ModuleSpec(
         MenuItem("helpdesk:statistics", "Destek istatistikleri", "Helpdesk statistics", IT_ROLES),
     ),
     building_panels=(building_panel,),
+    dashboard_figures=(dashboard_figures,),
     permissions=(
         Permission("helpdesk.report", "Arıza / talep bildirme", "Report faults and requests"),
         Permission("helpdesk.work", "Birimin taleplerini işleme", "Work on the unit's tickets",
