@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -214,10 +214,13 @@ def _visible_or_404(request: HttpRequest, pk: int) -> Ticket:
 
 
 #: Words for the reasons the services record on each step (``services._save``).
-HISTORY_STEPS = {"opened": gettext_lazy("Opened"), "assigned": gettext_lazy("Assigned"),
-                 "in progress": gettext_lazy("Work started"),
-                 "waiting": gettext_lazy("Put on hold"), "resolved": gettext_lazy("Resolved"),
-                 "closed": gettext_lazy("Closed"), "reopened": gettext_lazy("Reopened")}
+HISTORY_STEPS = {"opened": pgettext_lazy("ticket step", "Opened"),
+                 "assigned": pgettext_lazy("ticket step", "Assigned"),
+                 "in progress": pgettext_lazy("ticket step", "Work started"),
+                 "waiting": pgettext_lazy("ticket step", "Put on hold"),
+                 "resolved": pgettext_lazy("ticket step", "Resolved"),
+                 "closed": pgettext_lazy("ticket step", "Closed"),
+                 "reopened": pgettext_lazy("ticket step", "Reopened")}
 
 
 def _history(ticket: Ticket) -> list[dict[str, Any]]:
