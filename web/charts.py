@@ -15,7 +15,15 @@ Row = tuple[str, float, str]
 
 
 def _number(value: float) -> str:
+    """The value as data (``69.2``), for ``data-value`` attributes."""
     return f"{value:g}" if value != int(value) else str(int(value))
+
+
+def _shown(value: float) -> str:
+    """The value as the page shows it (``69,2`` in Turkish), like the table beside it."""
+    from django.utils.formats import number_format
+
+    return str(number_format(value if value != int(value) else int(value)))
 
 
 def bar_chart(rows: Sequence[Row], *, title: str, colour: str = "#1f4e79",
@@ -45,7 +53,7 @@ def bar_chart(rows: Sequence[Row], *, title: str, colour: str = "#1f4e79",
             f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar}" '
             f'fill="{colour}" data-value="{_number(value)}"/>'
             f'<text x="{label_width + length + 4:.1f}" y="{y + bar - 5}" font-size="12" '
-            f'fill="#222">{_number(value)}</text></a>')
+            f'fill="#222">{_shown(value)}</text></a>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -89,7 +97,7 @@ def column_chart(rows: Sequence[Row], *, title: str, colour: str = "#1b9e77",
             f'width="{column:.1f}" height="{length:.1f}" fill="{colour}" '
             f'data-value="{_number(value)}"/>'
             f'<text x="{centre:.1f}" y="{base - length - 3:.1f}" text-anchor="middle" '
-            f'font-size="10" fill="#222">{_number(value)}</text>'
+            f'font-size="10" fill="#222">{_shown(value)}</text>'
             f'{_axis_label(label, centre, base)}</a>')
     parts.append("</svg>")
     return "".join(parts)

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 
 from gis_core.labels import code_labels, department_labels
 from gis_core.modules import DashboardFigure
@@ -150,7 +151,7 @@ def _upload_figures(*, user: Any) -> list[DashboardFigure]:
             unit_tr="yükleme", unit_en="uploads"),
         DashboardFigure(
             "upload_acceptance", "Birimlere göre kabul oranı", "Acceptance rate per department",
-            value=f"{round(100.0 * accepted / uploads, 1):g} %", url=reports,
+            value=f"{number_format(round(100.0 * accepted / uploads, 1))} %", url=reports,
             rows=tuple((names.get(row["department"], row["department"]),
                         round(100.0 * row["accepted"] / row["uploads"], 1),
                         f"{reports}?department={row['department']}") for row in rows),

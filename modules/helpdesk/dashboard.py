@@ -18,6 +18,7 @@ from django.db.models import Avg, Count, F
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import get_language
 
 from gis_core.modules import DashboardFigure
@@ -82,7 +83,7 @@ def figures(*, user: Any, now: dt.datetime | None = None) -> list[DashboardFigur
             unit_tr="talep", unit_en="tickets"),
         DashboardFigure(
             "helpdesk_past_sla", "SLA süresi geçmiş açık talepler", "Open tickets past SLA",
-            value=f"{share:g} %", url=f"{listing}?queue=overdue",
+            value=f"{number_format(share)} %", url=f"{listing}?queue=overdue",
             rows=((("Süresi geçmiş" if not english else "Past due"), float(overdue),
                    f"{listing}?queue=overdue"),
                   (("Süresi içinde" if not english else "Within SLA"),
