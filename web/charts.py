@@ -26,8 +26,13 @@ def _shown(value: float) -> str:
     return str(number_format(value if value != int(value) else int(value)))
 
 
+def percent(value: float) -> str:
+    """``69,2 %`` / ``100 %`` in the page's locale."""
+    return f"{_shown(value)} %"
+
+
 def bar_chart(rows: Sequence[Row], *, title: str, colour: str = "#1f4e79",
-              width: int = 480) -> str:
+              width: int = 360) -> str:
     """Horizontal bars, one per row (label, value, url).
 
     Examples
@@ -36,7 +41,7 @@ def bar_chart(rows: Sequence[Row], *, title: str, colour: str = "#1f4e79",
     >>> svg.count("<rect") == 2 and 'href="/a"' in svg
     True
     """
-    bar, gap, top, label_width = 18, 6, 6, 170
+    bar, gap, top, label_width = 16, 5, 4, 150
     height = top + len(rows) * (bar + gap) + 2
     maximum = max((value for _label, value, _url in rows), default=0) or 1
     scale = (width - label_width - 50) / maximum
@@ -46,7 +51,7 @@ def bar_chart(rows: Sequence[Row], *, title: str, colour: str = "#1f4e79",
     for index, (label, value, url) in enumerate(rows):
         y = top + index * (bar + gap)
         length = max(0.0, value * scale)
-        text = escape(label if len(label) <= 26 else label[:25] + "…")
+        text = escape(label if len(label) <= 22 else label[:21] + "…")
         parts.append(
             f'<a href="{escape(url)}"><text x="{label_width - 6}" y="{y + bar - 5}" '
             f'text-anchor="end" font-size="12" fill="#222">{text}</text>'
@@ -68,7 +73,7 @@ def _axis_label(label: str, centre: float, base: float) -> str:
 
 
 def column_chart(rows: Sequence[Row], *, title: str, colour: str = "#1b9e77",
-                 width: int = 480, height: int = 200) -> str:
+                 width: int = 360, height: int = 190) -> str:
     """Columns for a time series (every row drawn, a 0 as an empty column with its 0 label).
 
     Examples

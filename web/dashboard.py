@@ -15,10 +15,10 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 
 from gis_core.labels import code_labels, department_labels
 from gis_core.modules import DashboardFigure
+from web.charts import percent
 
 #: Roles the dashboard is for (in any department); superusers too.
 DASHBOARD_ROLES = frozenset({"manager", "gis_admin"})
@@ -136,8 +136,6 @@ def _upload_figures(*, user: Any) -> list[DashboardFigure]:
                       read=Sum("count_read"), loaded=Sum("count_loaded"))
             .order_by("department"))
     rows = list(rows)
-    if not rows:
-        return []
     names = department_labels(row["department"] for row in rows)
     reports = reverse("web:report_list")
     uploads = sum(row["uploads"] for row in rows)
@@ -151,7 +149,8 @@ def _upload_figures(*, user: Any) -> list[DashboardFigure]:
             unit_tr="yükleme", unit_en="uploads"),
         DashboardFigure(
             "upload_acceptance", "Birimlere göre kabul oranı", "Acceptance rate per department",
-            value=f"{number_format(round(100.0 * accepted / uploads, 1))} %", url=reports,
+            value=percent(round(100.0 * accepted / uploads, 1)) if uploads else "—",
+            url=reports,
             rows=tuple((names.get(row["department"], row["department"]),
                         round(100.0 * row["accepted"] / row["uploads"], 1),
                         f"{reports}?department={row['department']}") for row in rows),

@@ -83,7 +83,8 @@ def figures(*, user: Any, now: dt.datetime | None = None) -> list[DashboardFigur
             unit_tr="talep", unit_en="tickets"),
         DashboardFigure(
             "helpdesk_past_sla", "SLA süresi geçmiş açık talepler", "Open tickets past SLA",
-            value=f"{number_format(share)} %", url=f"{listing}?queue=overdue",
+            value=f"{number_format(share if share != int(share) else int(share))} %",
+            url=f"{listing}?queue=overdue",
             rows=((("Süresi geçmiş" if not english else "Past due"), float(overdue),
                    f"{listing}?queue=overdue"),
                   (("Süresi içinde" if not english else "Within SLA"),

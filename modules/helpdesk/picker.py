@@ -1,7 +1,7 @@
 """The asset picker of the ticket form: devices, rooms and buildings by a few letters.
 
 Searches inventory numbers (and host names), room codes and names, and building names
-and codes, upper-cased by Turkish rules on both sides (``selectors.turkish_upper``).
+and codes, folded by Turkish rules on both sides (``selectors.search_key``).
 A user who may read the asset layer (``bt_varlik``) finds every registered device, a
 reader of the building layer every building and room; everyone else finds those of their
 own departments. Scrapped devices are not offered (they cannot be repaired). No personal
@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.db.models.functions import Collate, Upper
 
-from modules.helpdesk.selectors import turkish_upper
+from modules.helpdesk.selectors import search_expression, search_key
 
 #: Results per kind.
 LIMIT = 8
@@ -32,9 +31,7 @@ def _may_read(user: Any, code: str) -> bool:
 
 
 def _matching(queryset: QuerySet[Any], needle: str, *fields: str) -> QuerySet[Any]:
-    from gis_core.models.base import TURKISH
-
-    aliases = {f"p_{i}": Upper(Collate(field, TURKISH)) for i, field in enumerate(fields)}
+    aliases = {f"p_{i}": search_expression(field) for i, field in enumerate(fields)}
     condition = Q()
     for alias in aliases:
         condition |= Q(**{f"{alias}__contains": needle})
@@ -53,7 +50,7 @@ def pick(*, user: Any, text: str) -> list[dict[str, Any]]:
     text = text.replace("\x00", "").strip()[:60]
     if len(text) < 2:
         return []
-    needle = turkish_upper(text)
+    needle = search_key(text)
     access = user_access(user)
     own = Q(departments__code__in=access.departments)
     buildings = Building.objects.all()

@@ -169,24 +169,43 @@ def turkish_upper(text: str) -> str:
     return text.replace("i", "İ").replace("ı", "I").upper()
 
 
-def search_tickets(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
-    """Tickets whose number, title, building name or asset inventory number contains ``text``.
+def search_key(text: str) -> str:
+    """The form both sides of a search are compared in: Turkish upper case, then dotted and
+    dotless I made one letter, since people type "zabita" for "Zabıta" and "istasyon" for
+    "Istasyon".
 
-    Both sides are upper-cased by Turkish rules (the column in PostgreSQL's ICU Turkish
-    collation, the text by :func:`turkish_upper`), so "zabıta", "ZABITA" and "Zabıta" find
-    the same tickets, and "istasyon" finds "İSTASYON".
+    Examples
+    --------
+    >>> search_key("zabita") == search_key("ZABITA") == search_key("Zabıta")
+    True
     """
-    from django.db.models.functions import Collate, Upper
+    return turkish_upper(text).replace("İ", "I")
+
+
+def search_expression(field: str) -> Any:
+    """SQL twin of :func:`search_key` for a column: upper case in the ICU Turkish collation,
+    then İ → I."""
+    from django.db.models import Value
+    from django.db.models.functions import Collate, Replace, Upper
 
     from gis_core.models.base import TURKISH
 
+    return Replace(Upper(Collate(field, TURKISH)), Value("İ"), Value("I"))
+
+
+def search_tickets(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Tickets whose number, title, building name or asset inventory number contains ``text``.
+
+    Both sides are compared by :func:`search_key` (Turkish case folding, dotted and dotless
+    I as one), so "zabita", "zabıta", "ZABITA" and "Zabıta" find the same tickets.
+    """
     text = text.replace("\x00", "").strip()[:100]
     if not text:
         return tickets
-    needle = turkish_upper(text)
+    needle = search_key(text)
     fields = {"s_number": "number", "s_title": "title", "s_building": "building__name",
               "s_inventory": "asset__inventory_number"}
-    tickets = tickets.annotate(**{alias: Upper(Collate(field, TURKISH))
+    tickets = tickets.annotate(**{alias: search_expression(field)
                                   for alias, field in fields.items()})
     condition = Q()
     for alias in fields:

@@ -41,6 +41,7 @@ from modules.helpdesk.statistics import (
     DIMENSIONS,
     activity_report,
     building_load,
+    fill_months,
     ticket_statistics,
     totals,
 )
@@ -319,6 +320,9 @@ def _statistics_args(request: HttpRequest) -> tuple[str, dt.date | None, dt.date
 def statistics_page(request: HttpRequest) -> HttpResponse:
     by, date_from, date_to = _statistics_args(request)
     rows = ticket_statistics(user=request.user, by=by, date_from=date_from, date_to=date_to)
+    if by == "month" and rows:  # every month of the period, an empty one as 0
+        rows = fill_months(rows, date_from or dt.date.fromisoformat(f"{rows[0].key}-01"),
+                           date_to or dt.date.fromisoformat(f"{rows[-1].key}-01"))
     english = (get_language() or "tr").startswith("en")
     titles = {code: pair[1] if english else pair[0] for code, pair in DIMENSION_TITLES.items()}
     title = titles[by]
