@@ -242,4 +242,23 @@ def test_frame_dashboard_and_past_due_ticket(size: str, demo: dict, live_server,
         # The history reads in words, one language: no "İşlemde in progress".
         history = b.page.locator("#history").inner_text()
         assert "in progress" not in history and "Çözüldü" in history
+        # The asset picker: a few letters of an inventory number, in lower case, then Enter.
+        device = (Asset.objects.filter(status="in_service", building__isnull=False)
+                  .order_by("inventory_number").first())
+        b.goto("/helpdesk/new/")
+        _frame(b, phone)
+        b.page.fill("#picker-q", device.inventory_number.lower())
+        b.page.locator("#picker-results li").first.wait_for()
+        b.shot("picker")
+        b.page.press("#picker-q", "ArrowDown")
+        b.page.press("#picker-q", "Enter")
+        assert device.inventory_number in b.page.locator("#picker-chosen").inner_text()
+        assert b.page.input_value("input[name=inventory_number]") == device.inventory_number
+        b.page.select_option("select[name=category]", "hardware_fault")
+        b.page.fill("input[name=title]", "Ekran açılmıyor")
+        b.page.click("#ticket-form button[type=submit]")
+        b.page.wait_for_selector("#ticket-number")
+        opened = Ticket.objects.get(number=b.page.locator("#ticket-number").inner_text())
+        assert opened.asset == device and opened.building_id == device.building_id
+        b.shot("picked-ticket")
         b.close()
