@@ -134,3 +134,24 @@ def test_map_centre_comes_from_the_boundary_in_the_east(world: World) -> None:
         "name": "Van", "province": "Van", "srid": settings.KENTCBS_SRID, "boundary": boundary})
     lat, lon = _centre()
     assert 38.45 < lat < 38.55 and 43.30 < lon < 43.50
+
+
+def test_one_language_at_a_time(world: World, tickets: dict, client) -> None:
+    """Words, not codes, and never "Türkçe English" glued: each page in the chosen language."""
+    from django.conf import settings
+
+    late = tickets["late"]
+    client.force_login(world.colleague)  # fen_isleri data entry
+    turkish = client.get(f"/helpdesk/tickets/{late.pk}/").content.decode()
+    assert "Donanım arızası" in turkish and "Hardware fault" not in turkish
+    home = client.get("/").content.decode()
+    assert "Veri girişi" in home and "data_entry" not in home
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(f"/helpdesk/tickets/{late.pk}/").content.decode()
+    assert "Hardware fault" in english and "Donanım arızası" not in english
+    assert ">New<" in english and "Yeni" not in english
+    assert "Directorate of Technical Works" in english  # the reporting department, in English
+    home = client.get("/").content.decode()
+    assert "Data entry" in home and "data_entry" not in home and "Veri girişi" not in home
+    listing = client.get("/helpdesk/").content.decode()
+    assert "Past due" in listing and "Süresi geçmiş" not in listing
