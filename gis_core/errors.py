@@ -53,9 +53,21 @@ class KentCBSError(CommandError):
 
     def __init__(self, code: str, message: str, **params: object) -> None:
         self.code = code
+        self.msgid, self.params = message, params
         self.english = message.format(**params) if params else message
         self.text = bilingual(message, **params)
         super().__init__(f"[{code}] {self.text}", returncode=self.exit_code)
+
+    @property
+    def localized(self) -> str:
+        """The message in the active language only (for web pages: one language at a time)."""
+        from django.utils.translation import gettext
+
+        msgid = getattr(self, "msgid", None)
+        if msgid is None:  # a subclass that builds its message itself
+            return str(getattr(self, "text", self))
+        text = str(gettext(msgid))
+        return text.format(**self.params) if self.params else text
 
 
 class DatabaseSetupError(KentCBSError):

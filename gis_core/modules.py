@@ -56,6 +56,37 @@ BuildingPanel = Callable[..., BuildingSummary | None]
 
 
 @dataclass(frozen=True)
+class DashboardFigure:
+    """One figure of the manager dashboard (``/dashboard/``), produced by the core or a module.
+
+    Labels in ``rows`` are in the request's language (the producer runs inside it). Every
+    figure links to the list behind it: ``url`` for the headline, each row's own URL.
+    """
+
+    code: str
+    title_tr: str
+    title_en: str
+    #: The headline (``"42"``, ``"12.5 %"``); empty when the figure is a table only.
+    value: str = ""
+    #: The list behind the headline.
+    url: str = ""
+    #: (label, value, url) rows, shown as a table and the same numbers as a bar chart.
+    rows: tuple[tuple[str, float, str], ...] = ()
+    #: What the rows' values count (tr, en), e.g. ("saat", "hours").
+    unit_tr: str = ""
+    unit_en: str = ""
+    #: ``"bar"`` (horizontal bars), ``"column"`` (a time series) or ``""`` (table only).
+    chart: str = "bar"
+    #: A short explanation of how the figure is computed (tr, en).
+    note_tr: str = ""
+    note_en: str = ""
+
+
+#: ``figures(*, user) -> Sequence[DashboardFigure]`` (empty: nothing this user may see).
+DashboardFigures = Callable[..., Sequence[DashboardFigure]]
+
+
+@dataclass(frozen=True)
 class Permission:
     """A capability a module checks, documented for operators.
 
@@ -91,6 +122,9 @@ class ModuleSpec:
         Dotted path of the module's URLconf, included under ``/<code>/``.
     menu_items, building_panels, permissions
         Viewer menu entries, per-building summaries, capabilities.
+    dashboard_figures
+        Producers of manager dashboard figures (:class:`DashboardFigure`), called with
+        the signed-in user; the dashboard shows them after the core's own.
     demo : callable or None
         ``demo(*, profile) -> dict`` loading the module's demo data; called by
         ``gis_core.demo.load_demo`` after the core demo.
@@ -105,6 +139,7 @@ class ModuleSpec:
     menu_items: Sequence[MenuItem] = field(default_factory=tuple)
     building_panels: Sequence[BuildingPanel] = field(default_factory=tuple)
     permissions: Sequence[Permission] = field(default_factory=tuple)
+    dashboard_figures: Sequence[DashboardFigures] = field(default_factory=tuple)
     demo: Callable[..., dict[str, Any]] | None = None
 
 
@@ -232,6 +267,15 @@ def building_summaries(*, user: Any, building: Any) -> list[BuildingSummary]:
             summary = panel(user=user, building=building)
             if summary is not None:
                 result.append(summary)
+    return result
+
+
+def dashboard_figures(*, user: Any) -> list[DashboardFigure]:
+    """The dashboard figures every module produces for ``user`` (in module order)."""
+    result: list[DashboardFigure] = []
+    for spec in discover():
+        for producer in spec.dashboard_figures:
+            result.extend(producer(user=user))
     return result
 
 

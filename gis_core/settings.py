@@ -160,6 +160,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # The app frame's menu (core pages and the modules' menu entries).
+                "web.context_processors.frame",
             ],
         },
     },

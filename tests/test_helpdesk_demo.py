@@ -21,7 +21,8 @@ def test_module_is_discovered_with_its_hooks(world: World) -> None:
     assert spec.app_name == "modules.helpdesk" and spec.urls == "modules.helpdesk.urls"
     assert (spec.layer_definitions_dir / "helpdesk_ticket.yaml").exists()
     summary = spec.building_panels[0](user=world.tech, building=world.hall)
-    assert summary.lines == (("Açık talep", "0"), ("Toplam talep", "0"))
+    assert summary.lines == (("Açık talep", "0"), ("Süresi geçmiş talep", "0"),
+                             ("Toplam talep", "0"))
     assert summary.links[0][1] == f"/helpdesk/new/?building={world.hall.pk}"
     assert spec.building_panels[0](user=None, building=world.hall) is None
     from gis_core.modules import menu_for

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views, views_map, views_reports, views_templates
+from web import views, views_dashboard, views_map, views_reports, views_templates
 from web.forms import SignInForm
 
 app_name = "web"
@@ -15,6 +15,10 @@ urlpatterns = [
     path("map/building/<int:pk>.json", views_map.building_json, name="building"),
     path("map/building-at.json", views_map.building_at_json, name="building_at"),
     path("map/search.json", views_map.search_json, name="search"),
+    # The manager dashboard and the lists behind its figures (web/views_dashboard.py).
+    path("dashboard/", views_dashboard.dashboard_page, name="dashboard"),
+    path("dashboard/assets/", views_dashboard.asset_list, name="dashboard_assets"),
+    path("dashboard/links/", views_dashboard.link_list, name="dashboard_links"),
     # Validation reports and uploads (web/views_reports.py).
     path("reports/", views_reports.report_list, name="report_list"),
     path("reports/<int:pk>/", views_reports.report_detail, name="report_detail"),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
 
+from gis_core.labels import role_label
 from gis_core.modules import menu_for
 from layers.access import readable_layers
 from web import selectors
@@ -24,8 +26,13 @@ def home(request: HttpRequest) -> HttpResponse:
     context: dict[str, object] = {"menu": menu}
     if request.user.is_authenticated:
         context.update(selectors.department_home(user=request.user))
+        context["roles"] = [role_label(code) for code in context["roles"]]
+        english = (get_language() or "tr").startswith("en")
+        titles = {layer["code"]: layer["title_en" if english else "title_tr"]
+                  for layer in context["layers"]}
         context["uploads"] = [{"batch": batch, "status_label": STATUS_LABELS.get(batch.status,
-                                                                                batch.status)}
+                                                                                batch.status),
+                               "layer_title": titles.get(batch.layer_code, batch.layer_code)}
                               for batch in context["uploads"]]
     else:
         context["layers"] = [{"code": layer.code, "title_tr": layer.title.tr,

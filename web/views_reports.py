@@ -50,7 +50,7 @@ def _title(layer: Any) -> str:
 @require_GET
 def report_list(request: HttpRequest) -> HttpResponse:
     """ETL batches of the readable layers: filter by layer, status, department; paginated."""
-    from gis_core.models import Department
+    from gis_core.labels import department_labels
 
     layers = {layer.code: layer for layer in readable_layers(request.user)}
     batches = reports.visible_batches(user=request.user)
@@ -62,10 +62,11 @@ def report_list(request: HttpRequest) -> HttpResponse:
     department_codes = sorted(set(batches.values_list("department", flat=True)))
     if chosen["department"] not in department_codes:
         chosen["department"] = ""
-    names = dict(Department.objects.filter(code__in=department_codes).values_list("code", "name"))
+    names = department_labels(department_codes)
     page = Paginator(reports.filter_batches(batches, **chosen), BATCHES_PER_PAGE).get_page(
         request.GET.get("page"))
     rows = [{"batch": batch, "layer_title": _title(layers[batch.layer_code]),
+             "department": names.get(batch.department, batch.department),
              "status_label": reports.STATUS_LABELS.get(batch.status, batch.status)}
             for batch in page.object_list]
     query = "&".join(f"{k}={v}" for k, v in chosen.items() if v)

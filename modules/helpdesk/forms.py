@@ -1,4 +1,4 @@
-"""Helpdesk forms (Turkish labels)."""
+"""Helpdesk forms (English msgids, Turkish in locale/tr)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from modules.helpdesk.choices import (
 
 
 class TicketForm(forms.Form):
-    category = forms.ChoiceField(label=_("Kategori"), choices=TicketCategoryChoices.choices)
-    priority = forms.ChoiceField(label=_("Öncelik"), choices=TicketPriorityChoices.choices,
+    category = forms.ChoiceField(label=_("Category"), choices=TicketCategoryChoices.choices)
+    priority = forms.ChoiceField(label=_("Priority"), choices=TicketPriorityChoices.choices,
                                  initial=TicketPriorityChoices.NORMAL)
-    title = forms.CharField(label=_("Konu"), max_length=200)
-    description = forms.CharField(label=_("Açıklama"), required=False, widget=forms.Textarea)
+    title = forms.CharField(label=_("Subject"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea)
     inventory_number = forms.CharField(
-        label=_("Demirbaş numarası"), required=False, max_length=50,
-        help_text=_("Donanım arızasında zorunlu: cihazın üzerindeki demirbaş etiketi."))
+        label=_("Inventory number"), required=False, max_length=50,
+        help_text=_("Required for a hardware fault: the inventory label on the device."))
     building = forms.IntegerField(widget=forms.HiddenInput, required=False)
     room = forms.IntegerField(widget=forms.HiddenInput, required=False)
 

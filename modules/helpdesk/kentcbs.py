@@ -19,15 +19,27 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
 
     if not getattr(user, "is_authenticated", False):
         return None
+    from django.utils.translation import gettext as _
+
+    from modules.helpdesk.selectors import overdue_condition
+
     tickets = visible_tickets(user=user).filter(building=building)
     new_url = reverse("helpdesk:ticket_new") + f"?building={building.pk}"
+    # Lines and links in the request's language (the panel runs inside the request).
     return BuildingSummary(
         title_tr="Arıza ve talepler", title_en="Tickets",
-        lines=(("Açık talep", str(tickets.filter(status__in=OPEN_STATUSES).count())),
-               ("Toplam talep", str(tickets.count()))),
-        links=(("Arıza / talep bildir", new_url),
-               ("Bina sayfası", reverse("helpdesk:building", args=[building.pk]))),
+        lines=((_("Open tickets"), str(tickets.filter(status__in=OPEN_STATUSES).count())),
+               (_("Past due tickets"), str(tickets.filter(overdue_condition()).count())),
+               (_("All tickets"), str(tickets.count()))),
+        links=((_("Report a fault"), new_url),
+               (_("Building page"), reverse("helpdesk:building", args=[building.pk]))),
     )
+
+
+def dashboard_figures(*, user: Any) -> Any:
+    from modules.helpdesk.dashboard import figures
+
+    return figures(user=user)
 
 
 def load_demo(**kwargs: Any) -> dict[str, Any]:
@@ -49,6 +61,7 @@ MODULE = ModuleSpec(
         MenuItem("helpdesk:statistics", "Destek istatistikleri", "Helpdesk statistics", IT_ROLES),
     ),
     building_panels=(building_panel,),
+    dashboard_figures=(dashboard_figures,),
     permissions=(
         Permission("helpdesk.report", "Arıza / talep bildirme", "Report faults and requests"),
         Permission("helpdesk.work", "Birimin taleplerini işleme", "Work on the unit's tickets",

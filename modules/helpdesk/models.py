@@ -104,6 +104,11 @@ class Ticket(models.Model):
         return self.status not in {TicketStatusChoices.RESOLVED, TicketStatusChoices.CLOSED}
 
     @property
+    def is_overdue(self) -> bool:
+        """Open and past its resolution due time (the lists' and the ticket's flag)."""
+        return self.is_open and self.resolution_due_at < timezone.now()
+
+    @property
     def sla_met(self) -> bool | None:
         """Resolved within the resolution target (None while unresolved)."""
         if self.resolved_at is None:

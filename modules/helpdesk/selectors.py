@@ -108,3 +108,106 @@ def technicians_of(*, unit_code: str) -> QuerySet[Any]:
     return get_user_model().objects.filter(
         memberships__department__code=unit_code, memberships__role__in=WORKER_ROLES
     ).distinct().order_by("username")
+
+
+# -- lists: queues, filters, search -------------------------------------------------------
+#: Queues of the ticket list, in the order of its tabs.
+QUEUES = ("all", "mine", "unit", "unassigned", "overdue")
+
+
+def overdue_condition(now: Any = None) -> Q:
+    """Open tickets whose resolution due time has passed (past SLA)."""
+    from django.utils import timezone
+
+    from modules.helpdesk.choices import OPEN_STATUSES
+
+    return Q(status__in=OPEN_STATUSES, resolution_due_at__lt=now or timezone.now())
+
+
+def with_overdue(tickets: QuerySet[Ticket], now: Any = None) -> QuerySet[Ticket]:
+    """``tickets`` annotated with ``overdue`` (bool), for the lists' flag."""
+    from django.db.models import BooleanField, Case, Value, When
+
+    return tickets.annotate(overdue=Case(When(overdue_condition(now), then=Value(True)),
+                                         default=Value(False), output_field=BooleanField()))
+
+
+def queue_tickets(*, user: Any, queue: str, now: Any = None) -> QuerySet[Ticket]:
+    """The visible tickets of one queue of ``user``.
+
+    ``mine``: assigned to or reported by the user; ``unit``: the user's units' tickets
+    (the units they work for, else the departments they belong to); ``unassigned``: open
+    tickets without a technician; ``overdue``: open tickets past their resolution due time;
+    anything else: every visible ticket.
+    """
+    from modules.helpdesk.choices import OPEN_STATUSES
+
+    tickets = visible_tickets(user=user)
+    access = helpdesk_access(user)
+    if queue == "mine":
+        return tickets.filter(Q(technician_id=access.user_id) | Q(reporter_id=access.user_id))
+    if queue == "unit":
+        if access.work_units:
+            return tickets.filter(responsible_unit__code__in=access.work_units)
+        return tickets.filter(reporter_department__code__in=access.departments)
+    if queue == "unassigned":
+        return tickets.filter(technician__isnull=True, status__in=OPEN_STATUSES)
+    if queue == "overdue":
+        return tickets.filter(overdue_condition(now))
+    return tickets
+
+
+def turkish_upper(text: str) -> str:
+    """Upper case by Turkish rules: ``i`` → ``İ``, ``ı`` → ``I`` (Python's ``upper`` maps both
+    to ``I``).
+
+    Examples
+    --------
+    >>> turkish_upper("zabıta binası")
+    'ZABITA BİNASI'
+    """
+    return text.replace("i", "İ").replace("ı", "I").upper()
+
+
+def search_key(text: str) -> str:
+    """The form both sides of a search are compared in: Turkish upper case, then dotted and
+    dotless I made one letter, since people type "zabita" for "Zabıta" and "istasyon" for
+    "Istasyon".
+
+    Examples
+    --------
+    >>> search_key("zabita") == search_key("ZABITA") == search_key("Zabıta")
+    True
+    """
+    return turkish_upper(text).replace("İ", "I")
+
+
+def search_expression(field: str) -> Any:
+    """SQL twin of :func:`search_key` for a column: upper case in the ICU Turkish collation,
+    then İ → I."""
+    from django.db.models import Value
+    from django.db.models.functions import Collate, Replace, Upper
+
+    from gis_core.models.base import TURKISH
+
+    return Replace(Upper(Collate(field, TURKISH)), Value("İ"), Value("I"))
+
+
+def search_tickets(tickets: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
+    """Tickets whose number, title, building name or asset inventory number contains ``text``.
+
+    Both sides are compared by :func:`search_key` (Turkish case folding, dotted and dotless
+    I as one), so "zabita", "zabıta", "ZABITA" and "Zabıta" find the same tickets.
+    """
+    text = text.replace("\x00", "").strip()[:100]
+    if not text:
+        return tickets
+    needle = search_key(text)
+    fields = {"s_number": "number", "s_title": "title", "s_building": "building__name",
+              "s_inventory": "asset__inventory_number"}
+    tickets = tickets.annotate(**{alias: search_expression(field)
+                                  for alias, field in fields.items()})
+    condition = Q()
+    for alias in fields:
+        condition |= Q(**{f"{alias}__contains": needle})
+    return tickets.filter(condition)

@@ -426,3 +426,44 @@ def complete_work_item(*, item: MaintenanceWorkItem, by: Any,
     item.done_by = by
     item.save(update_fields=["done_at", "done_by"])
     return item
+
+
+# -- what the ticket page offers ----------------------------------------------
+#: Every step of the ticket page, in the order it shows them.
+ACTIONS = ("assign", "start", "wait", "vendor", "vendor_return", "resolve", "log_time",
+           "close", "reopen", "comment")
+
+
+def available_actions(*, ticket: Ticket, user: Any) -> list[str]:
+    """The steps ``user`` may take on ``ticket`` in its current state (``ACTIONS`` order).
+
+    Follows the lifecycle (``ALLOWED``) and the same permission rules the writes check,
+    so the page never offers a button that would be refused.
+    """
+    worker = can_work_on(user=user, ticket=ticket)
+    reporter = ticket.reporter_id == getattr(user, "pk", None)
+    allowed = ALLOWED.get(ticket.status, frozenset())
+    status = ticket.status
+    offered: list[str] = []
+    if worker:
+        if S.ASSIGNED in allowed:
+            offered.append("assign")
+        if S.IN_PROGRESS in allowed and status not in (S.RESOLVED, S.CLOSED):
+            offered.append("start")
+        if S.WAITING in allowed:
+            offered.append("wait")
+            if ticket.asset_id is not None:
+                offered.append("vendor")
+        if status == S.WAITING and ticket.vendor_repairs.filter(returned_at=None).exists():
+            offered.append("vendor_return")
+        if S.RESOLVED in allowed:
+            offered.append("resolve")
+        if status != S.CLOSED:
+            offered.append("log_time")
+    if (worker or reporter) and status == S.RESOLVED:
+        offered.append("close")
+    if (worker or reporter) and status in (S.RESOLVED, S.CLOSED):
+        offered.append("reopen")
+    if can_see(user=user, ticket=ticket):
+        offered.append("comment")
+    return offered

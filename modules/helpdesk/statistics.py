@@ -175,6 +175,26 @@ def ticket_statistics(*, user: Any, by: str, date_from: dt.date | None = None,
     ]
 
 
+def fill_months(rows: list[StatRow], first: dt.date, last: dt.date) -> list[StatRow]:
+    """``rows`` grouped by month with every month from ``first`` to ``last`` present: a month
+    without tickets is a row of zeros (so the table and its chart show the same 0).
+
+    Examples
+    --------
+    >>> [r.key for r in fill_months([], dt.date(2026, 11, 5), dt.date(2027, 1, 1))]
+    ['2026-11', '2026-12', '2027-01']
+    """
+    by_key = {row.key: row for row in rows}
+    year, month, out = first.year, first.month, []
+    while (year, month) <= (last.year, last.month):
+        key = f"{year:04d}-{month:02d}"
+        out.append(by_key.get(key) or StatRow(key=key, label=key, tickets=0, open=0,
+                                               resolved=0, sla_met=0,
+                                               mean_hours_to_resolve=None, minutes_spent=0))
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return out
+
+
 def totals(*, user: Any, date_from: dt.date | None = None,
            date_to: dt.date | None = None) -> StatRow:
     """The same figures over all visible tickets of the period (one row)."""
@@ -278,8 +298,8 @@ def activity_report(*, user: Any, year: int) -> dict[str, Any]:
         "by_category": ticket_statistics(user=user, by="category", date_from=date_from,
                                          date_to=date_to),
         "by_unit": ticket_statistics(user=user, by="unit", date_from=date_from, date_to=date_to),
-        "by_month": ticket_statistics(user=user, by="month", date_from=date_from,
-                                      date_to=date_to),
+        "by_month": fill_months(ticket_statistics(user=user, by="month", date_from=date_from,
+                                                  date_to=date_to), date_from, date_to),
         "repairs": repairs,
         "scrapping_proposals": scrapping,
         "reopened": reopened,

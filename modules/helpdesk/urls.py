@@ -7,6 +7,7 @@ app_name = "helpdesk"
 urlpatterns = [
     path("", views.ticket_list, name="ticket_list"),
     path("new/", views.ticket_new, name="ticket_new"),
+    path("pick.json", views.asset_search, name="asset_search"),
     path("tickets/<int:pk>/", views.ticket_detail, name="ticket_detail"),
     path("tickets/<int:pk>/action/", views.ticket_action, name="ticket_action"),
     path("statistics/", views.statistics_page, name="statistics"),

@@ -10,11 +10,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gis_core.errors import KentCBSError
+from gis_core.models import Department
 from gis_core.params import id_param
 from modules.helpdesk import services
 from modules.helpdesk.charts import bar_chart
@@ -24,19 +27,29 @@ from modules.helpdesk.forms import ActionForm, TicketForm
 from modules.helpdesk.maps import load_map
 from modules.helpdesk.models import Ticket, VendorRepair
 from modules.helpdesk.selectors import (
+    QUEUES,
     can_work_on,
     helpdesk_access,
+    queue_tickets,
+    search_tickets,
     technicians_of,
     visible_tickets,
+    with_overdue,
 )
 from modules.helpdesk.statistics import (
     DIMENSION_TITLES,
     DIMENSIONS,
     activity_report,
     building_load,
+    fill_months,
     ticket_statistics,
     totals,
 )
+
+#: Tab titles of the ticket list's queues.
+QUEUE_TITLES = {"all": gettext_lazy("All"), "mine": gettext_lazy("Mine"),
+                "unit": gettext_lazy("My unit's"), "unassigned": gettext_lazy("Unassigned"),
+                "overdue": gettext_lazy("Past due")}
 
 
 def _audit(request: HttpRequest) -> Any:
@@ -47,10 +60,21 @@ def _audit(request: HttpRequest) -> Any:
 
 
 def _centre() -> tuple[float, float]:
+    """(lat, lon) of the municipality for a folium map: its boundary's inner point.
+
+    Taken from the boundary stored for this deployment, never guessed from the order of
+    the numbers (in eastern Türkiye the longitude is the larger one: Van 43.4° E, 38.5° N).
+    Without a boundary, the profile's centre, which is (lon, lat) by definition.
+    """
+    from gis_core.models import Municipality
     from gis_core.profiles import get_profile
 
-    centre = get_profile(settings.KENTCBS_PROFILE).centre
-    return (centre[1], centre[0]) if abs(centre[0]) < abs(centre[1]) else tuple(centre)
+    municipality = Municipality.current()
+    if municipality is not None and municipality.boundary is not None:
+        point = municipality.boundary.point_on_surface.transform(4326, clone=True)
+        return (point.y, point.x)
+    lon, lat = get_profile(settings.KENTCBS_PROFILE).centre
+    return (lat, lon)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -60,16 +84,83 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
+#: Sort keys of the ticket list (``?sort=key`` or ``-key``) and their columns.
+SORTS = {"number": "number", "title": "title", "status": "status", "priority": "priority",
+         "building": "building__name", "unit": "responsible_unit__name",
+         "opened": "opened_at", "due": "resolution_due_at"}
+PAGE_SIZE = 25
+
+
+def _month(value: str | None) -> tuple[dt.date, dt.date] | None:
+    """``YYYY-MM`` as (first day, first day of the next month), or ``None``."""
+    try:
+        first = dt.date.fromisoformat(f"{value}-01") if value else None
+    except ValueError:
+        return None
+    if first is None:
+        return None
+    following = dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return first, following
+
+
+def _choice(value: str | None, allowed: Any) -> str:
+    return value if value in allowed else ""
+
+
 @login_required
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    tickets = visible_tickets(user=request.user)
-    status = request.GET.get("status")
-    if status not in TicketStatusChoices.values:
-        status = None  # an unknown status filters nothing (like the report list)
-    if status:
+    """Queues (mine, my unit's, unassigned, past due), filters, search, sorting and paging."""
+    from django.core.paginator import Paginator
+    from django.utils import timezone
+
+    from modules.helpdesk.choices import (
+        OPEN_STATUSES,
+        RESPONSIBLE_UNITS,
+        TicketCategoryChoices,
+        TicketPriorityChoices,
+    )
+
+    now = timezone.now()
+    queue = _choice(request.GET.get("queue"), QUEUES) or "all"
+    status = _choice(request.GET.get("status"), [*TicketStatusChoices.values, "open"])
+    category = _choice(request.GET.get("category"), TicketCategoryChoices.values)
+    priority = _choice(request.GET.get("priority"), TicketPriorityChoices.values)
+    unit = _choice(request.GET.get("unit"), RESPONSIBLE_UNITS)
+    text = request.GET.get("q", "")[:100]
+    tickets = queue_tickets(user=request.user, queue=queue, now=now)
+    if status == "open":
+        tickets = tickets.filter(status__in=OPEN_STATUSES)
+    elif status:
         tickets = tickets.filter(status=status)
+    resolved = _month(request.GET.get("resolved"))
+    if resolved is not None:
+        tickets = tickets.filter(resolved_at__date__gte=resolved[0],
+                                 resolved_at__date__lt=resolved[1])
+    if category:
+        tickets = tickets.filter(category=category)
+    if priority:
+        tickets = tickets.filter(priority=priority)
+    if unit:
+        tickets = tickets.filter(responsible_unit__code=unit)
+    tickets = search_tickets(tickets, text)
+    sort = request.GET.get("sort", "")
+    column = SORTS.get(sort.lstrip("-"))
+    order = ([("-" if sort.startswith("-") else "") + column, "-pk"] if column
+             else ["-opened_at", "-pk"])
+    tickets = with_overdue(tickets, now).order_by(*order)
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    counts = {name: queue_tickets(user=request.user, queue=name, now=now).count()
+              for name in QUEUES}
+    units = {d.code: d for d in Department.objects.filter(code__in=RESPONSIBLE_UNITS)}
     return render(request, "helpdesk/ticket_list.html", {
-        "tickets": tickets[:200], "access": helpdesk_access(request.user), "status": status})
+        "page_obj": page, "tickets": page.object_list, "queue": queue,
+        "queues": [(name, QUEUE_TITLES[name], counts[name]) for name in QUEUES],
+        "resolved": request.GET.get("resolved") if resolved else "",
+        "status": status, "category": category, "priority": priority, "unit": unit, "q": text,
+        "statuses": TicketStatusChoices.choices, "categories": TicketCategoryChoices.choices,
+        "priorities": TicketPriorityChoices.choices,
+        "units": [(code, units[code]) for code in RESPONSIBLE_UNITS if code in units],
+        "access": helpdesk_access(request.user)})
 
 
 @login_required
@@ -94,11 +185,26 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                     inventory_number=data["inventory_number"] or None, room=room,
                     building=building)
         except KentCBSError as error:
-            form.add_error(None, error.text)
+            form.add_error(None, error.localized)
         else:
-            messages.success(request, f"{ticket.number} kaydedildi.")
+            messages.success(request, _("Ticket {number} was saved.").format(number=ticket.number))
             return redirect("helpdesk:ticket_detail", pk=ticket.pk)
-    return render(request, "helpdesk/ticket_new.html", {"form": form, "building": building})
+    room_id = id_param(request.POST, "room") or asked_room
+    room = Room.objects.filter(pk=room_id).select_related("building").first() if room_id else None
+    return render(request, "helpdesk/ticket_new.html", {"form": form, "building": building,
+                                                        "room": room})
+
+
+@login_required
+def asset_search(request: HttpRequest) -> JsonResponse:
+    """The asset picker: inventory numbers, rooms and buildings matching ``?q=`` (JSON).
+
+    Only what the user may see: every asset and building for readers of the asset and
+    building layers, otherwise those of the user's own departments. No personal data.
+    """
+    from modules.helpdesk.picker import pick
+
+    return JsonResponse({"results": pick(user=request.user, text=request.GET.get("q", ""))})
 
 
 def _visible_or_404(request: HttpRequest, pk: int) -> Ticket:
@@ -108,17 +214,56 @@ def _visible_or_404(request: HttpRequest, pk: int) -> Ticket:
     return ticket
 
 
+#: Words for the reasons the services record on each step (``services._save``).
+HISTORY_STEPS = {"opened": pgettext_lazy("ticket step", "Opened"),
+                 "assigned": pgettext_lazy("ticket step", "Assigned"),
+                 "in progress": pgettext_lazy("ticket step", "Work started"),
+                 "waiting": pgettext_lazy("ticket step", "Put on hold"),
+                 "resolved": pgettext_lazy("ticket step", "Resolved"),
+                 "closed": pgettext_lazy("ticket step", "Closed"),
+                 "reopened": pgettext_lazy("ticket step", "Reopened")}
+
+
+def _history(ticket: Ticket) -> list[dict[str, Any]]:
+    """The ticket's steps in words: when, who, the step, its detail and the new state."""
+    from modules.helpdesk.choices import WaitingReasonChoices
+
+    reasons = dict(WaitingReasonChoices.choices)
+    steps = []
+    for record in ticket.history.select_related("history_user").order_by("history_date")[:100]:
+        reason = record.history_change_reason or ""
+        step, _sep, detail = reason.partition(": ")
+        if step == "waiting":
+            detail = str(reasons.get(detail, detail))
+        steps.append({"at": record.history_date, "user": record.history_user,
+                      "step": HISTORY_STEPS.get(step, step), "detail": detail,
+                      "status": record.status,
+                      "status_label": TicketStatusChoices(record.status).label
+                      if record.status in TicketStatusChoices.values else record.status})
+    return steps
+
+
 @login_required
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The ticket, and only the steps its state and the user's role allow, each labelled."""
+    from modules.helpdesk.choices import (
+        RepairKindChoices,
+        TicketOutcomeChoices,
+        WaitingReasonChoices,
+    )
+
     ticket = _visible_or_404(request, pk)
+    actions = services.available_actions(ticket=ticket, user=request.user)
     return render(request, "helpdesk/ticket_detail.html", {
         "ticket": ticket, "can_work": can_work_on(user=request.user, ticket=ticket),
+        "actions": actions,
         "technicians": technicians_of(unit_code=ticket.responsible_unit.code),
         "comments": ticket.comments.select_related("author"),
         "work_logs": ticket.work_logs.select_related("technician"),
         "repairs": ticket.vendor_repairs.all(),
-        "history": ticket.history.all()[:50],
-        "action_form": ActionForm()})
+        "history": _history(ticket),
+        "reasons": WaitingReasonChoices.choices, "kinds": RepairKindChoices.choices,
+        "outcomes": TicketOutcomeChoices.choices})
 
 
 @login_required
@@ -127,7 +272,7 @@ def ticket_action(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_or_404(request, pk)
     form = ActionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Geçersiz işlem / invalid action")
+        messages.error(request, _("This step is not possible: check the values you entered."))
         return redirect("helpdesk:ticket_detail", pk=pk)
     data, user, action = form.cleaned_data, request.user, form.cleaned_data["action"]
     try:
@@ -160,7 +305,7 @@ def ticket_action(request: HttpRequest, pk: int) -> HttpResponse:
                 services.log_time(ticket=ticket, by=user, minutes=data["minutes"] or 0,
                                   note=data["text"])
     except KentCBSError as error:
-        messages.error(request, error.text)
+        messages.error(request, error.localized)
     return redirect("helpdesk:ticket_detail", pk=pk)
 
 
@@ -175,13 +320,19 @@ def _statistics_args(request: HttpRequest) -> tuple[str, dt.date | None, dt.date
 def statistics_page(request: HttpRequest) -> HttpResponse:
     by, date_from, date_to = _statistics_args(request)
     rows = ticket_statistics(user=request.user, by=by, date_from=date_from, date_to=date_to)
-    title = DIMENSION_TITLES[by][0]
+    if by == "month" and rows:  # every month of the period, an empty one as 0
+        rows = fill_months(rows, date_from or dt.date.fromisoformat(f"{rows[0].key}-01"),
+                           date_to or dt.date.fromisoformat(f"{rows[-1].key}-01"))
+    english = (get_language() or "tr").startswith("en")
+    titles = {code: pair[1] if english else pair[0] for code, pair in DIMENSION_TITLES.items()}
+    title = titles[by]
     chart_counts = bar_chart([(r.label, r.tickets) for r in rows[:25]],
-                             title=f"Talep sayısı — {title}")
+                             title=_("Tickets — {group}").format(group=title))
     chart_sla = bar_chart([(r.label, r.sla_compliance or 0) for r in rows[:25]],
-                          title=f"SLA uyumu (%) — {title}", colour="#1b9e77")
+                          title=_("SLA compliance (%) — {group}").format(group=title),
+                          colour="#1b9e77")
     return render(request, "helpdesk/statistics.html", {
-        "rows": rows, "by": by, "dimensions": DIMENSION_TITLES, "date_from": date_from,
+        "rows": rows, "by": by, "dimensions": list(titles.items()), "date_from": date_from,
         "date_to": date_to, "total": totals(user=request.user, date_from=date_from,
                                             date_to=date_to),
         "chart_counts": chart_counts, "chart_sla": chart_sla,
@@ -229,5 +380,5 @@ def activity_report_page(request: HttpRequest, year: int) -> HttpResponse:
         raise Http404  # no calendar has that year (dt.date would raise)
     report = activity_report(user=request.user, year=year)
     chart = bar_chart([(r.label, r.tickets) for r in report["by_month"]],
-                      title=f"{year} aylık talep sayısı")
+                      title=_("Tickets per month, {year}").format(year=year))
     return render(request, "helpdesk/report.html", {"report": report, "chart": chart})
