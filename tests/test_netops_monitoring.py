@@ -201,3 +201,21 @@ def test_the_building_status_layer_follows_the_probe_and_is_for_it_staff(listene
         ("B7", "degraded")]
     assert signed_in(User.objects.get(username="zabit")).get(
         "/ogc/collections/ag_bina_durumu/items?f=json").status_code == 404
+
+
+def test_the_dashboard_shows_outages_and_backups(listener) -> None:
+    from django.contrib.auth.models import User
+
+    from modules.netops.dashboard import figures
+
+    _world()
+    monitoring.probe_all(timeout=0.3)
+    manager = member("mudur", "bilgi_islem", "manager")
+    found = {f.code: f for f in figures(user=manager)}
+    assert found["netops_outages"].value == "1"
+    assert found["netops_outages"].rows == (("Zabıta Binası", 1.0, "/netops/alerts/"),)
+    assert found["netops_backups"].value == "0 / 0"
+    page = signed_in(manager).get("/dashboard/").content.decode()
+    assert "Açık ağ kesintileri" in page and "Zabıta Binası" in page
+    clerk = {f.code for f in figures(user=User.objects.get(username="zabit"))}
+    assert clerk == {"netops_outages"}

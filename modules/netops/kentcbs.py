@@ -37,6 +37,12 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
         links=(("Ağ uyarıları", reverse("netops:alerts")),),
     )
 
+def dashboard_figures(*, user: Any) -> Any:
+    from modules.netops.dashboard import figures
+
+    return figures(user=user)
+
+
 def load_demo(**kwargs: Any) -> dict[str, Any]:
     from modules.netops.demo import load_demo as load
 
@@ -54,6 +60,7 @@ MODULE = ModuleSpec(
                          NETWORK_ROLES),
                 MenuItem("netops:backups", "Yedekleme kaydı", "Backup register", IT_ROLES)),
     building_panels=(building_panel,),
+    dashboard_figures=(dashboard_figures,),
     demo=load_demo,
     permissions=(
         Permission("netops.whois", "5651 IP dağıtım kayıtlarını sorgulama",
