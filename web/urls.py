@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views, views_map, views_reports
+from web import views, views_map, views_reports, views_undo
 
 app_name = "web"
 urlpatterns = [
@@ -19,6 +19,7 @@ urlpatterns = [
     path("reports/<int:pk>/rejected.gpkg", views_reports.report_rejected_gpkg,
          name="report_rejected_gpkg"),
     path("reports/<int:pk>/report.json", views_reports.report_json, name="report_json"),
+    path("reports/<int:pk>/undo/", views_undo.report_undo, name="report_undo"),
     path("upload/", views_reports.upload, name="upload"),
     path("upload/<int:pk>/progress.json", views_reports.upload_progress,
          name="upload_progress"),
