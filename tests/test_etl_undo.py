@@ -284,3 +284,58 @@ def test_a_gis_administrator_undoes_and_sees_why_when_refused(env, tmp_path):
     done = admin.post(f"/reports/{b.pk}/undo/", {"confirm": "1"})
     assert done.status_code == 302
     assert Batch.objects.get(undoes=b).user.username == "cbs.admin"
+
+
+# -- the history table follows its layer (layers sync) ----------------------------------------
+def _history_columns(table: str) -> dict[str, str]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = 'cbs' AND table_name = %s", [table])
+        return dict(cur.fetchall())
+
+
+@pytest.mark.django_db  # DDL is transactional: every table made here rolls back
+def test_sync_creates_and_evolves_the_history_table(tmp_path):
+    from layers.services import plan_layer, sync_layer
+    from tests.test_layers_tables import CODE, tree_layer
+    from tests.test_layers_tables import load as definition
+
+    v1 = tree_layer()
+    sync_layer(definition(tmp_path, v1))
+    cols = _history_columns(f"{CODE}_history")
+    assert {"id", "agac_no", "geom", "batch_id", "created_at", "updated_at",
+            "replaced_by_batch", "replaced_at", "history_change"} <= set(cols)
+    assert cols["agac_no"] == "character varying"
+    # a table made before layers kept history gets one at the next sync (no version bump)
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE cbs.{CODE}_history")
+    plan = plan_layer(definition(tmp_path, v1))
+    assert plan.action == "metadata" and plan.describe() == [
+        f"create history table cbs.{CODE}_history"]
+    sync_layer(definition(tmp_path, v1))
+    assert "history_change" in _history_columns(f"{CODE}_history")
+    # a new field and a widened type reach the history table too
+    fields = list(v1["fields"])
+    fields[3] = {**fields[3], "type": "decimal"}
+    fields.append({"name": "sulama", "type": "boolean", "title": {"tr": "Sulama",
+                                                                 "en": "Watered"}})
+    sync_layer(definition(tmp_path, {**v1, "version": 2, "fields": fields}))
+    cols = _history_columns(f"{CODE}_history")
+    assert cols["sulama"] == "boolean" and cols["dikim_yili"] == "numeric"
+
+
+def test_a_load_into_a_layer_without_history_fails_and_changes_nothing(env, tmp_path):
+    load(tmp_path, "a", [0])
+    state = table_state()
+    with connection.cursor() as cur:
+        cur.execute("ALTER TABLE cbs.bina_history RENAME TO bina_history_away")
+    try:
+        batch = ingest(layer=LAYER, path=bina_file(tmp_path / "b.gpkg", [0, 1],
+                                                   floors={0: 8}),
+                       department="imar_sehircilik")
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("ALTER TABLE cbs.bina_history_away RENAME TO bina_history")
+    assert (batch.status, batch.reason_code) == ("failed", "LAYER_HISTORY_MISSING")
+    assert "kentcbs migrate" in batch.message
+    assert table_state() == state
