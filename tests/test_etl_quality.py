@@ -94,3 +94,36 @@ def test_scores_per_department_layer_and_month_match_the_hand_count(tmp_path):
         ("bina", dt.date(2026, 12, 1), 14)]
     # who may not read the layer sees no score of it
     assert quality_scores(user=member("park.izleyici", "park_bahceler"), layer="bina") == []
+
+
+def test_the_quality_page_shows_the_scores_and_exports_them(tmp_path):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.people import signed_in
+
+    dec = send(tmp_path, "dec", range(0, 10), too_high=(2,), tiny=(5,))     # 10 read, 8
+    fen = send(tmp_path, "fen", range(60, 62), department="fen_isleri", too_high=(61,))
+    in_month(dec, 2026, 12)
+    in_month(fen, 2026, 12)
+    admin = signed_in(member_of("cbs.admin", ("cbs", "gis_admin")))
+
+    page = admin.get("/reports/quality/?layer=bina")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "%80,0" in html and "%50,0" in html  # 8 of 10; 1 of 2 (Turkish decimal comma)
+    assert "<code>RANGE</code> 100,0" in html and "<code>RANGE</code> 500,0" in html
+    book = load_workbook(BytesIO(admin.get("/reports/quality/?layer=bina&format=xlsx").content))
+    rows = list(book.active.iter_rows(values_only=True))
+    header = rows[0]
+    got = {(r[1], r[3], r[4], r[5]): dict(zip(header[7:], r[7:], strict=True)) for r in rows[1:]}
+    assert got == {
+        ("imar_sehircilik", 1, 10, 8): {"BELOW_MIN_AREA / 1000": 100.0, "RANGE / 1000": 100.0},
+        ("fen_isleri", 1, 2, 1): {"BELOW_MIN_AREA / 1000": 0.0, "RANGE / 1000": 500.0},
+    }
+    # a clerk sees their own department's report card only
+    clerk = signed_in(member("fen.katip", "fen_isleri", "data_entry"))
+    own = clerk.get("/reports/quality/").content.decode()
+    assert "fen_isleri" in own and "imar_sehircilik" not in own

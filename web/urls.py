@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views, views_map, views_reports, views_undo
+from web import views, views_map, views_quality, views_reports, views_undo
 
 app_name = "web"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("map/search.json", views_map.search_json, name="search"),
     # Validation reports and uploads (web/views_reports.py).
     path("reports/", views_reports.report_list, name="report_list"),
+    path("reports/quality/", views_quality.quality, name="quality"),
     path("reports/<int:pk>/", views_reports.report_detail, name="report_detail"),
     path("reports/<int:pk>/rejected.gpkg", views_reports.report_rejected_gpkg,
          name="report_rejected_gpkg"),
