@@ -25,3 +25,20 @@ class LoadFailed(KentCBSError):
 
 class BatchNotFound(KentCBSError):
     """No batch with that id."""
+
+
+class UndoRefused(KentCBSError):
+    """A batch cannot be undone (not loaded, an undo itself, later batches changed the same
+    features, or the user may not); nothing was changed.
+
+    The English template and its parameters are kept (``template``, ``params``): a web page
+    shows the message in the user's language only."""
+
+    def __init__(self, code: str, message: str, **params: object) -> None:
+        self.template = message
+        self.params = params
+        super().__init__(code, message, **params)
+
+
+class UndoForbidden(UndoRefused):
+    """The user is neither the batch's sender nor a GIS administrator."""

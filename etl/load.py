@@ -6,10 +6,12 @@ into the quarantine, so memory stays bounded. :meth:`BatchLoader.finish`
 upserts the staging table into the layer's table with
 ``INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE ... IS DISTINCT FROM``
 (an unchanged row is not touched, so re-sending a file changes nothing),
-then commits. A layer that is empty when the batch locks it gets its rows
-COPYed straight into its table, in COPY's binary format when every column
-has a writer in :mod:`etl.binary_copy`; for a bulk load its indexes and
-keys are built once after the load (:meth:`BatchLoader._bulk_drop_indexes`).
+keeping the version of every row it updates in the layer's history table
+(:func:`layers.ddl.create_history_table`) in the same statement, then commits.
+A layer that is empty when the batch locks it gets its rows COPYed straight
+into its table, in COPY's binary format when every column has a writer in
+:mod:`etl.binary_copy`; for a bulk load its indexes and keys are built once
+after the load (:meth:`BatchLoader._bulk_drop_indexes`).
 Any failure before the commit (an exception, a killed process, a lost
 connection) leaves the layer exactly as it was: PostgreSQL rolls the whole
 transaction back.
@@ -298,6 +300,18 @@ class BatchLoader:
             raise LoadFailed("LAYER_TABLE_OUTDATED", "The table {table} lacks the columns "
                              "{columns}; run kentcbs migrate.", table=self.table,
                              columns=", ".join(missing))
+        from layers.ddl import HISTORY_COLUMNS, history_table
+
+        self.history = history_table(self.layer)
+        kept = table_columns(self.history)
+        wanted = [self.layer.id_column, *self.fields, self.layer.geometry_column, "batch_id",
+                  "created_at", "updated_at", *HISTORY_COLUMNS]
+        if [c for c in [self.layer.id_column, "batch_id", "created_at", "updated_at"]
+                if c not in columns] or [c for c in wanted if c not in kept]:
+            raise LoadFailed("LAYER_HISTORY_MISSING", "The table {table} of layer {layer} has "
+                             "no history table {history} matching its columns (where a load "
+                             "keeps the versions it replaces); run kentcbs migrate.",
+                             table=self.table, layer=self.layer.code, history=self.history)
         if not has_unique_key(self.table, list(self.layer.key)):
             raise LoadFailed("LAYER_KEY_NOT_UNIQUE", "The table {table} has no unique index on "
                              "its key ({key}).", table=self.table, key=", ".join(self.layer.key))
@@ -357,6 +371,12 @@ class BatchLoader:
         compare_new = ", ".join([*(f"EXCLUDED.{_quote(f)}" for f in non_key),
                                  f"EXCLUDED.{geom_col}"])
         conflict = ", ".join(_quote(k) for k in self.layer.key)
+        row_id = _quote(self.layer.id_column)
+        kept = [row_id, *names, geom_col, '"batch_id"', '"created_at"', '"updated_at"']
+        # The versions the upsert replaces go to the history table in the same statement:
+        # every part of a statement reads the snapshot taken before it, so `o` holds the
+        # rows as they were, and `up` names exactly the rows the upsert updated (one
+        # written by this batch itself is not a previous version). Set-based, no trigger.
         upsert = f"""  -- identifiers quoted by _quote; no user values
             WITH up AS (
               INSERT INTO {target} AS t ({", ".join([*names, geom_col, *extra_cols])})
@@ -365,7 +385,13 @@ class BatchLoader:
               ON CONFLICT ({conflict}) DO UPDATE
                  SET {", ".join([*sets, *extra_set])}
                WHERE ROW({compare_old}) IS DISTINCT FROM ROW({compare_new})
-              RETURNING (xmax = 0) AS inserted
+              RETURNING t.{row_id} AS kentcbs_id, (xmax = 0) AS inserted
+            ), kept AS (
+              INSERT INTO {_qualified(self.history)} ({", ".join(kept)}, "replaced_by_batch",
+                                                     "history_change")
+              SELECT {", ".join(f"o.{c}" for c in kept)}, {int(self.batch_id)}, 'update'
+                FROM up JOIN {target} o ON o.{row_id} = up.kentcbs_id
+               WHERE NOT up.inserted AND o."batch_id" IS DISTINCT FROM {int(self.batch_id)}
             ) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
                 FROM up"""  # noqa: S608
         insert_only = f"""  -- the layer was empty when the batch locked it: no conflict

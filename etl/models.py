@@ -31,6 +31,8 @@ class BatchPolicyChoices(models.TextChoices):
     NORMAL = "normal", _("Normal")
     DRY_RUN = "dry_run", _("Deneme")
     STRICT = "strict", _("Katı")
+    #: A batch of its own that undid another (``Batch.undoes``): ``kentcbs batches undo``.
+    UNDO = "undo", _("Geri alma")
 
 
 class BatchQuerySet(models.QuerySet["Batch"]):
@@ -97,6 +99,8 @@ class Batch(models.Model):
     count_inserted = models.PositiveBigIntegerField(_("eklenen"), default=0)
     count_updated = models.PositiveBigIntegerField(_("güncellenen"), default=0)
     count_unchanged = models.PositiveBigIntegerField(_("değişmeyen"), default=0)
+    #: Features removed (only an undo removes any: those the undone batch inserted).
+    count_deleted = models.PositiveBigIntegerField(_("silinen"), default=0)
     status = models.CharField(_("durum"), max_length=20, choices=BatchStatusChoices.choices,
                               default=BatchStatusChoices.PROCESSING)
     policy = models.CharField(_("ilke"), max_length=10, choices=BatchPolicyChoices.choices,
@@ -108,6 +112,10 @@ class Batch(models.Model):
     report_json = models.CharField(_("JSON rapor"), max_length=500, blank=True)
     report_html = models.CharField(_("HTML rapor"), max_length=500, blank=True)
     report_gpkg = models.CharField(_("reddedilenler (GPKG)"), max_length=500, blank=True)
+    #: For an undo batch (policy ``undo``): the batch it undid (``undone_by`` from there).
+    undoes = models.OneToOneField("self", verbose_name=_("geri aldığı parti"), null=True,
+                                  blank=True, on_delete=models.PROTECT,
+                                  related_name="undone_by")
 
     objects = BatchQuerySet.as_manager()
 

@@ -61,11 +61,12 @@ def ensure_departments() -> None:
 def create_layer_table(layer: Any) -> None:
     """(Re)create the layer's table with the registry's own DDL (``layers.ddl``); make sure
     the shipped departments exist."""
-    from layers.ddl import create_table
+    from layers.ddl import create_table, history_table
 
     ensure_departments()
     with connection.cursor() as cur:
         cur.execute(f"DROP TABLE IF EXISTS {layer.backing.table} CASCADE")
+        cur.execute(f"DROP TABLE IF EXISTS {history_table(layer)}")
         for statement in create_table(layer):
             cur.execute(statement.as_string(cur.cursor.connection))
 

@@ -7,6 +7,14 @@ ranges, patterns and the geometry rules a row can check on its own; a UNIQUE
 constraint on the key and on unique fields; a GiST index on the geometry and a BRIN
 index on ``batch_id``.
 
+Beside it, ``cbs.<code>_history`` keeps every version a load or an undo replaced or
+removed (:func:`create_history_table`): the row's ``id``, its fields, geometry,
+``batch_id``, ``created_at`` and ``updated_at`` as they were, with
+``replaced_by_batch`` (the batch that replaced or removed it), ``replaced_at`` and
+``history_change`` (``update`` or ``delete``). The ETL writes it set-based in the
+load's own transaction (no triggers), and ``kentcbs batches undo`` restores from it.
+Its columns follow the layer's (no constraints: an old version stays as it was).
+
 Code lists are not constraints: a list may change without touching the table
 (old rows keep retired codes); the ETL validates values against them.
 """
@@ -48,6 +56,79 @@ def constraint_name(table: str, *parts: str) -> str:
 def _qualified(layer: LayerDefinition) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(layer.table_schema),
                                    sql.Identifier(layer.table_name))
+
+
+#: Suffix of a layer's history table (``cbs.bina`` -> ``cbs.bina_history``).
+HISTORY_SUFFIX = "_history"
+#: Columns of a history table that the layer's table does not have.
+HISTORY_COLUMNS = ("history_id", "replaced_by_batch", "replaced_at", "history_change")
+
+
+def history_table_name(layer: LayerDefinition) -> str:
+    """Unqualified name of the layer's history table (within the 63-byte limit)."""
+    return constraint_name(layer.table_name, HISTORY_SUFFIX.lstrip("_"))
+
+
+def history_table(layer: LayerDefinition) -> str:
+    """``schema.table`` of the layer's history table."""
+    return f"{layer.table_schema}.{history_table_name(layer)}"
+
+
+def _history_qualified(layer: LayerDefinition) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(layer.table_schema),
+                                   sql.Identifier(history_table_name(layer)))
+
+
+def create_history_table(layer: LayerDefinition) -> list[sql.Composed]:
+    """Statements that create the layer's history table and its indexes.
+
+    Examples
+    --------
+    >>> from etl.testing import make_layer  # doctest: +SKIP
+    >>> len(create_history_table(make_layer()))  # doctest: +SKIP
+    4
+    """
+    table = _history_qualified(layer)
+    name = history_table_name(layer)
+    columns: list[sql.Composable] = [
+        sql.SQL("history_id bigserial PRIMARY KEY"),
+        sql.SQL("{} bigint NOT NULL").format(sql.Identifier(layer.id_column)),
+    ]
+    columns += [sql.SQL("{} {}").format(sql.Identifier(item.name), column_type(item))
+                for item in layer.fields]
+    columns += [
+        sql.SQL("{} {}").format(sql.Identifier(layer.geometry_column), geometry_type(layer)),
+        sql.SQL("batch_id bigint"),
+        sql.SQL("created_at timestamp with time zone"),
+        sql.SQL("updated_at timestamp with time zone"),
+        sql.SQL("replaced_by_batch bigint NOT NULL"),
+        sql.SQL("replaced_at timestamp with time zone NOT NULL DEFAULT now()"),
+        sql.SQL("history_change text NOT NULL CONSTRAINT {} "
+                "CHECK (history_change IN ('update', 'delete'))").format(
+            sql.Identifier(constraint_name(name, "change"))),
+    ]
+    return [
+        sql.SQL("CREATE TABLE {} ({})").format(table, sql.SQL(", ").join(columns)),
+        # undo: the versions a batch replaced; and which later batches replaced its own
+        sql.SQL("CREATE INDEX {} ON {} (replaced_by_batch)").format(
+            sql.Identifier(constraint_name(name, "replaced_idx")), table),
+        sql.SQL("CREATE INDEX {} ON {} (batch_id)").format(
+            sql.Identifier(constraint_name(name, "batch_idx")), table),
+        sql.SQL("COMMENT ON TABLE {} IS {}").format(table, sql.Literal(
+            f"{layer.title.tr} / {layer.title.en}: önceki sürümler / previous versions")),
+    ]
+
+
+def history_add_column(layer: LayerDefinition, item: FieldDefinition) -> sql.Composed:
+    """A new field in the history table (nullable, no default: old versions lack it)."""
+    return sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+        _history_qualified(layer), sql.Identifier(item.name), column_type(item))
+
+
+def history_alter_type(layer: LayerDefinition, item: FieldDefinition) -> sql.Composed:
+    """A widened field type in the history table."""
+    return sql.SQL("ALTER TABLE {} ALTER COLUMN {} TYPE {}").format(
+        _history_qualified(layer), sql.Identifier(item.name), column_type(item))
 
 
 def column_definition(item: FieldDefinition) -> sql.Composed:
@@ -135,7 +216,7 @@ def create_table(layer: LayerDefinition) -> list[sql.Composed]:
         sql.SQL("CREATE INDEX {} ON {} USING brin (batch_id) WITH (autosummarize = on)").format(
             sql.Identifier(constraint_name(layer.table_name, "batch_idx")), table),
     ]
-    return statements + comments(layer)
+    return statements + create_history_table(layer) + comments(layer)
 
 
 def comments(layer: LayerDefinition) -> list[sql.Composed]:

@@ -7,6 +7,10 @@ more enum values, dropping ``required``/``unique``/a pattern, ``string`` to
 ``text``, ``integer`` to ``decimal``. Everything else (a removed field, a type
 change, a narrower domain, a new required field without default, a different
 geometry type, SRID or key) is *incompatible* and refused.
+
+The layer's history table (:func:`layers.ddl.create_history_table`) follows: a new
+field or a widened type is applied to it too (``history=False`` when it does not
+exist yet: it is then created from the new definition).
 """
 
 from __future__ import annotations
@@ -47,14 +51,15 @@ def _bound_change(name: str, what: str, old: float | None, new: float | None,
 
 
 def _field_changes(layer: LayerDefinition, old: FieldDefinition,
-                   new: FieldDefinition) -> list[Change]:
+                   new: FieldDefinition, *, history: bool = True) -> list[Change]:
     name = new.name
     changes: list[Change] = []
     new_type = ddl.column_type(new)
     if old.type != new.type:
         if (old.type, new.type) in WIDENING_TYPES:
             changes.append(Change(f"field '{name}': type {old.type} -> {new.type}", statements=[
-                ddl.alter_column(layer, name, sql.SQL("TYPE {}").format(new_type))]))
+                ddl.alter_column(layer, name, sql.SQL("TYPE {}").format(new_type)),
+                *([ddl.history_alter_type(layer, new)] if history else [])]))
         else:
             changes.append(Change(f"field '{name}': type {old.type} -> {new.type}",
                                   compatible=False))
@@ -64,7 +69,8 @@ def _field_changes(layer: LayerDefinition, old: FieldDefinition,
         changes.append(Change(
             f"field '{name}': max_length {old.max_length} -> {new.max_length}",
             compatible=longer,
-            statements=[ddl.alter_column(layer, name, sql.SQL("TYPE {}").format(new_type))]))
+            statements=[ddl.alter_column(layer, name, sql.SQL("TYPE {}").format(new_type)),
+                        *([ddl.history_alter_type(layer, new)] if history else [])]))
     if old.required != new.required:
         if new.required:
             changes.append(Change(f"field '{name}': becomes required", compatible=False))
@@ -137,8 +143,9 @@ class ConstraintRenderer:
 
 
 def table_changes(old: LayerDefinition, new: LayerDefinition,
-                  render: ConstraintRenderer) -> list[Change]:
-    """Every table-relevant change from ``old`` to ``new`` (metadata is not listed)."""
+                  render: ConstraintRenderer, *, history: bool = True) -> list[Change]:
+    """Every table-relevant change from ``old`` to ``new`` (metadata is not listed); with
+    ``history``, the statements alter the layer's history table alike."""
     changes: list[Change] = []
     for attr in ("geometry_type", "srid", "geometry_column", "id_column"):
         if getattr(old, attr) != getattr(new, attr):
@@ -160,9 +167,11 @@ def table_changes(old: LayerDefinition, new: LayerDefinition,
                                       compatible=False))
             else:
                 changes.append(Change(f"new field '{item.name}' ({item.type})",
-                                      statements=[ddl.add_column(new, item)]))
+                                      statements=[ddl.add_column(new, item), *(
+                                          [ddl.history_add_column(new, item)] if history
+                                          else [])]))
         else:
-            changes += _field_changes(new, previous, item)
+            changes += _field_changes(new, previous, item, history=history)
     for name in old_fields:
         if name not in {item.name for item in new.fields}:
             changes.append(Change(f"field '{name}' removed", compatible=False))

@@ -111,11 +111,19 @@ def plan_layer(layer: LayerDefinition, *, using: str = "default") -> SyncPlan:
         if exists:
             raise UntrackedTableError(layer=layer.code, table=str(layer.backing.table))
         return SyncPlan(layer, "create", version, statements=ddl.create_table(layer))
+    with connections[using].cursor() as cursor:
+        has_history = _relation_exists(cursor, ddl.history_table(layer))
+    # a table made before layers kept their history gets its history table (no version
+    # bump needed: the layer's own table does not change)
+    history = [] if has_history else [Change(
+        f"create history table {ddl.history_table(layer)}",
+        statements=list(ddl.create_history_table(layer)))]
     if applied_hash == layer.definition_hash():
-        return SyncPlan(layer, "none", version)
+        return SyncPlan(layer, "metadata" if history else "none", version, changes=history)
     render = ConstraintRenderer(_raw_connection(using))
-    changes = table_changes(old, layer, render)
-    plan = SyncPlan(layer, "alter" if changes else "metadata", version, changes=changes)
+    changes = table_changes(old, layer, render, history=has_history)
+    plan = SyncPlan(layer, "alter" if changes else "metadata", version,
+                    changes=changes + history)
     return plan
 
 

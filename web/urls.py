@@ -1,7 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views, views_dashboard, views_map, views_reports, views_templates
+from web import (
+    views,
+    views_dashboard,
+    views_map,
+    views_quality,
+    views_reports,
+    views_templates,
+    views_undo,
+)
 from web.forms import SignInForm
 
 app_name = "web"
@@ -21,10 +29,12 @@ urlpatterns = [
     path("dashboard/links/", views_dashboard.link_list, name="dashboard_links"),
     # Validation reports and uploads (web/views_reports.py).
     path("reports/", views_reports.report_list, name="report_list"),
+    path("reports/quality/", views_quality.quality, name="quality"),
     path("reports/<int:pk>/", views_reports.report_detail, name="report_detail"),
     path("reports/<int:pk>/rejected.gpkg", views_reports.report_rejected_gpkg,
          name="report_rejected_gpkg"),
     path("reports/<int:pk>/report.json", views_reports.report_json, name="report_json"),
+    path("reports/<int:pk>/undo/", views_undo.report_undo, name="report_undo"),
     path("upload/", views_reports.upload, name="upload"),
     path("upload/template/<slug:code>.<slug:kind>", views_templates.layer_template,
          name="layer_template"),

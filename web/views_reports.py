@@ -30,6 +30,7 @@ from gis_core.errors import InvalidParameter, KentCBSError
 from gis_core.params import parse_id
 from layers.access import readable_layers
 from web import reports
+from web.views_undo import undo_panel
 
 #: Batches per page of the list.
 BATCHES_PER_PAGE = 25
@@ -37,7 +38,7 @@ BATCHES_PER_PAGE = 25
 MULTIPART_OVERHEAD = 64 * 1024
 
 POLICY_LABELS = {"normal": gettext_lazy("Normal"), "dry_run": gettext_lazy("Dry run"),
-                 "strict": gettext_lazy("Strict")}
+                 "strict": gettext_lazy("Strict"), "undo": gettext_lazy("Undo")}
 CRS_PATTERN = re.compile(r"^EPSG:[0-9]{4,6}$", re.IGNORECASE)
 
 
@@ -106,6 +107,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refused": batch.status in (BatchStatusChoices.REFUSED, BatchStatusChoices.FAILED),
         "shift": reports.refused_shift(user=request.user, pk=batch.pk),
         "has_gpkg": see and reports.media_file(batch.report_gpkg) is not None,
+        "undo": undo_panel(user=request.user, batch=batch, layer=layer),
     })
 
 

@@ -1,4 +1,5 @@
-"""``kentcbs batches list|show ID|report ID``: reach ETL batches and their reports."""
+"""``kentcbs batches list|show ID|report ID|undo ID``: reach ETL batches and their reports,
+and undo a loaded batch (:func:`etl.undo.undo_batch`)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,14 @@ from django.core.management.base import BaseCommand, CommandParser
 from rich.console import Console
 from rich.table import Table
 
-from etl.errors import BatchNotFound
+from etl.errors import BatchNotFound, UndoRefused
 from etl.management.commands.ingest import problems_table, summary_table
 from etl.models import Batch
 
 
 class Command(BaseCommand):
     requires_system_checks: list[str] = []  # `kentcbs check` runs them; keep output clean
-    help = "Aktarım partileri / ETL batches: list, show ID, report ID"
+    help = "Aktarım partileri / ETL batches: list, show ID, report ID, undo ID"
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -27,6 +28,12 @@ class Command(BaseCommand):
         rep = sub.add_parser("report")
         rep.add_argument("id", type=int)
         rep.add_argument("--format", choices=["html", "json", "gpkg"], default="html")
+        undo = sub.add_parser("undo", help="Partiyi geri al / undo a loaded batch: remove the "
+                              "features it inserted, restore those it updated")
+        undo.add_argument("id", type=int)
+        undo.add_argument("--user", default=None,
+                          help="username of who undoes it (recorded; must be the batch's "
+                               "sender or a GIS administrator)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         out = Console(file=self.stdout, width=140, soft_wrap=True)
@@ -46,6 +53,9 @@ class Command(BaseCommand):
                               str(b.count_loaded), str(b.count_rejected))
             out.print(table)
             return
+        if action == "undo":
+            self._undo(out, options["id"], options["user"])
+            return
         batch = Batch.objects.filter(pk=options["id"]).first()
         if batch is None:
             raise BatchNotFound("BATCH_NOT_FOUND", "There is no batch #{id}.", id=options["id"])
@@ -61,3 +71,19 @@ class Command(BaseCommand):
             raise BatchNotFound("REPORT_NOT_FOUND", "Batch #{id} has no {format} report.",
                                 id=batch.pk, format=options["format"])
         self.stdout.write(path)
+
+    def _undo(self, out: Console, pk: int, username: str | None) -> None:
+        """Undo batch ``pk``; print the undo batch's summary and one line that says what it
+        did. A refusal is raised (one line, Turkish then English, exit code 2)."""
+        from django.contrib.auth import get_user_model
+
+        from etl.undo import undo_batch
+
+        user = None
+        if username:
+            user = get_user_model().objects.filter(username=username).first()
+            if user is None:
+                raise UndoRefused("UNKNOWN_USER", "There is no user '{user}'.", user=username)
+        undo = undo_batch(batch_id=pk, user=user, check_user=user is not None)
+        out.print(summary_table(undo))
+        self.stdout.write(undo.message)

@@ -139,6 +139,12 @@ def summary_table(batch: Any) -> Table:
         ("rapor / report (HTML)", batch.report_html), ("rapor / report (JSON)", batch.report_json),
         ("reddedilenler / rejected (GPKG)", batch.report_gpkg),
     ]
+    if getattr(batch, "undoes_id", None) is not None:
+        rows[1:1] = [("geri aldığı / undoes", f"#{batch.undoes_id}"),
+                     ("silinen / deleted", batch.count_deleted)]
+    undone_by = type(batch).objects.filter(undoes=batch.pk).values_list("pk", flat=True).first()
+    if undone_by is not None:
+        rows.insert(1, ("geri alındı / undone by", f"#{undone_by}"))
     for severity, text in report_findings(batch):
         rows.append(("hata / error" if severity == "error" else "uyarı / warning", text))
     for key, value in rows:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('etl', '0002_batch_status_rejected'),
+        ('etl', '0003_batch_undo'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
