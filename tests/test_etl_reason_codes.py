@@ -298,8 +298,9 @@ CASES: list[Case] = [
     Case("EMPTY_DATASET", "refused", lambda tmp: Upload(text(
         tmp, "bos.geojson", '{"type": "FeatureCollection", "features": []}'))),
     # -- CRS
-    Case("CRS_MISSING", "refused",
-         lambda tmp: Upload(csv_points(tmp, LONS, [LAT] * 3, ("lon", "lat")), layer=POINT_LAYER)),
+    Case("CRS_MISSING", "refused",  # site-grid numbers: neither degrees nor TM metres
+         lambda tmp: Upload(csv_points(tmp, [1000, 1010, 1020], [2000] * 3, ("x", "y")),
+                            layer=POINT_LAYER)),
     Case("CRS_UNKNOWN", "refused", lambda tmp: Upload(gpkg(tmp, clean_frame()),
                                                       {"crs": "EPSG:999999"})),
     Case("CRS_METRES_AS_DEGREES", "refused", lambda tmp: Upload(
