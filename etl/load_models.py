@@ -184,6 +184,8 @@ class Importer:
 
     #: Fields whose REQUIRED problem does not apply (KentCBS assigns them).
     assigned: frozenset[str] = frozenset()
+    #: Rules of the layer's standard reported as warnings for this inventory.
+    lenient: frozenset[str] = frozenset()
 
     def __init__(self, layer: Any, lookups: Lookups, user: Any) -> None:
         self.layer = layer
@@ -371,7 +373,11 @@ class RoomImporter(Importer):
 
 
 class AssetImporter(Importer):
-    """``bt_varlik``: IT assets by inventory number, placed in their room or building."""
+    """``bt_varlik``: IT assets by inventory number, placed in their room or building.
+    Several devices often stand at one point (a computer, its monitor and its printer on one
+    desk; every device of a building at its address): a repeated point is a warning."""
+
+    lenient = frozenset({"GEOM_DUPLICATE"})
 
     def prepare(self, frame: gpd.GeoDataFrame, report: reports.BatchReport) -> list[pd.DataFrame]:
         if "durum" not in frame.columns:
@@ -627,6 +633,8 @@ def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
         if importer_class.assigned:
             problems = problems[~((problems["code"] == "REQUIRED")
                                   & problems["field"].isin(importer_class.assigned))]
+        if importer_class.lenient:
+            problems.loc[problems["code"].isin(importer_class.lenient), "severity"] = "warning"
         bad = set(problems.loc[problems["severity"] == ERROR, "feature"].astype(int))
         written: list[pd.DataFrame] = []
         counts = {"inserted": 0, "updated": 0, "unchanged": 0}

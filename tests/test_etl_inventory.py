@@ -154,10 +154,11 @@ def test_asset_register_xlsx_2000_rows(estate, tmp_path):
     path = write_xlsx(tmp_path / "demirbas.xlsx", HEADER, rows)
     batch = ingest(layer="bt_varlik", path=path, department=DEPARTMENT)
     assert batch.status == "loaded", batch.message
+    found = reasons(batch)
+    assert {i: found[i] for i in set(found) - set(wrong)} == {}
+    assert set(found) == set(wrong)
     assert (batch.count_read, batch.count_loaded, batch.count_rejected) == (2000, 1980, 20)
     assert batch.count_inserted == 1980
-    found = reasons(batch)
-    assert set(found) == set(wrong)
     for index, code in wrong.items():
         assert code in found[index], (index, code, found[index])
     # the same reasons in the report, in words (Turkish first)
@@ -170,18 +171,18 @@ def test_asset_register_xlsx_2000_rows(estate, tmp_path):
     assets = {a.inventory_number: a for a in Asset.objects.select_related("room", "building")}
     assert len(assets) == 1981  # and the scrapped one, untouched
     assert assets["HURDA-1"].status == "scrapped"
-    in_room = assets["DM-00001"]  # R102 of B2 (an outline)
+    in_room = assets["DM-00041"]  # R202 of B2 (an outline)
     assert in_room.room.code == "R202" and in_room.room.outline.covers(in_room.location)
-    no_outline = assets["DM-00045"]  # room R106: no outline, placed in its building
-    assert no_outline.room.outline is None
+    no_outline = assets["DM-00046"]  # room R207: no outline, placed in its building
+    assert no_outline.room.code == "R207" and no_outline.room.outline is None
     assert no_outline.building.footprint.covers(no_outline.location)
-    own = assets["DM-00000"]
-    assert (round(own.location.x), round(own.location.y)) == (X0 + 50, Y0 + 60)
+    own = assets["DM-00001"]  # its own coordinates, in B2
+    assert (round(own.location.x), round(own.location.y)) == (X0 + 200 + 51, Y0 + 60)
     assert in_room.category == "laptop" and assets["DM-00004"].category == "desktop"
-    assert in_room.mac_address == "00:1A:2B:00:00:01" and in_room.ip_address == "10.0.1.2"
+    assert in_room.mac_address == "00:1A:2B:00:00:29" and in_room.ip_address == "10.0.41.7"
     # history: every asset was recorded, from the ETL
     assert AssetTransition.objects.filter(reason="ETL").count() == 1980
-    history = Asset.history.filter(inventory_number="DM-00001")
+    history = Asset.history.filter(inventory_number="DM-00041")
     assert history.count() == 1 and history.first().history_source == "etl"
     from gis_core.models import BulkChange
 
