@@ -19,6 +19,7 @@ import ipaddress
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,16 @@ ALIASES: dict[str, dict[str, str]] = {
         "uavt": "uavt_bina_kodu", "uavt_kodu": "uavt_bina_kodu", "uavt_kod": "uavt_bina_kodu",
         "mahalle": "mahalle_adi", "sokak": "sokak_adi", "cadde_sokak": "sokak_adi",
         "dis_kapi_no": "kapi_no", "kat": "kat_sayisi",
+    },
+    "abonelik": {
+        "provider": "saglayici", "servis_saglayici": "saglayici", "operator": "saglayici",
+        "hat": "hat_no", "hat_numarasi": "hat_no", "line_number": "hat_no",
+        "telefon_no": "hat_no", "abone_no": "hat_no", "kind": "tur", "hat_turu": "tur",
+        "bina": "bina_kodu", "building": "bina_kodu", "devre": "devre_no",
+        "sozlesme": "sozlesme_no", "sozlesme_numarasi": "sozlesme_no",
+        "baslangic_tarihi": "baslangic", "start_date": "baslangic", "bitis_tarihi": "bitis",
+        "end_date": "bitis", "aylik_ucret_tl": "aylik_ucret", "ucret": "aylik_ucret",
+        "monthly_fee": "aylik_ucret", "odeme_gunu_": "odeme_gunu", "payment_day": "odeme_gunu",
     },
     "ag_baglanti": {
         "a_bina": "a_bina_kodu", "b_bina": "b_bina_kodu", "a_ucu": "a_bina_kodu",
@@ -547,9 +558,101 @@ class LinkImporter(Importer):
         return Outcome("updated")
 
 
+class SubscriptionImporter(Importer):
+    """``abonelik``: voice and data line subscriptions, by provider and line number."""
+
+    def prepare(self, frame: gpd.GeoDataFrame, report: reports.BatchReport) -> list[pd.DataFrame]:
+        from gis_core.choices import SubscriptionKindChoices
+
+        if "tur" in frame.columns:  # the kinds' Turkish or English names as their codes
+            table = {}
+            for value, label in SubscriptionKindChoices.choices:
+                table[fold(value)] = value
+                for part in str(label).split(" / "):
+                    table.setdefault(fold(part).strip(), value)
+            frame["tur"] = [table.get(fold(_text(v)).strip(), v) if _text(v) else v
+                            for v in frame["tur"]]
+        return []
+
+    def write(self, row: dict[str, Any], geom: Any) -> Outcome:
+        from gis_core.models import NetworkLink, Subscription
+        from gis_core.services import save_with_rules
+
+        code = _text(row.get("bina_kodu"))
+        circuit = _text(row.get("devre_no"))
+        link = None
+        if circuit:
+            link = NetworkLink.objects.filter(circuit_id=circuit).first()
+            if link is None:
+                raise RowProblem("LINK_UNKNOWN", "devre_no", circuit)
+        values: dict[str, Any] = {
+            "kind": _text(row.get("tur")), "building": self.building(code) if code else None,
+            "link": link, "contract_number": _text(row.get("sozlesme_no")),
+            "start_date": row.get("baslangic"), "end_date": row.get("bitis"),
+            "monthly_fee": row.get("aylik_ucret"), "payment_day": int(row["odeme_gunu"])}
+        fee = values["monthly_fee"]
+        values["monthly_fee"] = None if fee is None else round(Decimal(str(fee)), 2)
+        provider, number = _text(row.get("saglayici")), _text(row.get("hat_no"))
+        sub = Subscription.objects.filter(provider=provider, line_number=number).first()
+        if sub is None:
+            sub = Subscription(provider=provider, line_number=number)
+            _changed(sub, values)
+            save_with_rules(sub)
+            return Outcome("inserted")
+        if not _changed(sub, values):
+            return Outcome("unchanged")
+        save_with_rules(sub)
+        return Outcome("updated")
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     "bina_hizmet": BuildingImporter, "oda": RoomImporter, "bt_varlik": AssetImporter,
-    "ag_baglanti": LinkImporter}
+    "ag_baglanti": LinkImporter, "abonelik": SubscriptionImporter}
+
+
+def _subscription_layer_data() -> dict[str, Any]:
+    from gis_core.choices import SubscriptionKindChoices
+
+    def text(name: str, source: str, tr: str, en: str, **more: Any) -> dict[str, Any]:
+        return {"name": name, "type": "string", "source": source,
+                "title": {"tr": tr, "en": en}, **more}
+
+    return {
+        "code": "abonelik", "version": 1, "theme": "kamu_hizmetleri",
+        "title": {"tr": "Hat abonelikleri", "en": "Line subscriptions"},
+        "geometry_type": "Point",
+        "fields": [
+            text("saglayici", "provider", "Servis sağlayıcı", "Provider", required=True),
+            text("hat_no", "line_number", "Hat/devre no", "Line number", required=True),
+            text("tur", "kind", "Tür", "Kind", required=True,
+                 enum=list(SubscriptionKindChoices.values)),
+            text("bina_kodu", "building.code", "Bina kodu", "Building code"),
+            text("devre_no", "link.circuit_id", "Bağlantının devre no", "Link circuit id"),
+            text("sozlesme_no", "contract_number", "Sözleşme no", "Contract number"),
+            {"name": "baslangic", "type": "date", "source": "start_date", "required": True,
+             "title": {"tr": "Başlangıç", "en": "Start"}},
+            {"name": "bitis", "type": "date", "source": "end_date",
+             "title": {"tr": "Bitiş", "en": "End"}},
+            {"name": "aylik_ucret", "type": "decimal", "source": "monthly_fee", "min": 0,
+             "required": True, "title": {"tr": "Aylık ücret (TL)", "en": "Monthly fee (TRY)"}},
+            {"name": "odeme_gunu", "type": "integer", "source": "payment_day", "min": 1,
+             "max": 31, "required": True, "title": {"tr": "Ödeme günü", "en": "Payment day"}},
+        ],
+        "geometry_rules": {"valid": True, "not_empty": False},
+        "key": ["saglayici", "hat_no"], "owner": "bilgi_islem",
+        "backing": {"kind": "model", "model": "gis_core.Subscription"},
+    }
+
+
+def inventory_layer(code: str) -> Any:
+    """Inventories with no layer of their own in the registry (they have no place on the
+    map): ``abonelik``, line subscriptions (``kentcbs ingest abonelik FILE``). ``None`` for
+    any other code."""
+    if code != "abonelik":
+        return None
+    from layers.registry import build_definition
+
+    return build_definition(_subscription_layer_data(), name="etl.load_models.abonelik")
 
 
 def mapping_with_aliases(layer: Any, mapping: dict[str, str]) -> dict[str, str]:

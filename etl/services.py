@@ -154,9 +154,10 @@ def collector_paused() -> Iterator[None]:
 
 def _layer(layer: Any) -> Any:
     if isinstance(layer, str):
+        from etl.load_models import inventory_layer
         from layers.registry import registry
 
-        return registry.get(layer)
+        return inventory_layer(layer) or registry.get(layer)
     return layer
 
 

@@ -373,3 +373,71 @@ def test_web_upload_of_an_inventory(estate, tmp_path, monkeypatch):
     assert job.batch.status == "loaded", job.batch.message
     assert Asset.objects.get(inventory_number="W-1").room.code == "R301"
     assert client.get(f"/reports/{job.batch.pk}/").status_code == 200
+
+
+def test_service_buildings_links_and_subscriptions(estate, tmp_path):
+    """Service buildings (a footprint, or the bina layer's footprint by UAVT code), network
+    links between them and line subscriptions on them; each file sent twice."""
+    import geopandas as gpd
+    import shapely
+
+    from gis_core.models import NetworkLink, Subscription
+    from layers.codelists import codelist
+
+    # the bina layer holds a building with UAVT code 1234567890
+    x = X0 + 2000
+    bina = gpd.GeoDataFrame({
+        "uavt_bina_kodu": ["1234567890"], "mahalle_adi": [codelist("mahalle")[0].code],
+        "kat_sayisi": [3], "kullanim": [codelist("bina_kullanim")[0].code]},
+        geometry=[shapely.box(x, Y0, x + 40, Y0 + 30)], crs=SRID)
+    bina.to_file(tmp_path / "bina.gpkg")
+    assert ingest(layer="bina", path=tmp_path / "bina.gpkg",
+                  department="imar_sehircilik").status == "loaded"
+    y = X0 + 3000
+    rows = [["H1", "Belediye Sarayı", "", f"POLYGON(({y} {Y0}, {y + 50} {Y0}, {y + 50} {Y0 + 50}, "
+             f"{y} {Y0 + 50}, {y} {Y0}))"],
+            ["H2", "Zabıta Binası", "1234567890", ""],
+            ["H3", "Kayıp Bina", "1111111111", ""]]
+    path = write_xlsx(tmp_path / "binalar.xlsx", ["Bina Kodu", "Bina Adı", "UAVT", "WKT"], rows)
+    batch = ingest(layer="bina_hizmet", path=path, department=DEPARTMENT, crs=f"EPSG:{SRID}")
+    assert batch.status == "loaded", batch.message
+    assert (batch.count_inserted, batch.count_rejected) == (2, 1)
+    assert "UAVT_NOT_FOUND" in reasons(batch)[2]
+    assert "FOOTPRINT_FROM_UAVT" in codes(batch)
+    h2 = Building.objects.get(code="H2")
+    assert h2.uavt_code == "1234567890" and round(h2.footprint.area) == 1200
+    assert Building.objects.get(code="H1").name == "Belediye Sarayı"
+    assert ingest(layer="bina_hizmet", path=path, department=DEPARTMENT,
+                  crs=f"EPSG:{SRID}").status == "unchanged"
+
+    links = write_xlsx(tmp_path / "baglantilar.xlsx",
+                       ["A Bina", "B Bina", "Ortam", "Kapasite", "Sağlayıcı", "Devre No"],
+                       [["H1", "H2", "Fiber (tek mod)", 1000, "", ""],
+                        ["H1", "B1", "metro_ethernet", 100, "Türk Telekom", "D-100"],
+                        ["H1", "B99", "copper", 100, "", ""],
+                        ["H2", "B2", "kablo", 10, "", ""]])
+    batch = ingest(layer="ag_baglanti", path=links, department=DEPARTMENT)
+    assert batch.status == "loaded", batch.message
+    assert (batch.count_inserted, batch.count_rejected) == (2, 2)
+    found = reasons(batch)
+    assert found[2] == {"BUILDING_UNKNOWN"} and found[3] == {"CODELIST"}
+    fibre = NetworkLink.objects.get(a_building__code="H1", b_building__code="H2")
+    assert fibre.medium == "fiber_sm" and fibre.route is not None  # drawn by the database
+    again = ingest(layer="ag_baglanti", path=links, department=DEPARTMENT)
+    assert again.status == "unchanged" and NetworkLink.objects.count() == 2, again.message
+
+    lines = tmp_path / "abonelikler.csv"
+    lines.write_text("Sağlayıcı;Hat No;Tür;Bina;Devre No;Başlangıç Tarihi;Aylık Ücret;Ödeme Günü\n"
+                     "Türk Telekom;0222 111 11 11;Sabit telefon;H1;;01.02.2024;350,50;15\n"
+                     "Türk Telekom;D-100;Metro Ethernet;H1;D-100;01.01.2024;4200;1\n"
+                     "Türk Telekom;0222 222 22 22;internet;B77;;01.01.2024;100;40\n",
+                     encoding="utf-8")
+    batch = ingest(layer="abonelik", path=lines, department=DEPARTMENT)
+    assert batch.status == "loaded", batch.message
+    assert (batch.count_inserted, batch.count_rejected) == (2, 1)
+    assert reasons(batch)[2] >= {"RANGE"}
+    voice = Subscription.objects.get(line_number="0222 111 11 11")
+    assert (voice.kind, str(voice.monthly_fee), voice.payment_day) == ("voice", "350.50", 15)
+    assert voice.start_date.isoformat() == "2024-02-01" and voice.building.code == "H1"
+    assert Subscription.objects.get(line_number="D-100").link.circuit_id == "D-100"
+    assert ingest(layer="abonelik", path=lines, department=DEPARTMENT).status == "unchanged"
