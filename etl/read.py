@@ -664,14 +664,38 @@ def _open_csv(info: SourceInfo, *, limits: Limits) -> SourceInfo:
 SAMPLE_ROWS = 200
 
 
-def _pick_column(header: list[str], names: tuple[str, ...]) -> str | None:
-    """The first column whose folded name is one of ``names`` (in their order)."""
+#: Words that name one axis wherever they stand in a header (``Boylam (derece)``,
+#: ``Y (Sağa)``, ``X Yukarı``): easting-like, then northing-like.
+EAST_WORDS = frozenset({"boylam", "lon", "longitude", "saga", "easting", "dogu"})
+NORTH_WORDS = frozenset({"enlem", "lat", "latitude", "yukari", "northing", "kuzey"})
+
+
+def _pick_column(header: list[str], names: tuple[str, ...],
+                 words: frozenset[str] = frozenset(),
+                 other: frozenset[str] = frozenset()) -> str | None:
+    """The first column whose folded name is one of ``names`` (in their order), else the
+    first whose name holds one of ``words`` and none of ``other``.
+
+    Examples
+    --------
+    >>> _pick_column(["No", "Y (Sağa)", "X (Yukarı)"], LON_COLUMNS, EAST_WORDS, NORTH_WORDS)
+    'Y (Sağa)'
+    >>> _pick_column(["No", "Y (Sağa)", "X (Yukarı)"], LAT_COLUMNS, NORTH_WORDS, EAST_WORDS)
+    'X (Yukarı)'
+    """
     from etl.textnorm import field_key
 
     by_key: dict[str, str] = {}
     for column in header:
         by_key.setdefault(field_key(column), column)
-    return next((by_key[n] for n in names if n in by_key), None)
+    found = next((by_key[n] for n in names if n in by_key), None)
+    if found is not None or not words:
+        return found
+    for key, column in by_key.items():
+        tokens = set(key.split("_"))
+        if tokens & words and not tokens & other:
+            return column
+    return None
 
 
 def _table_geometry(info: SourceInfo, header: list[str], sample: list[list[str]], *,
@@ -681,8 +705,8 @@ def _table_geometry(info: SourceInfo, header: list[str], sample: list[list[str]]
     (EPSG:4326) or metres in the municipality's TM zone (reported as ``CRS_ASSUMED``). A
     table with neither is read with its attributes only (``attributes_only``)."""
     wkt = _pick_column(header, WKT_COLUMNS)
-    lon = _pick_column(header, LON_COLUMNS)
-    lat = _pick_column(header, LAT_COLUMNS)
+    lon = _pick_column(header, LON_COLUMNS, EAST_WORDS, NORTH_WORDS)
+    lat = _pick_column(header, LAT_COLUMNS, NORTH_WORDS, EAST_WORDS)
     if wkt:
         info.csv_geometry = {"wkt": wkt}
         if info.format == "csv":
@@ -718,24 +742,26 @@ def _assume_crs(info: SourceInfo, xs: np.ndarray, ys: np.ndarray, lon: str, lat:
     x, y = float(np.median(xs[ok])), float(np.median(ys[ok]))
     columns = f"{lon}, {lat}"
     zone = int(settings.KENTCBS_SRID)
+    tail = (" If they are in another CRS, send the file again with that CRS (e.g. --crs "
+            "EPSG:5254).")
     if -180 <= x <= 180 and -90 <= y <= 90:
         info.crs = "EPSG:4326"
-        what = "longitude/latitude degrees"
+        message = ("The file names no coordinate reference system; its coordinates ({columns}) "
+                   "are longitude/latitude degrees and were read as {crs}.")
     elif 100_000 <= x <= 900_000 and 3_500_000 <= y <= 4_800_000:
         info.crs = f"EPSG:{zone}"
-        what = "metres in the municipality's TM zone"
+        message = ("The file names no coordinate reference system; its coordinates ({columns}) "
+                   "are metres in the municipality's TM zone and were read as {crs}.")
     elif 100_000 <= y <= 900_000 and 3_500_000 <= x <= 4_800_000:
         info.crs = f"EPSG:{zone}"
         info.csv_geometry["swap"] = "1"
-        what = ("metres in the municipality's TM zone, northing first (X = yukarı, "
-                "Y = sağa as surveyors write them)")
+        message = ("The file names no coordinate reference system; its coordinates ({columns}) "
+                   "are metres in the municipality's TM zone, northing first (X = yukarı, "
+                   "Y = sağa, as surveyors write them), and were read as {crs}.")
     else:
         return
-    info.crs_assumed = Diagnostic(
-        "CRS_ASSUMED", "warning",
-        "The file names no coordinate reference system; its coordinates ({columns}) are "
-        "{what} and were read as {crs}. If they are in another CRS, send the file again with "
-        "that CRS (e.g. --crs EPSG:5254).", {"columns": columns, "what": what, "crs": info.crs})
+    info.crs_assumed = Diagnostic("CRS_ASSUMED", "warning", message + tail,
+                                  {"columns": columns, "crs": info.crs})
 
 
 def require_geometry(info: SourceInfo, layer: Any) -> None:

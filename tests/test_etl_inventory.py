@@ -307,6 +307,15 @@ def test_coordinates_in_degrees_and_tm_metres(point_layer, tmp_path):
                     "WHERE bina_no = 'B-10'")
         x, y = cur.fetchone()
     assert (round(x), round(y)) == points[0]
+    # surveyors' headers with the axis named: Y (Sağa) is the easting, X (Yukarı) northing
+    named = write_xlsx(tmp_path / "saga.xlsx", ["bina_no", "X (Yukarı)", "Y (Sağa)"],
+                       [[f"B-{i + 20}", y, x] for i, (x, y) in enumerate(points)])
+    assert ingest(layer=point_layer, path=named, department="imar_sehircilik").count_loaded == 5
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT ST_X(geom), ST_Y(geom) FROM {point_layer.backing.table} "
+                    "WHERE bina_no = 'B-21'")
+        x, y = cur.fetchone()
+    assert (round(x), round(y)) == points[1]
     # a declared CRS wins, and no assumption is reported
     declared = ingest(layer=point_layer, path=xlsx, department="imar_sehircilik",
                       crs=f"EPSG:{SRID}")
