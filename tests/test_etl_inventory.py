@@ -56,6 +56,8 @@ def estate() -> dict[str, Any]:
                                 name=f"Oda {n}", outline=outline)
         buildings.append(building)
     Room.objects.create(building=buildings[1], code="ARSIV", name="Arşiv")
+    for building in buildings[2:4]:  # a room code two buildings share
+        Room.objects.create(building=building, code="ORTAK", name="Ortak alan")
     scrapped = register_asset(asset=Asset(inventory_number="HURDA-1", category="desktop",
                                           building=buildings[0]))
     record = propose_scrapping(asset=scrapped, reason="ekonomik ömrü doldu")
@@ -199,15 +201,22 @@ def test_asset_register_xlsx_2000_rows(estate, tmp_path):
 
 def test_tasinir_export_headers_map_without_a_mapping(estate, tmp_path):
     """A Taşınır Kayıt ve Yönetim Sistemi export: no status, no building, names as text."""
-    header = ["Taşınır Kodu", "Sicil No", "Adı", "Marka", "Model", "Seri No", "Oda"]
-    rows = [["255.02.01.01", "T-0001", "Masaüstü Bilgisayar", "Dell", "OptiPlex", "S1", "R101"],
-            ["255.02.01.04", "T-0002", "Lazer Yazıcı", "HP", "LaserJet", "S2", "R203"],
-            ["255.02.01.02", "T-0003", "Dizüstü Bilgisayar", "Lenovo", "T14", "S3", ""],
-            ["255.02.01.05", "T-0004", "Kesintisiz Güç Kaynağı", "APC", "1500", "S4", "R107"]]
+    header = ["Taşınır Kodu", "Sicil No", "Adı", "Marka", "Model", "Seri No", "Oda", "Birim"]
+    rows = [["255.02.01.01", "T-0001", "Masaüstü Bilgisayar", "Dell", "OptiPlex", "S1", "R101",
+             "bilgi_islem"],
+            ["255.02.01.04", "T-0002", "Lazer Yazıcı", "HP", "LaserJet", "S2", "R203", ""],
+            ["255.02.01.02", "T-0003", "Dizüstü Bilgisayar", "Lenovo", "T14", "S3", "", ""],
+            ["255.02.01.05", "T-0004", "Kesintisiz Güç Kaynağı", "APC", "1500", "S4", "R107",
+             ""],
+            ["255.02.01.01", "T-0005", "Masaüstü Bilgisayar", "Dell", "OptiPlex", "S5", "ORTAK",
+             ""],
+            ["255.02.01.01", "T-0006", "Masaüstü Bilgisayar", "Dell", "OptiPlex", "S6", "R101",
+             "Uzay Ajansı"]]
     path = write_xlsx(tmp_path / "tasinir.xlsx", header, rows, title="Taşınır Listesi")
     batch = ingest(layer="bt_varlik", path=path, department=DEPARTMENT)
     assert batch.status == "loaded", batch.message
-    assert (batch.count_loaded, batch.count_rejected) == (4, 0)
+    assert (batch.count_loaded, batch.count_rejected) == (4, 2)
+    assert reasons(batch) == {4: {"ROOM_AMBIGUOUS"}, 5: {"DEPARTMENT_UNKNOWN"}}
     found = codes(batch)
     assert "UNKNOWN_COLUMNS" not in found
     assert {"VALUE_NORMALISED", "DEFAULT_APPLIED"} <= set(found)
@@ -215,6 +224,7 @@ def test_tasinir_export_headers_map_without_a_mapping(estate, tmp_path):
                              for n in range(1, 5))
     assert (one.category, one.tasinir_code, one.serial_number) == ("desktop", "255.02.01.01",
                                                                    "S1")
+    assert one.department.code == "bilgi_islem"
     assert one.room.code == "R101" and one.building.code == "B1"  # the room names it
     assert one.room.outline.covers(one.location) and one.status == "in_service"
     assert (two.category, two.building.code) == ("printer", "B2")
@@ -424,12 +434,19 @@ def test_service_buildings_links_and_subscriptions(estate, tmp_path):
                        [["H1", "H2", "Fiber (tek mod)", 1000, "", ""],
                         ["H1", "B1", "metro_ethernet", 100, "Türk Telekom", "D-100"],
                         ["H1", "B99", "copper", 100, "", ""],
-                        ["H2", "B2", "kablo", 10, "", ""]])
+                        ["H2", "B2", "kablo", 10, "", ""],
+                        ["H2", "", "copper", 10, "", ""]])
     batch = ingest(layer="ag_baglanti", path=links, department=DEPARTMENT)
     assert batch.status == "loaded", batch.message
-    assert (batch.count_inserted, batch.count_rejected) == (2, 2)
+    assert (batch.count_inserted, batch.count_rejected) == (2, 3)
     found = reasons(batch)
     assert found[2] == {"BUILDING_UNKNOWN"} and found[3] == {"CODELIST"}
+    assert found[4] == {"LINK_END_REQUIRED"}
+    by_number = write_xlsx(tmp_path / "numarali.xlsx",
+                           ["baglanti_no", "a_bina_kodu", "a_cihaz", "b_bina_kodu", "ortam"],
+                           [[999999, "H2", "", "H1", "copper"], ["", "", "YOK-1", "H1", "copper"]])
+    batch = ingest(layer="ag_baglanti", path=by_number, department=DEPARTMENT)
+    assert reasons(batch) == {0: {"LINK_UNKNOWN"}, 1: {"ASSET_UNKNOWN"}}
     fibre = NetworkLink.objects.get(a_building__code="H1", b_building__code="H2")
     assert fibre.medium == "fiber_sm" and fibre.route is not None  # drawn by the database
     again = ingest(layer="ag_baglanti", path=links, department=DEPARTMENT)
