@@ -176,11 +176,14 @@ def _changed(obj: Any, values: dict[str, Any]) -> bool:
     """Set ``values`` on ``obj``; whether any differs from what it held."""
     changed = False
     for name, value in values.items():
+        if obj._meta.get_field(name).is_relation:  # by id: no query for the related row
+            if getattr(obj, f"{name}_id") != getattr(value, "pk", None):
+                setattr(obj, name, value)
+                changed = True
+            continue
         old = getattr(obj, name)
         if isinstance(value, GEOSGeometry) or isinstance(old, GEOSGeometry):
             same = _same_geom(old, value)
-        elif name.endswith("_id") or hasattr(value, "pk"):
-            same = getattr(old, "pk", old) == getattr(value, "pk", value)
         else:
             same = (old if old is not None else "") == (value if value is not None else "")
         if not same:
@@ -389,6 +392,7 @@ class AssetImporter(Importer):
     desk; every device of a building at its address): a repeated point is a warning."""
 
     lenient = frozenset({"GEOM_DUPLICATE"})
+    stored: dict[str, Any] | None = None
 
     def prepare(self, frame: gpd.GeoDataFrame, report: reports.BatchReport) -> list[pd.DataFrame]:
         if "durum" not in frame.columns:
@@ -472,11 +476,14 @@ class AssetImporter(Importer):
             values[name] = None if value is None or value is pd.NA or pd.isna(value) else value
         status = _text(row.get("durum"))
         number = _text(row.get("demirbas_no"))
-        asset = Asset.objects.filter(inventory_number=number).first()
+        if self.stored is None:  # the register's assets, read once
+            self.stored = Asset.objects.in_bulk(field_name="inventory_number")
+        asset = self.stored.get(number)
         if asset is None:
             asset = Asset(inventory_number=number, status=status)
             _changed(asset, values)
             register_asset(asset=asset, user=self.user, reason="ETL")
+            self.stored[number] = asset
             return Outcome("inserted")
         changed = False
         if asset.status != status:

@@ -362,7 +362,7 @@ def test_spreadsheet_errors_are_clear(tmp_path):
     damaged = tmp_path / "bozuk.xlsx"
     damaged.write_bytes(plain.read_bytes()[:300])
     batch = ingest(layer="bt_varlik", path=damaged, department=DEPARTMENT)
-    assert batch.status == "refused" and batch.reason_code in ("NOT_GEODATA", "ZIP_INVALID"), (
+    assert batch.status == "refused" and batch.reason_code == "ZIP_CORRUPT", (
         batch.reason_code, batch.message)
     assert "Traceback" not in batch.message
     assert Asset.objects.count() == 0
