@@ -467,3 +467,24 @@ def test_service_buildings_links_and_subscriptions(estate, tmp_path):
     assert voice.start_date.isoformat() == "2024-02-01" and voice.building.code == "H1"
     assert Subscription.objects.get(line_number="D-100").link.circuit_id == "D-100"
     assert ingest(layer="abonelik", path=lines, department=DEPARTMENT).status == "unchanged"
+
+
+def test_geopackage_of_assets(estate, tmp_path):
+    """A GeoPackage goes through the same door: points in their buildings, a point outside
+    its building rejected, the CRS from the file."""
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame(
+        {"Demirbaş No": ["G-1", "G-2"], "Kategori": ["Yazıcı", "switch"],
+         "Durum": ["Kullanımda", "in_stock"], "Bina Kodu": ["B1", "B1"]},
+        geometry=[shapely.Point(X0 + 10, Y0 + 10), shapely.Point(X0 + 150, Y0 + 10)],
+        crs=SRID).to_crs(4326)
+    frame.to_file(tmp_path / "varliklar.gpkg")
+    batch = ingest(layer="bt_varlik", path=tmp_path / "varliklar.gpkg", department=DEPARTMENT)
+    assert batch.status == "loaded", batch.message
+    assert (batch.count_loaded, batch.count_rejected, batch.file_format) == (1, 1, "gpkg")
+    assert reasons(batch) == {1: {"ASSET_OUTSIDE_BUILDING"}}
+    printer = Asset.objects.get(inventory_number="G-1")
+    assert (printer.category, printer.status) == ("printer", "in_service")
+    assert printer.building.footprint.covers(printer.location)
