@@ -767,9 +767,12 @@ def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
                 written.append(_problems([feature], exc.code, ERROR,
                                          detail=_rule_detail(exc)))
                 continue
-            except (IntegrityError, DatabaseError) as exc:
-                written.append(_problems([feature], "ROW_REFUSED", ERROR,
-                                         detail=str(exc).splitlines()[0][:200]))
+            except (IntegrityError, DatabaseError, ValueError, TypeError,
+                    ArithmeticError) as exc:
+                # a rule the database keeps that no message explains, or a value the model
+                # cannot hold: this row's reason, never the batch's failure
+                text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                written.append(_problems([feature], "ROW_REFUSED", ERROR, detail=text))
                 continue
             counts[outcome.action] += 1
             if progress:
@@ -803,6 +806,12 @@ def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
         _final_status(batch, layer, strict=strict, dry_run=dry_run,
                       errors_seen=len(rejected), digest=digest)
         if not (dry_run or strict_reject):
+            batch.finished = timezone.now()
+            batch.save()
+    if strict_reject and not dry_run:
+        # the rows were rolled back; the rejected ones are kept, as the table loader keeps them
+        with transaction.atomic():
+            _quarantine(batch, renamed.loc[is_bad], problems, srid)
             batch.finished = timezone.now()
             batch.save()
 

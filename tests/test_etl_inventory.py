@@ -213,6 +213,14 @@ def test_tasinir_export_headers_map_without_a_mapping(estate, tmp_path):
             ["255.02.01.01", "T-0006", "Masaüstü Bilgisayar", "Dell", "OptiPlex", "S6", "R101",
              "Uzay Ajansı"]]
     path = write_xlsx(tmp_path / "tasinir.xlsx", header, rows, title="Taşınır Listesi")
+    # a dry run and a strict run report the same reasons and change nothing
+    trial = ingest(layer="bt_varlik", path=path, department=DEPARTMENT, dry_run=True)
+    assert (trial.status, trial.count_loaded, trial.count_rejected) == ("dry_run", 4, 2)
+    strict = ingest(layer="bt_varlik", path=path, department=DEPARTMENT, strict=True)
+    assert (strict.status, strict.count_loaded, strict.count_rejected) == ("rejected", 0, 6)
+    assert reasons(strict) == {4: {"ROOM_AMBIGUOUS"}, 5: {"DEPARTMENT_UNKNOWN"}}
+    assert not Asset.objects.filter(inventory_number__startswith="T-").exists()
+    assert not AssetTransition.objects.filter(reason="ETL").exists()
     batch = ingest(layer="bt_varlik", path=path, department=DEPARTMENT)
     assert batch.status == "loaded", batch.message
     assert (batch.count_loaded, batch.count_rejected) == (4, 2)
