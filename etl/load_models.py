@@ -16,6 +16,7 @@ code, building and room code): a file sent again changes nothing.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -269,6 +270,40 @@ class BuildingImporter(Importer):
     the ``bina`` layer's building with the same UAVT code."""
 
     def prepare(self, frame: gpd.GeoDataFrame, report: reports.BatchReport) -> list[pd.DataFrame]:
+        found = self._by_uavt(frame, report)
+        self._by_address(frame, report)
+        return found
+
+    def _by_address(self, frame: gpd.GeoDataFrame, report: reports.BatchReport) -> None:
+        """Rows with neither footprint nor UAVT code: the ``bina`` footprint that holds the
+        ``numarataj`` address point with the same neighbourhood, street and door number."""
+        parts = ["mahalle_adi", "sokak_adi", "kapi_no"]
+        if not set(parts) <= set(frame.columns):
+            return
+        geoms = frame.geometry
+        wanting = (geoms.isna() | geoms.is_empty) & frame[parts].notna().all(axis=1)
+        if "uavt_bina_kodu" in frame.columns:
+            wanting &= frame["uavt_bina_kodu"].isna()
+        if not wanting.any():
+            return
+        rows = frame.loc[wanting, parts].map(_text)
+        found = address_footprints(rows["kapi_no"].unique().tolist(), self.srid)
+        keys = [address_key(*r) for r in rows.itertuples(index=False, name=None)]
+        hits = {index: found[key] for index, key in zip(rows.index, keys, strict=True)
+                if key in found}
+        if not hits:
+            return
+        for index, (geom, uavt) in hits.items():
+            frame.loc[index, frame.geometry.name] = geom
+            if uavt and "uavt_bina_kodu" in frame.columns:
+                frame.loc[index, "uavt_bina_kodu"] = uavt
+        report.diagnostics.append(Diagnostic(
+            "FOOTPRINT_FROM_ADDRESS", "warning", "{n} building(s) without a footprint took the "
+            "footprint of the bina layer's building at the same address (numarataj).",
+            {"n": len(hits)}).as_dict())
+
+    def _by_uavt(self, frame: gpd.GeoDataFrame, report: reports.BatchReport
+                 ) -> list[pd.DataFrame]:
         if "uavt_bina_kodu" not in frame.columns:
             return []
         geoms = frame.geometry
@@ -347,6 +382,53 @@ def bina_footprints(codes: list[str], srid: int) -> dict[str, Any]:
                     [srid, codes])
         return {code: shapely.from_wkb(bytes(wkb)) for code, wkb in cur.fetchall()
                 if wkb is not None}
+
+
+_ADDRESS_WORDS = re.compile(r"\b(mahallesi|mahalle|mah|mh|caddesi|cadde|cad|cd|sokagi|sokak|"
+                            r"sok|sk|bulvari|bulvar|blv|bulv)\b\.?")
+
+
+def address_key(mahalle: str, street: str, door: str) -> tuple[str, str, str]:
+    """An address compared without case, Turkish letters, punctuation or the words that name
+    the kind of place (``Mahallesi``, ``Cad.``, ``Sokak`` ...).
+
+    Examples
+    --------
+    >>> address_key("Akarbaşı Mah.", "İnönü Cad.", "12") == address_key("AKARBAŞI", "inönü", "12")
+    True
+    """
+    def key(text: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "", _ADDRESS_WORDS.sub(" ", fold(text)))
+
+    return key(mahalle), key(street), fold(door).replace(" ", "")
+
+
+def address_footprints(doors: list[str], srid: int) -> dict[tuple[str, str, str],
+                                                           tuple[Any, str]]:
+    """``bina`` footprints (shapely, in ``srid``) and UAVT codes by the address of the
+    ``numarataj`` points they hold, for the given door numbers."""
+    from django.db import connection
+
+    from etl.load import _qualified, _quote, table_columns
+    from layers.registry import registry
+
+    try:
+        bina, numarataj = registry.get("bina"), registry.get("numarataj")
+    except Exception:  # noqa: BLE001 - a deployment without these layers
+        return {}
+    if not doors or not table_columns(str(bina.backing.table)) or not table_columns(
+            str(numarataj.backing.table)):
+        return {}
+    bg, ng = _quote(bina.geometry_column), _quote(numarataj.geometry_column)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT n.mahalle_adi, n.sokak_adi, n.kapi_no, "  # noqa: S608
+            f"ST_AsBinary(ST_Transform(b.{bg}, %s)), b.uavt_bina_kodu::text "
+            f"FROM {_qualified(str(numarataj.backing.table))} n "
+            f"JOIN {_qualified(str(bina.backing.table))} b ON ST_Covers(b.{bg}, n.{ng}) "
+            "WHERE n.kapi_no::text = ANY(%s)", [srid, doors])
+        return {address_key(m or "", s or "", d or ""): (shapely.from_wkb(bytes(w)), u or "")
+                for m, s, d, w, u in cur.fetchall() if w is not None}
 
 
 class RoomImporter(Importer):

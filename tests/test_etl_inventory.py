@@ -413,24 +413,40 @@ def test_service_buildings_links_and_subscriptions(estate, tmp_path):
 
     # the bina layer holds a building with UAVT code 1234567890
     x = X0 + 2000
+    mahalle = codelist("mahalle")[0].code
     bina = gpd.GeoDataFrame({
-        "uavt_bina_kodu": ["1234567890"], "mahalle_adi": [codelist("mahalle")[0].code],
-        "kat_sayisi": [3], "kullanim": [codelist("bina_kullanim")[0].code]},
-        geometry=[shapely.box(x, Y0, x + 40, Y0 + 30)], crs=SRID)
+        "uavt_bina_kodu": ["1234567890", "1234567891"], "mahalle_adi": [mahalle] * 2,
+        "kat_sayisi": [3, 2], "kullanim": [codelist("bina_kullanim")[0].code] * 2},
+        geometry=[shapely.box(x, Y0, x + 40, Y0 + 30), shapely.box(x + 100, Y0, x + 120, Y0 + 20)],
+        crs=SRID)
     bina.to_file(tmp_path / "bina.gpkg")
     assert ingest(layer="bina", path=tmp_path / "bina.gpkg",
                   department="imar_sehircilik").status == "loaded"
+    # the second building's entrance in the address layer
+    door = gpd.GeoDataFrame({
+        "uavt_kodu": ["2000000001"], "mahalle_adi": [mahalle],
+        "yol_tipi": [codelist("yol_tipi")[0].code], "sokak_adi": ["İnönü"], "kapi_no": ["12"]},
+        geometry=[shapely.Point(x + 110, Y0 + 10)], crs=SRID)
+    door.to_file(tmp_path / "numarataj.gpkg")
+    loaded = ingest(layer="numarataj", path=tmp_path / "numarataj.gpkg",
+                    department="imar_sehircilik")
+    assert loaded.status == "loaded", loaded.message
     y = X0 + 3000
     rows = [["H1", "Belediye Sarayı", "", f"POLYGON(({y} {Y0}, {y + 50} {Y0}, {y + 50} {Y0 + 50}, "
-             f"{y} {Y0 + 50}, {y} {Y0}))"],
-            ["H2", "Zabıta Binası", "1234567890", ""],
-            ["H3", "Kayıp Bina", "1111111111", ""]]
-    path = write_xlsx(tmp_path / "binalar.xlsx", ["Bina Kodu", "Bina Adı", "UAVT", "WKT"], rows)
+             f"{y} {Y0 + 50}, {y} {Y0}))", "", "", ""],
+            ["H2", "Zabıta Binası", "1234567890", "", "", "", ""],
+            ["H3", "Kayıp Bina", "1111111111", "", "", "", ""],
+            ["H4", "Muhtarlık", "", "", mahalle, "İNÖNÜ Cad.", "12"]]
+    path = write_xlsx(tmp_path / "binalar.xlsx", ["Bina Kodu", "Bina Adı", "UAVT", "WKT",
+                                                  "Mahalle", "Sokak", "Kapı No"], rows)
     batch = ingest(layer="bina_hizmet", path=path, department=DEPARTMENT, crs=f"EPSG:{SRID}")
     assert batch.status == "loaded", batch.message
-    assert (batch.count_inserted, batch.count_rejected) == (2, 1)
+    assert (batch.count_inserted, batch.count_rejected) == (3, 1)
     assert "UAVT_NOT_FOUND" in reasons(batch)[2]
-    assert "FOOTPRINT_FROM_UAVT" in codes(batch)
+    assert {"FOOTPRINT_FROM_UAVT", "FOOTPRINT_FROM_ADDRESS"} <= set(codes(batch))
+    h4 = Building.objects.get(code="H4")
+    assert (h4.uavt_code, round(h4.footprint.area), h4.street) == ("1234567891", 400,
+                                                                   "İNÖNÜ Cad.")
     h2 = Building.objects.get(code="H2")
     assert h2.uavt_code == "1234567890" and round(h2.footprint.area) == 1200
     assert Building.objects.get(code="H1").name == "Belediye Sarayı"

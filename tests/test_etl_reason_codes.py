@@ -372,8 +372,8 @@ ELSEWHERE = {
     **dict.fromkeys(("ROOM_AMBIGUOUS", "DEPARTMENT_UNKNOWN", "VALUE_NORMALISED",
                      "DEFAULT_APPLIED"),
                     "tests/test_etl_inventory.py::test_tasinir_export_headers_map_without_a_mapping"),
-    **dict.fromkeys(("UAVT_NOT_FOUND", "FOOTPRINT_FROM_UAVT", "LINK_UNKNOWN", "ASSET_UNKNOWN",
-                     "LINK_END_REQUIRED"),
+    **dict.fromkeys(("UAVT_NOT_FOUND", "FOOTPRINT_FROM_UAVT", "FOOTPRINT_FROM_ADDRESS",
+                     "LINK_UNKNOWN", "ASSET_UNKNOWN", "LINK_END_REQUIRED"),
                     "tests/test_etl_inventory.py::test_service_buildings_links_and_subscriptions"),
 }
 
