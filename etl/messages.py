@@ -31,7 +31,38 @@ RULE_MESSAGES: dict[str, str] = {
                                      "'{suggestion}'."),
     "VALUE_ALIAS": gettext_noop("Field {field}: '{value}' was replaced by '{suggestion}' "
                                 "(an alias of the code list {detail})."),
+    # inventories loaded through the core models (etl.load_models)
+    "BUILDING_UNKNOWN": gettext_noop("{field}: there is no service building with the code "
+                                     "'{value}'."),
+    "ROOM_UNKNOWN": gettext_noop("{field}: there is no room '{value}' in the building."),
+    "ROOM_AMBIGUOUS": gettext_noop("{field}: room '{value}' is in several buildings ({detail}); "
+                                   "give the building code too."),
+    "ROOM_NOT_IN_BUILDING": gettext_noop("{field}: room '{value}' is not in the asset's "
+                                         "building; it is in {detail}."),
+    "ASSET_UNKNOWN": gettext_noop("{field}: there is no asset with the inventory number "
+                                  "'{value}'."),
+    "ASSET_OUTSIDE_BUILDING": gettext_noop("The asset's location lies outside its building "
+                                           "{value}."),
+    "ASSET_SCRAPPED": gettext_noop("The asset is scrapped (hurda): it cannot be placed in "
+                                   "service, assigned or linked."),
+    "DEPARTMENT_UNKNOWN": gettext_noop("{field}: there is no department '{value}'."),
+    "IP_FORMAT": gettext_noop("{field}: '{value}' is not an IP address."),
+    "MAC_FORMAT": gettext_noop("{field}: '{value}' is not a MAC address (six pairs of hex "
+                               "digits, e.g. AA:BB:CC:DD:EE:FF)."),
+    "UAVT_NOT_FOUND": gettext_noop("{field}: no building with the UAVT code '{value}' is in the "
+                                   "bina layer, and the row has no footprint."),
+    "LINK_UNKNOWN": gettext_noop("{field}: there is no network link number {value}."),
+    "LINK_END_REQUIRED": gettext_noop("A link needs a device or a building at each end."),
+    "ROW_REFUSED": gettext_noop("The database refused the row: {detail}"),
 }
+#: Codes of the core rules (gis_core.constraints, gis_core.services): their text is in
+#: ``detail`` (English, translated through the catalogue when it is a known message).
+RULE_DETAIL_CODES = frozenset({
+    "IP_TAKEN", "MAC_TAKEN", "ROOM_OUTSIDE_BUILDING", "FLOOR_NOT_IN_BUILDING",
+    "ROOM_CODE_TAKEN", "UAVT_TAKEN", "UAVT_FORMAT", "ROOM_NEEDS_BUILDING",
+    "LINK_ENDS_MISMATCH", "LINK_ENDS_UNLOCATED", "ASSET_STILL_LINKED", "PAYMENT_DAY",
+    "INVENTORY_NUMBER_TAKEN", "ASSET_TRANSITION_NOT_ALLOWED", "SCRAPPING_RECORD_REQUIRED",
+    "ASSET_STATUS_UNKNOWN"})
 #: Variants chosen by what a problem row holds (same codes).
 VARIANTS: dict[str, str] = {
     # GEOM_INVALID without a repair the layer can hold (make_valid gave lines or points, or
@@ -84,6 +115,11 @@ def render(problems: pd.DataFrame) -> pd.DataFrame:
             code = row.code
             if code == "GEOM_INVALID" and not row.suggestion and hint:
                 code = "GEOM_INVALID_UNREPAIRED"
+            if code in RULE_DETAIL_CODES or (code not in templates and row.detail):
+                detail = _text(row.detail)
+                with translation.override(lang):
+                    texts.append(str(translation.gettext(detail)) if detail else code)
+                continue
             text = templates.get(code, row.code).format(
                 field=row.field or "", value=_text(row.value), detail=_text(row.detail),
                 suggestion=row.suggestion or "", hint=hint,

@@ -1,4 +1,5 @@
-"""Read department uploads: GeoPackage, zipped Shapefile, GeoJSON, CSV, KML, DXF.
+"""Read department uploads: GeoPackage, zipped Shapefile, GeoJSON, CSV, KML, DXF, and
+spreadsheets (XLSX, ODS) with coordinate or WKT columns or with attributes only.
 
 :func:`open_upload` checks the file (see :mod:`etl.safety`), sniffs its format
 from magic bytes (never from the name alone), unpacks archives into the work
@@ -17,6 +18,7 @@ import json
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -45,9 +47,19 @@ TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")
 #: Letters that decode from Turkish bytes under the wrong code page.
 IMPLAUSIBLE = frozenset("ýðþÝÐÞ¦¤¬¯±³¹²º¿×÷") | frozenset(chr(c) for c in range(0x80, 0xA0))
 
-WKT_COLUMNS = ("wkt", "geom", "geometry", "the_geom", "geometri", "wkb")
-LON_COLUMNS = ("lon", "lng", "long", "longitude", "x", "boylam")
-LAT_COLUMNS = ("lat", "latitude", "y", "enlem")
+WKT_COLUMNS = ("wkt", "geom", "geometry", "the_geom", "geometri", "wkb", "wkt_geom",
+               "geom_wkt", "geometri_wkt")
+#: Coordinate column pairs by their folded names (:func:`etl.textnorm.field_key`), the
+#: easting-like one first. Turkish surveyors write ``Y`` (sağa) for the easting and ``X``
+#: (yukarı) for the northing; which of ``x``/``y`` is which is decided from the values.
+LON_COLUMNS = ("lon", "lng", "long", "longitude", "boylam", "x", "x_koordinati",
+               "koordinat_x", "easting", "saga", "saga_deger", "saga_degeri", "dogu", "e")
+LAT_COLUMNS = ("lat", "latitude", "enlem", "y", "y_koordinati", "koordinat_y", "northing",
+               "yukari", "yukari_deger", "yukari_degeri", "kuzey", "n")
+#: Spreadsheet formats (read into a CSV text in the work folder, then read as CSV).
+SPREADSHEETS = ("xlsx", "ods")
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass
@@ -65,8 +77,18 @@ class SourceInfo:
     feature_count: int = 0
     fields: list[str] = field(default_factory=list)
     geometry_type: str | None = None
-    #: CSV only: the geometry source columns.
+    #: CSV only: the geometry source columns (``wkt``, or ``lon``/``lat``; ``swap`` when the
+    #: columns hold northing/easting in that order); empty for an attribute-only table.
     csv_geometry: dict[str, str] = field(default_factory=dict)
+    #: CSV (and spreadsheets) only: the delimiter (``None``: sniffed).
+    csv_delimiter: str | None = None
+    #: A table with no coordinate or WKT column: its rows carry attributes only.
+    attributes_only: bool = False
+    #: Spreadsheets: the sheet read.
+    sheet: str | None = None
+    #: Tables: ``crs`` was told from the coordinates' values (``CRS_ASSUMED``; reported
+    #: unless the sender declared a CRS).
+    crs_assumed: Diagnostic | None = None
     #: The CRS as the file itself names it, when GDAL read it as another CRS (a GeoJSON
     #: ``crs`` member GDAL does not know is read as WGS 84): quoted in messages.
     crs_text: str | None = None
@@ -295,7 +317,9 @@ def sniff(path: Path) -> str:
     """
     head = _head(path)
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return "zip"
+        return _zip_kind(path)
+    if head.startswith(CFB_MAGIC):
+        _refuse_compound(path)
     if head.startswith(b"SQLite format 3\x00"):
         if len(head) >= 72 and head[68:72] in (b"GPKG", b"GP10", b"GP11"):
             return "gpkg"
@@ -324,7 +348,63 @@ def sniff(path: Path) -> str:
     if b"\x00" not in head and path.suffix.lower() in (".csv", ".txt", ".tsv"):
         return "csv"
     raise UploadRefused("NOT_GEODATA", "'{name}' is not a geodata format KentCBS reads "
-                        "(GeoPackage, zipped Shapefile, GeoJSON, CSV, KML, DXF).", name=path.name)
+                        "(GeoPackage, zipped Shapefile, GeoJSON, CSV, KML, DXF, XLSX, ODS).",
+                        name=path.name)
+
+
+def _zip_kind(path: Path) -> str:
+    """``xlsx`` or ``ods`` for an Office Open XML or OpenDocument spreadsheet, else ``zip``
+    (only the archive's directory and its small ``mimetype`` entry are read)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+                return "xlsx"
+            if "mimetype" in names:
+                with archive.open("mimetype") as entry:
+                    kind = entry.read(128).strip()
+                if kind == ODS_MIMETYPE:
+                    if "META-INF/manifest.xml" in names:
+                        with archive.open("META-INF/manifest.xml") as entry:
+                            manifest = entry.read(1 << 20)
+                        if b"encryption-data" in manifest:
+                            raise UploadRefused(
+                                "PASSWORD_PROTECTED", "'{name}' is protected with a password; "
+                                "save it again without a password and send it again.",
+                                name=path.name)
+                    return "ods"
+                if kind.startswith(b"application/vnd.oasis.opendocument"):
+                    raise UploadRefused("NOT_GEODATA", "'{name}' is an OpenDocument file but "
+                                        "not a spreadsheet.", name=path.name)
+            if "word/document.xml" in names or "ppt/presentation.xml" in names:
+                raise UploadRefused("NOT_GEODATA", "'{name}' is an Office document but not a "
+                                    "spreadsheet.", name=path.name)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        pass  # an archive read later (and refused there if damaged)
+    return "zip"
+
+
+def _refuse_compound(path: Path) -> None:
+    """Refuse an OLE compound file: a password-protected Office file (Excel keeps an
+    encrypted XLSX in one) or an old Excel 97-2003 workbook (.xls)."""
+    import msoffcrypto
+    from msoffcrypto.exceptions import FileFormatError
+
+    try:
+        with open(path, "rb") as handle:
+            encrypted = msoffcrypto.OfficeFile(handle).is_encrypted()
+    except (FileFormatError, OSError, ValueError, AssertionError, KeyError,
+            IndexError, TypeError):
+        encrypted = False
+    if encrypted:
+        raise UploadRefused("PASSWORD_PROTECTED", "'{name}' is protected with a password; "
+                            "save it again without a password and send it again.",
+                            name=path.name)
+    raise UploadRefused("NOT_GEODATA", "'{name}' is an old Office file (Excel 97-2003 .xls or "
+                        "similar); save it as .xlsx (Excel) or .ods and send it again.",
+                        name=path.name)
 
 
 def _pick_from_archive(files: list[Path], archive: Path) -> tuple[Path, str]:
@@ -377,24 +457,45 @@ def _csv_text(path: Path) -> tuple[str, str, str]:
 
 
 def _csv_frame(path: str, geometry: dict[str, str], crs: str | None,
-               encoding: str) -> gpd.GeoDataFrame:
+               encoding: str, delimiter: str | None = None) -> gpd.GeoDataFrame:
     raw = Path(path).read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     text = raw.decode(encoding, errors="replace")
-    dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
-    frame = pd.read_csv(io.StringIO(text), sep=dialect.delimiter, dtype=str,
+    sep = delimiter or csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str,
                         keep_default_na=False, na_values=[""])
     if "wkt" in geometry:
         col = geometry["wkt"]
         values = frame.pop(col).to_numpy(dtype=object)
         geoms = _parse_wkt_or_wkb(values)
-    else:
-        lon = pd.to_numeric(frame.pop(geometry["lon"]), errors="coerce").to_numpy()
-        lat = pd.to_numeric(frame.pop(geometry["lat"]), errors="coerce").to_numpy()
+    elif "lon" in geometry:
+        lon = numbers(frame.pop(geometry["lon"])).to_numpy()
+        lat = numbers(frame.pop(geometry["lat"])).to_numpy()
+        if geometry.get("swap"):
+            lon, lat = lat, lon
         geoms = shapely.points(lon, lat)
         geoms[np.isnan(lon) | np.isnan(lat)] = None
-    return gpd.GeoDataFrame(frame, geometry=geoms, crs=crs)
+    else:  # attributes only
+        geoms = np.full(len(frame), None, dtype=object)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
+
+
+def numbers(series: pd.Series) -> pd.Series:
+    """Numbers from text as Turkish offices write them: a decimal comma (``30,512``), a
+    thousands dot with a decimal comma (``4.412.345,67``), or a decimal point; NaN where it
+    is no number.
+
+    Examples
+    --------
+    >>> numbers(pd.Series(["30,512", "4.412.345,67", "39.7", "x", None])).tolist()
+    [30.512, 4412345.67, 39.7, nan, nan]
+    """
+    text = series.astype("string").str.strip()
+    both = text.str.contains(",", regex=False) & text.str.contains(".", regex=False)
+    text = text.where(~both.fillna(False), text.str.replace(".", "", regex=False))
+    text = text.str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype(float)
 
 
 def _parse_wkt_or_wkb(values: np.ndarray) -> np.ndarray:
@@ -499,6 +600,8 @@ def open_upload(path: Path, *, workdir: Path, limits: Limits | None = None) -> S
     info = SourceInfo(original=original, dataset=dataset, format=fmt, driver="")
     if fmt == "csv":
         return _open_csv(info, limits=limits)
+    if fmt in SPREADSHEETS:
+        return _open_sheet(info, workdir=workdir, limits=limits)
     if fmt == "shapefile":
         cpg = next((p for p in dataset.parent.iterdir()
                     if p.stem == dataset.stem and p.suffix.lower() == ".cpg"), None)
@@ -546,29 +649,286 @@ def _open_csv(info: SourceInfo, *, limits: Limits) -> SourceInfo:
     text, encoding, note = _csv_text(info.dataset)
     info.encoding, info.encoding_note = encoding, "detected: " + note
     try:
-        dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
-        header = next(csv.reader(io.StringIO(text[:65536]), dialect))
+        if info.csv_delimiter is None:
+            info.csv_delimiter = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|").delimiter
+        reader = csv.reader(io.StringIO(text[:1 << 20]), delimiter=info.csv_delimiter)
+        header = next(reader)
+        sample = [row for _, row in zip(range(SAMPLE_ROWS), reader, strict=False)]
     except (csv.Error, StopIteration):
         raise UploadRefused("NOT_GEODATA", "'{name}' is not a readable CSV table.",
                             name=info.original.name) from None
-    lowered = {h.strip().lower(): h for h in header}
-    wkt = next((lowered[c] for c in WKT_COLUMNS if c in lowered), None)
-    lon = next((lowered[c] for c in LON_COLUMNS if c in lowered), None)
-    lat = next((lowered[c] for c in LAT_COLUMNS if c in lowered), None)
+    return _table_geometry(info, header, sample, limits=limits)
+
+
+#: Rows of a table read to tell degrees from TM metres.
+SAMPLE_ROWS = 200
+
+
+#: Words that name one axis wherever they stand in a header (``Boylam (derece)``,
+#: ``Y (Sağa)``, ``X Yukarı``): easting-like, then northing-like.
+EAST_WORDS = frozenset({"boylam", "lon", "longitude", "saga", "easting", "dogu"})
+NORTH_WORDS = frozenset({"enlem", "lat", "latitude", "yukari", "northing", "kuzey"})
+
+
+def _pick_column(header: list[str], names: tuple[str, ...],
+                 words: frozenset[str] = frozenset(),
+                 other: frozenset[str] = frozenset()) -> str | None:
+    """The first column whose folded name is one of ``names`` (in their order), else the
+    first whose name holds one of ``words`` and none of ``other``.
+
+    Examples
+    --------
+    >>> _pick_column(["No", "Y (Sağa)", "X (Yukarı)"], LON_COLUMNS, EAST_WORDS, NORTH_WORDS)
+    'Y (Sağa)'
+    >>> _pick_column(["No", "Y (Sağa)", "X (Yukarı)"], LAT_COLUMNS, NORTH_WORDS, EAST_WORDS)
+    'X (Yukarı)'
+    """
+    from etl.textnorm import field_key
+
+    by_key: dict[str, str] = {}
+    for column in header:
+        by_key.setdefault(field_key(column), column)
+    found = next((by_key[n] for n in names if n in by_key), None)
+    if found is not None or not words:
+        return found
+    for key, column in by_key.items():
+        tokens = set(key.split("_"))
+        if tokens & words and not tokens & other:
+            return column
+    return None
+
+
+def _table_geometry(info: SourceInfo, header: list[str], sample: list[list[str]], *,
+                    limits: Limits) -> SourceInfo:
+    """Find a table's geometry columns (WKT, or a coordinate pair) and, for coordinates
+    in a file that names no CRS, the CRS the numbers are in: longitude/latitude degrees
+    (EPSG:4326) or metres in the municipality's TM zone (reported as ``CRS_ASSUMED``). A
+    table with neither is read with its attributes only (``attributes_only``)."""
+    wkt = _pick_column(header, WKT_COLUMNS)
+    lon = _pick_column(header, LON_COLUMNS, EAST_WORDS, NORTH_WORDS)
+    lat = _pick_column(header, LAT_COLUMNS, NORTH_WORDS, EAST_WORDS)
     if wkt:
         info.csv_geometry = {"wkt": wkt}
-        check_nesting(max_bracket_depth(info.dataset, b"(", b")"), limits=limits,
-                      name=info.original.name)
-    elif lon and lat:
+        if info.format == "csv":
+            check_nesting(max_bracket_depth(info.dataset, b"(", b")"), limits=limits,
+                          name=info.original.name)
+    elif lon and lat and lon != lat:
         info.csv_geometry = {"lon": lon, "lat": lat}
+        position = {c: i for i, c in enumerate(header)}
+        values = [[row[position[c]] if position[c] < len(row) else "" for row in sample]
+                  for c in (lon, lat)]
+        xs = numbers(pd.Series(values[0], dtype=object)).to_numpy()
+        ys = numbers(pd.Series(values[1], dtype=object)).to_numpy()
+        _assume_crs(info, xs, ys, lon, lat)
     else:
-        raise UploadRefused("NOT_GEODATA", "The CSV '{name}' has no WKT column ({wkt}) and no "
-                            "lon/lat columns.", name=info.original.name,
-                            wkt=", ".join(WKT_COLUMNS))
+        info.attributes_only = True
+        info.csv_geometry = {}
     info.driver = "CSV"
     info.fields = [h for h in header if h not in info.csv_geometry.values()]
-    info.geometry_type = "Unknown"
+    info.geometry_type = "None" if info.attributes_only else "Unknown"
     info.feature_count = -1  # known after the read
+    return info
+
+
+def _assume_crs(info: SourceInfo, xs: np.ndarray, ys: np.ndarray, lon: str, lat: str) -> None:
+    """Tell degrees from TM metres from the sample's medians; set ``info.crs`` (and
+    ``swap`` when the first column holds the northings) with a ``CRS_ASSUMED`` warning.
+    Numbers that are neither leave the CRS unknown (``CRS_MISSING`` unless ``--crs``)."""
+    from django.conf import settings
+
+    ok = ~(np.isnan(xs) | np.isnan(ys))
+    if not ok.any():
+        return
+    x, y = float(np.median(xs[ok])), float(np.median(ys[ok]))
+    columns = f"{lon}, {lat}"
+    zone = int(settings.KENTCBS_SRID)
+    tail = (" If they are in another CRS, send the file again with that CRS (e.g. --crs "
+            "EPSG:5254).")
+    if -180 <= x <= 180 and -90 <= y <= 90:
+        info.crs = "EPSG:4326"
+        message = ("The file names no coordinate reference system; its coordinates ({columns}) "
+                   "are longitude/latitude degrees and were read as {crs}.")
+    elif 100_000 <= x <= 900_000 and 3_500_000 <= y <= 4_800_000:
+        info.crs = f"EPSG:{zone}"
+        message = ("The file names no coordinate reference system; its coordinates ({columns}) "
+                   "are metres in the municipality's TM zone and were read as {crs}.")
+    elif 100_000 <= y <= 900_000 and 3_500_000 <= x <= 4_800_000:
+        info.crs = f"EPSG:{zone}"
+        info.csv_geometry["swap"] = "1"
+        message = ("The file names no coordinate reference system; its coordinates ({columns}) "
+                   "are metres in the municipality's TM zone, northing first (X = yukarı, "
+                   "Y = sağa, as surveyors write them), and were read as {crs}.")
+    else:
+        return
+    info.crs_assumed = Diagnostic("CRS_ASSUMED", "warning", message + tail,
+                                  {"columns": columns, "crs": info.crs})
+
+
+def require_geometry(info: SourceInfo, layer: Any) -> None:
+    """Refuse an attribute-only table for a layer whose features need a geometry
+    (``NOT_GEODATA``, naming the columns seen)."""
+    if info.attributes_only and layer.geometry_rules.not_empty:
+        raise UploadRefused(
+            "NOT_GEODATA", "No coordinate columns were found in '{name}' (lon/lat, "
+            "boylam/enlem, x/y) and no WKT column; the layer {layer} needs a geometry. Columns "
+            "seen: {columns}.", name=info.original.name, layer=layer.code,
+            columns=", ".join(info.fields) or "-")
+
+
+def table_crs(info: SourceInfo, declared: str | None, report: Any) -> str | None:
+    """The file's CRS for :func:`etl.normalise.resolve_crs`: a CRS told from a table's
+    values counts only when the sender declared none (then reported as ``CRS_ASSUMED``)."""
+    if info.crs_assumed is None:
+        return info.crs
+    if declared:
+        return None
+    report.diagnostics.append(info.crs_assumed.as_dict())
+    return info.crs
+
+
+# -- spreadsheets -----------------------------------------------------------------------
+def _cell_text(value: Any) -> str:
+    """A cell's value as text: whole numbers without ``.0``, dates as ISO dates."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if np.isnan(value):
+            return ""
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return (value.date().isoformat() if value.time() == dt.time() else
+                value.isoformat(sep=" "))
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, pd.Timestamp):
+        return _cell_text(value.to_pydatetime())
+    return str(value).strip()
+
+
+def _xlsx_rows(path: str) -> Iterator[tuple[str, Iterator[tuple[Any, ...]], list[str]]]:
+    """Each sheet's name, its rows of cached values, and the cells that hold a formula
+    without a cached value (a file written by a program that does not compute them)."""
+    import openpyxl
+
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        for sheet in values.worksheets:
+            uncached: list[str] = []
+            source = formulas[sheet.title]
+
+            def rows(sheet: Any = sheet, source: Any = source,
+                     uncached: list[str] = uncached) -> Iterator[tuple[Any, ...]]:
+                for number, (row, frow) in enumerate(zip(
+                        sheet.iter_rows(values_only=True),
+                        source.iter_rows(values_only=True), strict=False), start=1):
+                    for col, (value, formula) in enumerate(zip(row, frow, strict=False)):
+                        if value is None and isinstance(formula, str) and formula.startswith("="):
+                            from openpyxl.utils import get_column_letter
+
+                            uncached.append(f"{get_column_letter(col + 1)}{number}")
+                    yield row
+
+            yield sheet.title, rows(), uncached
+    finally:
+        values.close()
+        formulas.close()
+
+
+def _ods_rows(path: str) -> Iterator[tuple[str, Iterator[tuple[Any, ...]], list[str]]]:
+    """Each sheet of an OpenDocument spreadsheet (pandas' ``odf`` engine: the values the
+    file stores, formulas' included)."""
+    sheets = pd.read_excel(path, engine="odf", sheet_name=None, header=None, dtype=object)
+    for name, frame in sheets.items():
+        rows = (tuple(None if (isinstance(v, float) and np.isnan(v)) else v for v in row)
+                for row in frame.itertuples(index=False, name=None))
+        yield str(name), rows, []
+
+
+def sheet_to_csv(path: str, fmt: str, out: str) -> dict[str, Any]:
+    """Write the first sheet with data (a header row and at least one row under it) as a
+    UTF-8 CSV at ``out`` (in the parser child); return its name, header and row count.
+
+    Raises
+    ------
+    UploadRefused
+        ``SHEET_EMPTY`` when no sheet holds data; ``FORMULA_NO_VALUE`` when cells hold
+        formulas without a saved value; ``NOT_GEODATA`` when the file cannot be read.
+    """
+    import zipfile
+
+    try:
+        sheets = _xlsx_rows(path) if fmt == "xlsx" else _ods_rows(path)
+        seen: list[str] = []
+        for name, rows, uncached in sheets:
+            seen.append(name)
+            header: list[str] | None = None
+            written = 0
+            with open(out, "w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                for row in rows:
+                    texts = [_cell_text(v) for v in row]
+                    while texts and not texts[-1]:
+                        texts.pop()
+                    if not any(texts):
+                        continue
+                    if header is None:
+                        header = _header(texts)
+                        writer.writerow(header)
+                        continue
+                    writer.writerow((texts + [""] * len(header))[:len(header)])
+                    written += 1
+            if uncached:
+                raise UploadRefused(
+                    "FORMULA_NO_VALUE", "Sheet '{sheet}' of '{name}' has formulas without a "
+                    "saved value (cells {cells}); open the file in Excel or LibreOffice Calc, "
+                    "save it, and send it again (or paste the values in place of the "
+                    "formulas).", sheet=name, name=Path(path).name,
+                    cells=", ".join(uncached[:10]) + (" ..." if len(uncached) > 10 else ""))
+            if header is not None and written:
+                return {"sheet": name, "header": header, "rows": written}
+    except UploadRefused:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError,
+            AttributeError, IndexError) as exc:
+        raise UploadRefused("NOT_GEODATA", "'{name}' cannot be read as a spreadsheet: "
+                            "{reason}", name=Path(path).name,
+                            reason=str(exc).splitlines()[0][:200] if str(exc) else
+                            type(exc).__name__) from None
+    raise UploadRefused("SHEET_EMPTY", "No sheet of '{name}' holds data (a header row and at "
+                        "least one row under it); sheets: {sheets}.", name=Path(path).name,
+                        sheets=", ".join(seen) or "-")
+
+
+def _header(texts: list[str]) -> list[str]:
+    """Column names from a header row: blanks named ``sutun_N``, repeats numbered."""
+    out: list[str] = []
+    for number, text in enumerate(texts, start=1):
+        name = text or f"sutun_{number}"
+        while name in out:
+            name = f"{name}_{number}"
+        out.append(name)
+    return out
+
+
+def _open_sheet(info: SourceInfo, *, workdir: Path, limits: Limits) -> SourceInfo:
+    workdir.mkdir(parents=True, exist_ok=True)
+    out = workdir / "sheet.csv"
+    meta = run_limited(sheet_to_csv, str(info.dataset), info.format, str(out), limits=limits,
+                       what=info.original.name)
+    info.sheet = str(meta["sheet"])
+    info.dataset = out
+    info.csv_delimiter = ","
+    with open(out, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        sample = [row for _, row in zip(range(SAMPLE_ROWS), reader, strict=False)]
+    _table_geometry(info, header, sample, limits=limits)
+    info.encoding, info.encoding_note = "utf-8", f"{info.format.upper()} sheet '{info.sheet}'"
     return info
 
 
@@ -595,9 +955,10 @@ def read_chunks_with_wkb(info: SourceInfo, *, crs: str | None = None,
     """:func:`read_chunks`, each chunk with its geometries' WKB as GDAL wrote it (``None``
     for a CSV): the loader sends it as it is for the geometries that stay unchanged."""
     limits = limits or Limits.from_settings()
-    if info.format == "csv":
+    if info.format == "csv" or info.format in SPREADSHEETS:
         frame = run_limited(_csv_frame, str(info.dataset), info.csv_geometry, crs,
-                            info.encoding or "utf-8", limits=limits, what=info.original.name)
+                            info.encoding or "utf-8", info.csv_delimiter, limits=limits,
+                            what=info.original.name)
         info.feature_count = len(frame)
         for start in range(0, len(frame), chunk_size):
             chunk = frame.iloc[start:start + chunk_size]

@@ -40,7 +40,13 @@ from etl.normalise import (
     resolve_crs,
     to_storage,
 )
-from etl.read import SourceInfo, open_upload, read_chunks_with_wkb
+from etl.read import (
+    SourceInfo,
+    open_upload,
+    read_chunks_with_wkb,
+    require_geometry,
+    table_crs,
+)
 from etl.safety import Limits, warm_up
 from etl.validate import FileState, _problems, validate_chunk
 from gis_core.errors import bilingual
@@ -149,9 +155,10 @@ def collector_paused() -> Iterator[None]:
 
 def _layer(layer: Any) -> Any:
     if isinstance(layer, str):
+        from etl.load_models import inventory_layer
         from layers.registry import registry
 
-        return registry.get(layer)
+        return inventory_layer(layer) or registry.get(layer)
     return layer
 
 
@@ -331,8 +338,11 @@ def ingest(*, layer: Any, path: Path, department: str, user: Any = None,
     storage_crs = CRS.from_epsg(int(definition.srid))
     try:
         _check_department(department)
+        run = _run
+        if definition.backing.kind == "model":  # an inventory: loaded through the models
+            from etl.load_models import run_models as run
         with collector_paused():
-            _run(batch, definition, path, workdir, report, crs=crs, dry_run=dry_run,
+            run(batch, definition, path, workdir, report, crs=crs, dry_run=dry_run,
                  strict=strict, mapping=mapping, progress=progress, chunk_size=chunk_size,
                  limits=limits, digest=digest, accept_shift=accept_shift)
     except UploadRefused as exc:
@@ -440,7 +450,9 @@ def _run(batch: Batch, layer: Any, path: Path, workdir: Path, report: reports.Ba
     report.diagnostics += [d.as_dict() for d in info.diagnostics]
     batch.file_format = info.format
     batch.encoding = f"{info.encoding or 'utf-8'} ({info.encoding_note})"[:60]
-    source_crs, notes = resolve_crs(file_crs=info.crs, declared=crs, file_says=info.crs_text)
+    require_geometry(info, layer)
+    source_crs, notes = resolve_crs(file_crs=table_crs(info, crs, report), declared=crs,
+                                    file_says=info.crs_text)
     batch.crs = (f"EPSG:{source_crs.to_epsg()}" if source_crs.to_epsg()
                  else source_crs.name)[:120]
     report.diagnostics += [d.as_dict() for d in notes]

@@ -103,7 +103,7 @@ def test_cli_errors_are_one_line(env, tmp_path):
     one_line_error(kentcbs("ingest", "bina", str(junk), "--department", "imar_sehircilik",
                            env=env), "NOT_GEODATA")
     lonlat = tmp_path / "p.csv"
-    lonlat.write_text("uavt_bina_kodu,lon,lat\n1000000001,30.5,39.7\n")
+    lonlat.write_text("uavt_bina_kodu,x,y\n1000000001,1000,2000\n")  # a site grid
     one_line_error(kentcbs("ingest", "bina", str(lonlat), "--department", "imar_sehircilik",
                            env=env), "CRS_MISSING")
     strict = kentcbs("ingest", "bina", str(path), "--department", "imar_sehircilik",

@@ -229,7 +229,9 @@ def test_crs_mistakes_refuse_the_upload(layer, tmp_path):
     lon = [LON + i * 0.001 for i in range(3)]
     lat = [LAT] * 3
     cases = {
-        "CRS_MISSING": (_csv(tmp_path / "a.csv", lon, lat, ("lon", "lat")), None),
+        # local site-grid numbers: neither degrees nor TM metres (a CSV of either is read
+        # in the CRS its values show, reported as CRS_ASSUMED: tests/test_etl_inventory.py)
+        "CRS_MISSING": (_csv(tmp_path / "a.csv", [1000, 1010, 1020], [2000] * 3), None),
         "CRS_LATLON_SWAPPED": (_csv(tmp_path / "b.csv", lat, lon, ("lon", "lat")), "EPSG:4326"),
         "CRS_METRES_AS_DEGREES": (_csv(tmp_path / "c.csv", [X0] * 3, [Y0 + i for i in range(3)]),
                                   "EPSG:4326"),

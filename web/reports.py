@@ -558,8 +558,12 @@ def job_progress(job: UploadJob) -> dict[str, Any]:
 
 
 def upload_layers(*, user: Any) -> list[Any]:
-    """Layers ``user`` may upload into: editable and loaded from files (table-backed)."""
-    return [layer for layer in editable_layers(user) if layer.backing.kind == "table"]
+    """Layers ``user`` may upload into: editable and loaded from files (table-backed, or an
+    inventory kept in a core model that :mod:`etl.load_models` loads)."""
+    from etl.load_models import IMPORTERS
+
+    return [layer for layer in editable_layers(user)
+            if layer.backing.kind == "table" or layer.code in IMPORTERS]
 
 
 # -- the mapping step ------------------------------------------------------------------------

@@ -154,7 +154,7 @@ class UploadForm(forms.Form):
 
     layer = forms.ChoiceField(label=gettext_lazy("Layer"))
     file = forms.FileField(label=gettext_lazy("File"), help_text=gettext_lazy(
-        "GeoPackage, zipped Shapefile, GeoJSON, CSV, KML or DXF"))
+        "GeoPackage, zipped Shapefile, GeoJSON, CSV, KML, DXF, Excel (XLSX) or ODS"))
     crs = forms.CharField(label=gettext_lazy("Coordinate reference system"), required=False,
                           max_length=20, help_text=gettext_lazy(
                               "Only when the file has none, or to override it; e.g. EPSG:5254"))

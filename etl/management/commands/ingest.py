@@ -24,7 +24,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("layer", help="layer code (kentcbs layers list)")
         parser.add_argument("file", type=Path,
-                            help="GPKG, zipped Shapefile, GeoJSON, CSV, KML, DXF")
+                            help="GPKG, zipped Shapefile, GeoJSON, CSV, KML, DXF, XLSX, ODS "
+                                 "(a sheet with lon/lat, x/y or WKT columns, or attributes "
+                                 "only for inventories)")
         parser.add_argument("--department", required=True, help="department code of the sender")
         parser.add_argument("--crs", default=None,
                             help="CRS when the file has none, e.g. EPSG:5254")
