@@ -754,7 +754,8 @@ def mapping_with_aliases(layer: Any, mapping: dict[str, str]) -> dict[str, str]:
 # -- the run ----------------------------------------------------------------------------
 def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
                report: reports.BatchReport, *, crs: str | None, dry_run: bool, strict: bool,
-               mapping: Path | None, progress: Callable[[int, int | None], None] | None,
+               mapping: Path | dict[str, str] | None,
+               progress: Callable[[int, int | None], None] | None,
                chunk_size: int, limits: Limits | None, digest: Future[str] | None = None,
                accept_shift: bool = False) -> None:
     """:func:`etl.services._run` for a model-backed layer (see the module's text)."""
@@ -798,8 +799,11 @@ def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
         _first_chunk_checks(original, layer, source_crs, mun_box, report,
                             file_says=None if crs else info.crs_text)
     columns = [c for c in original.columns if c != original.geometry.name]
+    # the web mapping step's dict (a column mapped to "" is left out) or a file
+    mapping_dict = ({k: v or "-" for k, v in mapping.items()}
+                    if isinstance(mapping, dict) else load_mapping(mapping))
     match = match_fields(columns, layer.field_names,
-                         mapping=mapping_with_aliases(layer, load_mapping(mapping)))
+                         mapping=mapping_with_aliases(layer, mapping_dict))
     report.summary["unknown_columns"] = match.unknown
     if match.unknown:
         report.diagnostics.append(Diagnostic(
