@@ -28,6 +28,7 @@ from typing import Any
 import shapely
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.db import transaction
 from pyproj import Transformer
@@ -139,18 +140,14 @@ def _neighbourhood_names(profile: str) -> list[str]:
 
 def _ensure_users() -> int:
     user_model = get_user_model()
-    admin, created = user_model.objects.get_or_create(
-        username="admin", defaults={"is_staff": True, "is_superuser": True})
-    if created:
-        admin.set_password(_password())
-        admin.save()
+    # One hash for the one demo password (PBKDF2 takes ~0.3 s a time, on purpose).
+    hashed = make_password(_password())
+    user_model.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True, "password": hashed})
     for username, first, last, department, role in USERS:
-        user, created = user_model.objects.get_or_create(
+        user, _created = user_model.objects.get_or_create(
             username=username, defaults={"first_name": first, "last_name": last,
-                                         "is_staff": role == "gis_admin"})
-        if created:
-            user.set_password(_password())
-            user.save()
+                                         "is_staff": role == "gis_admin", "password": hashed})
         Membership.objects.get_or_create(user=user, role=role,
                                          department=Department.objects.get(code=department))
     return user_model.objects.count()

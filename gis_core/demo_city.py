@@ -464,10 +464,11 @@ def build_city(boundary: shapely.Geometry, names: list[str], *, srid: int,
     # --- one building per civic / service block, two to four halls per industrial block ------
     def centred(blocks: np.ndarray, length: np.ndarray, deep: np.ndarray
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Centred along the front street, 5 m behind it (a forecourt), inside the block."""
         ln = np.minimum(length, b_len[blocks] - 16)
         dp = np.minimum(deep, b_depth[blocks] - 16)
         u0 = (b_len[blocks] - ln) / 2
-        v0 = (b_depth[blocks] - dp) / 2
+        v0 = np.minimum(5.0, (b_depth[blocks] - dp) / 2)
         return u0, u0 + ln, v0, v0 + dp
 
     extra_blocks: list[np.ndarray] = []
