@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -81,7 +82,7 @@ USE_MIX = (
     {"Konut": 85, "Depo": 5, "Tarımsal": 5, "Konut + Ticaret": 3, "Diğer": 2},
 )
 #: Per zone: frontage pitch, depth, setback (front garden), floors (low, high), years.
-ZONES = (
+ZONES: tuple[dict[str, Any], ...] = (
     {"pitch": (17.0, 21.0), "depth": (13.0, 17.0), "setback": 1.0, "floors": (4, 10),
      "years": (1968, 2000)},
     {"pitch": (15.0, 19.0), "depth": (10.0, 13.0), "setback": 3.0, "floors": (3, 6),
@@ -92,7 +93,7 @@ ZONES = (
 GAP = 2.0  # between neighbouring buildings along a street, metres
 
 #: Civic buildings other than the municipality's own: (name pattern, use, floors, share).
-CIVIC = [
+CIVIC: list[tuple[str, str, int, float]] = [
     ("{m} İlkokulu", "Eğitim", 3, 0.022),
     ("{m} Ortaokulu", "Eğitim", 3, 0.012),
     ("{m} Aile Sağlığı Merkezi", "Sağlık", 2, 0.010),
@@ -294,8 +295,8 @@ def build_city(boundary: shapely.Geometry, names: list[str], *, srid: int,
     axis_x, axis_y = rot[:, 0], rot[:, 1]  # the grid's x and y directions in the map
 
     # --- blocks inside the town's outline and well inside the boundary ------------------------
-    bi, bj = np.meshgrid(np.arange(-ni, ni), np.arange(-nj, nj), indexing="ij")
-    bi, bj = bi.ravel(), bj.ravel()
+    block_i, block_j = np.meshgrid(np.arange(-ni, ni), np.arange(-nj, nj), indexing="ij")
+    bi, bj = block_i.ravel(), block_j.ravel()
     gi, gj = bi + ni, bj + nj  # array indices of the block's lower-left node
     quad = np.stack([nodes[gi, gj], nodes[gi + 1, gj], nodes[gi + 1, gj + 1],
                      nodes[gi, gj + 1]], axis=1)  # anticlockwise (the rotation keeps it so)
@@ -351,10 +352,10 @@ def build_city(boundary: shapely.Geometry, names: list[str], *, srid: int,
     used = {"Bulvar": 0, "Cadde": 0, "Sokak": 0}
     for index in np.argsort(np.abs(street_keys[:, 1]) * 100 + np.abs(street_keys[:, 2]),
                             kind="stable"):
-        kind = str(s_kind[index])
-        pool = pools[kind]
-        k = used[kind]
-        used[kind] += 1
+        street_type = str(s_kind[index])
+        pool = pools[street_type]
+        k = used[street_type]
+        used[street_type] += 1
         # Beyond the names: numbered streets (as many towns number theirs).
         s_name[index] = pool[k] if k < len(pool) else f"{1000 + 10 * k + int(index % 10)}"
     e_a = nodes[e_i + ni, e_j + nj]
@@ -397,11 +398,11 @@ def build_city(boundary: shapely.Geometry, names: list[str], *, srid: int,
     free = np.flatnonzero((kind == "housing") & (ring > 0.75))
     kind[rng.choice(free, size=1)] = "cemetery"
     other_civic: list[tuple[int, str, str, int]] = []
-    for pattern, use, floors, share in CIVIC:
+    for pattern, civic_use, civic_floors, share in CIVIC:
         free = np.flatnonzero((kind == "housing") & (ring < 0.9))
         for index in rng.choice(free, size=max(2, round(nb * share)), replace=False):
             kind[index] = "civic"
-            other_civic.append((int(index), pattern, use, floors))
+            other_civic.append((int(index), pattern, civic_use, civic_floors))
 
     # Each block's own frame: origin at inset corner 0, u along side 0, n inwards.
     b_u = _unit(inset[:, 1] - inset[:, 0])
