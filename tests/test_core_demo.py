@@ -19,9 +19,9 @@ pytestmark = pytest.mark.django_db
 AT_LEAST = {"yol": 300, "bina": 5000, "numarataj": 5000, "yesil_alan": 20, "aydinlatma": 1000}
 
 
-def _scalar(sql: str) -> object:
+def _scalar(sql: str, params: list[object] | None = None) -> object:
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
 
@@ -80,7 +80,7 @@ def _assert_the_mistakes_are_reported() -> None:
     codes = {error["code"] for row in Quarantine.objects.filter(batch=survey)
              for error in row.errors}
     assert codes == {"GEOM_INVALID", "CODELIST", "PATTERN", "RANGE"}
-    assert _scalar("SELECT count(*) FROM cbs.bina WHERE batch_id = %d" % survey.pk) == 10
+    assert _scalar("SELECT count(*) FROM cbs.bina WHERE batch_id = %s", [survey.pk]) == 10
     roads = Batch.objects.get(layer_code=road_layer, file_name=road_name)
     assert (roads.status, roads.reason_code) == ("refused", "CRS_WRONG_ZONE")
     assert not Quarantine.objects.filter(batch=roads).exists()
@@ -151,9 +151,9 @@ def test_demo_loads_a_living_city_and_a_second_load_changes_nothing() -> None:
     hall = Building.objects.get(code="HB-001")
     assert hall.neighbourhood is not None
     assert hall.neighbourhood.geom.contains(hall.footprint.point_on_surface)
-    assert _scalar(f"""SELECT count(*) FROM cbs.numarataj WHERE uavt_bina_kodu =
-                       '{hall.uavt_code}' AND kapi_no = '{hall.door_number}'
-                       AND mahalle_adi = '{hall.neighbourhood.name}'""") == 1
+    assert _scalar("""SELECT count(*) FROM cbs.numarataj WHERE uavt_bina_kodu = %s
+                      AND kapi_no = %s AND mahalle_adi = %s""",
+                   [hall.uavt_code, hall.door_number, hall.neighbourhood.name]) == 1
 
 
 def test_demo_of_another_profile_is_refused_on_the_same_database() -> None:
