@@ -138,7 +138,7 @@ class City:
     layers: dict[str, gpd.GeoDataFrame]
     neighbourhoods: gpd.GeoDataFrame  # name, geometry (MultiPolygon)
     service_sites: list[ServiceSite]
-    #: Two uploads with a department's usual mistakes: ``(layer, frame, note)``.
+    #: Two uploads with a department's usual mistakes: ``{layer: frame}`` (see _mistakes).
     mistakes: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
 
 
