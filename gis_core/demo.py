@@ -3,7 +3,15 @@
 Everything is generated from a fixed seed, through the same services users go
 through (so every database rule is checked), and loading twice changes nothing.
 Neighbourhood names are the official ones of the district, read from the
-registry's ``mahalle`` code list file; the boundary and the polygons are made up.
+registry's ``mahalle`` code list file; the polygons are made up.
+
+The city (``gis_core.demo_city``) is drawn inside the municipality's stored
+boundary: its streets, buildings, address points, parks and lighting poles
+reach the department layers as uploads of their owner departments through the
+ETL (``etl.services.ingest``, GeoPackages written to a temporary folder), with
+two more uploads carrying a department's usual mistakes so the reports page has
+something to show. The service buildings stand on footprints of that city, with
+a floor plan of rooms on every floor and their assets inside the rooms.
 """
 
 from __future__ import annotations
@@ -12,15 +20,21 @@ import datetime as dt
 import math
 import os
 import random
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
 
 import shapely
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point
 from django.db import transaction
 from pyproj import Transformer
 
 from gis_core.audit import audit_context
+from gis_core.demo_city import City, build_city
 from gis_core.errors import KentCBSError
 from gis_core.models import (
     Asset,
@@ -55,6 +69,27 @@ BUILDINGS = [
     ("Hal Müdürlüğü Binası", ["mali_hizmetler"], 1),
     ("Sosyal Tesisler", ["destek_hizmetleri"], 2),
 ]
+
+#: Building use (bina_kullanim) of the service buildings that are not offices.
+BUILDING_USES = {"Kültür Merkezi": "Sosyal Tesis", "Kadın ve Aile Danışma Merkezi": "Sosyal Tesis",
+                 "Gençlik Merkezi": "Sosyal Tesis", "Sosyal Tesisler": "Sosyal Tesis",
+                 "Destek Hizmetleri Deposu": "Depo", "Temizlik İşleri Garajı": "Depo"}
+
+#: The city's uploads: (layer, file name); each is sent by the layer's owner department.
+UPLOADS = [
+    ("bina", "bina_taban_alanlari_2026.gpkg"),
+    ("numarataj", "numarataj_adres_noktalari_2026.gpkg"),
+    ("yol", "yol_orta_hatlari_2026.gpkg"),
+    ("aydinlatma", "aydinlatma_direkleri_2026.gpkg"),
+    ("yesil_alan", "park_ve_yesil_alanlar_2026.gpkg"),
+]
+#: Uploads with mistakes: (layer, file name, CRS the sender gives or None).
+MISTAKEN_UPLOADS = [
+    ("bina", "bina_kat_ilavesi_guncelleme.gpkg", None),
+    ("yol", "imar_plani_yeni_yollar_cad.gpkg", "wrong zone"),
+]
+#: Who sends a department's uploads in the demo.
+SENDERS = {"imar_sehircilik": "imar.veri", "fen_isleri": "fen.veri", "park_bahceler": "park.veri"}
 
 #: category, weight, brands/models
 CATEGORIES = [
@@ -105,18 +140,14 @@ def _neighbourhood_names(profile: str) -> list[str]:
 
 def _ensure_users() -> int:
     user_model = get_user_model()
-    admin, created = user_model.objects.get_or_create(
-        username="admin", defaults={"is_staff": True, "is_superuser": True})
-    if created:
-        admin.set_password(_password())
-        admin.save()
+    # One hash for the one demo password (PBKDF2 takes ~0.3 s a time, on purpose).
+    hashed = make_password(_password())
+    user_model.objects.get_or_create(
+        username="admin", defaults={"is_staff": True, "is_superuser": True, "password": hashed})
     for username, first, last, department, role in USERS:
-        user, created = user_model.objects.get_or_create(
+        user, _created = user_model.objects.get_or_create(
             username=username, defaults={"first_name": first, "last_name": last,
-                                         "is_staff": role == "gis_admin"})
-        if created:
-            user.set_password(_password())
-            user.save()
+                                         "is_staff": role == "gis_admin", "password": hashed})
         Membership.objects.get_or_create(user=user, role=role,
                                          department=Department.objects.get(code=department))
     return user_model.objects.count()
@@ -141,82 +172,150 @@ def _boundary(rng: random.Random, cx: float, cy: float) -> shapely.Polygon:
     return shapely.Polygon(ring)
 
 
-def _neighbourhoods(rng: random.Random, boundary: shapely.Polygon, names: list[str],
-                    cx: float, cy: float) -> list[Neighbourhood]:
-    seeds: list[tuple[float, float]] = []
-    while len(seeds) < len(names):
-        # Denser near the centre, as a town is.
-        x, y = cx + rng.gauss(0, 3000), cy + rng.gauss(0, 3000)
-        if boundary.contains(shapely.Point(x, y)):
-            seeds.append((x, y))
-    cells = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=boundary)
-    cells_by_seed = {}
-    for cell in shapely.get_parts(cells):
-        for index, seed in enumerate(seeds):
-            if cell.contains(shapely.Point(seed)):
-                cells_by_seed[index] = cell.intersection(boundary)
-    result = []
-    for index, name in enumerate(names):
-        result.append(Neighbourhood.objects.create(name=name, geom=_multi(cells_by_seed[index])))
-    return result
-
-
-def _rect(cx: float, cy: float, width: float, height: float) -> shapely.Polygon:
-    return shapely.box(cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)
-
-
-def _room_outline(footprint: shapely.Polygon, number: int, count: int) -> shapely.Polygon:
-    """Room ``number`` of ``count`` on a floor: a strip of the building's footprint.
-
-    Every floor has the building's outline, so the rooms of different floors overlap
-    in plan, as indoor data does.
-    """
-    minx, miny, maxx, maxy = footprint.bounds
-    width = (maxx - minx) / count
-    return shapely.box(minx + (number - 1) * width, miny, minx + number * width, maxy)
-
-
-@transaction.atomic
-def _load_core(profile_code: str) -> None:
+def _ensure_municipality(profile_code: str) -> Municipality:
+    """The municipality row; created with a made-up boundary around the profile's centre."""
+    existing = Municipality.objects.filter(code=profile_code).first()
+    if existing is not None:
+        return existing
     rng = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
     profile = get_profile(profile_code)
     to_storage = Transformer.from_crs(4326, settings.KENTCBS_SRID, always_xy=True)
     cx, cy = to_storage.transform(*profile.centre)
-    boundary = _boundary(rng, cx, cy)
-    Municipality.objects.create(code=profile.code, name=profile.name, province=profile.province,
-                                srid=profile.srid, boundary=_multi(boundary))
-    neighbourhoods = _neighbourhoods(rng, boundary, _neighbourhood_names(profile.code), cx, cy)
+    return Municipality.objects.create(
+        code=profile.code, name=profile.name, province=profile.province, srid=profile.srid,
+        boundary=_multi(_boundary(rng, cx, cy)))
+
+
+def _plan_city(municipality: Municipality) -> City:
+    """Draw the city inside the municipality's stored boundary (deterministic)."""
+    if municipality.boundary is None:
+        raise KentCBSError(
+            "DEMO_NO_BOUNDARY",
+            "The municipality '{name}' has no boundary: the demo city is drawn inside it.",
+            name=municipality.name)
+    import geopandas as gpd
+
+    boundary = shapely.from_wkb(bytes(municipality.boundary.wkb))
+    stored = list(Neighbourhood.objects.order_by("name").values_list("name", "geom"))
+    existing = (gpd.GeoDataFrame({"name": [n for n, _g in stored]},
+                                 geometry=[shapely.from_wkb(bytes(g.wkb)) for _n, g in stored])
+                if stored else None)
+    names = [n for n, _g in stored] or _neighbourhood_names(municipality.code)
+    return build_city(
+        boundary, names, srid=settings.KENTCBS_SRID, province=municipality.province,
+        service_buildings=[(name, floors, BUILDING_USES.get(name, "Kamu Hizmet"))
+                           for name, _depts, floors in BUILDINGS],
+        neighbourhoods=existing)
+
+
+@transaction.atomic
+def _ensure_neighbourhoods(city: City) -> None:
+    if Neighbourhood.objects.exists():
+        return
+    Neighbourhood.objects.bulk_create(
+        Neighbourhood(name=name, geom=_multi(geom))
+        for name, geom in zip(city.neighbourhoods["name"], city.neighbourhoods.geometry,
+                              strict=True))
+
+
+def _uploads_missing() -> bool:
+    from etl.models import Batch
+
+    wanted = {(layer, name) for layer, name in UPLOADS}
+    wanted |= {(layer, name) for layer, name, _crs in MISTAKEN_UPLOADS}
+    done = set(Batch.objects.exclude(status="failed").values_list("layer_code", "file_name"))
+    return not wanted <= done
+
+
+def _wrong_zone() -> str:
+    """A neighbouring TM zone: the wrong choice in an upload form's CRS list."""
+    srid = settings.KENTCBS_SRID
+    return f"EPSG:{srid + 1 if srid == 5253 else srid - 1}"
+
+
+def _ingest_city(city: City) -> None:
+    """Send every layer of the city through the ETL as its owner department would.
+
+    An upload already recorded (a batch with the same layer and file name that did not
+    fail) is not sent again, so a second run adds no batch.
+    """
+    from etl.models import Batch
+    from etl.services import ingest
+    from layers.registry import registry
+
+    user_model = get_user_model()
+    plan: list[tuple[str, str, Any, str | None]] = [
+        (layer, name, city.layers[layer], None) for layer, name in UPLOADS]
+    plan += [(layer, name, city.mistakes[layer], _wrong_zone() if crs else None)
+             for layer, name, crs in MISTAKEN_UPLOADS]
+    with tempfile.TemporaryDirectory(prefix="kentcbs-demo-") as folder:
+        for layer, name, frame, crs in plan:
+            if Batch.objects.filter(layer_code=layer, file_name=name).exclude(
+                    status="failed").exists():
+                continue
+            path = Path(folder) / name
+            with warnings.catch_warnings():
+                # A file sent with a CRS given by hand has none of its own (a CAD export).
+                warnings.filterwarnings("ignore", "'crs' was not provided", UserWarning)
+                (frame.set_crs(None, allow_override=True) if crs else frame).to_file(
+                    path, layer=layer, driver="GPKG", engine="pyogrio")
+            owner = str(registry.get(layer).owner)
+            sender = user_model.objects.filter(username=SENDERS.get(owner, "")).first()
+            ingest(layer=layer, path=path, department=owner, user=sender, crs=crs)
+
+
+def _floor_plan(site: Any, count: int) -> list[tuple[float, float, float, float]]:
+    """Rooms of one floor in the footprint's frame: two rows along a 2.4 m corridor.
+
+    Each is ``(u0, u1, v0, v1)`` metres along and across the footprint, 0.25 m inside its
+    outer walls, with 0.2 m walls between rooms.
+    """
+    wall, corridor = 0.25, 2.4
+    width = (site.length - 2 * wall) / count
+    rows = [(wall, site.depth / 2 - corridor / 2), (site.depth / 2 + corridor / 2,
+                                                     site.depth - wall)]
+    return [(wall + k * width, wall + (k + 1) * width - 0.2, v0, v1)
+            for v0, v1 in rows for k in range(count)]
+
+
+def _in_frame(site: Any, u: float, v: float) -> tuple[float, float]:
+    ox, oy = site.origin
+    return (ox + site.along[0] * u + site.across[0] * v,
+            oy + site.along[1] * u + site.across[1] * v)
+
+
+@transaction.atomic
+def _load_core(city: City) -> None:
+    rng = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
     departments = {d.code: d for d in Department.objects.all()}
+    neighbourhoods = {n.name: n for n in Neighbourhood.objects.all()}
 
     buildings: list[Building] = []
-    for number, (name, dept_codes, floors) in enumerate(BUILDINGS, start=1):
-        distance = 0 if number == 1 else rng.uniform(400, 4500)
-        angle = rng.uniform(0, 2 * math.pi)
-        bx, by = cx + distance * math.cos(angle), cy + distance * math.sin(angle)
-        footprint = _rect(bx, by, rng.uniform(35, 70), rng.uniform(20, 40))
-        inner = shapely.Point(bx, by)
-        home = next((n for n in neighbourhoods if n.geom.contains(_geos(inner))), None)
+    room_boxes: dict[int, tuple[Any, tuple[float, float, float, float]]] = {}
+    for number, ((name, dept_codes, floors), site) in enumerate(
+            zip(BUILDINGS, city.service_sites, strict=True), start=1):
         building = Building.objects.create(
-            code=f"HB-{number:03d}", name=name, footprint=_multi(footprint),
-            uavt_code=f"{rng.randrange(10**9, 10**10)}", neighbourhood=home,
-            street=rng.choice(["Atatürk Bulvarı", "İstiklal Caddesi", "Cumhuriyet Caddesi",
-                               "Hürriyet Sokak", "Zafer Caddesi", "Gazi Bulvarı"]),
-            door_number=str(rng.randint(1, 180)), floor_count=floors)
+            code=f"HB-{number:03d}", name=name, footprint=_multi(site.footprint),
+            uavt_code=site.uavt_code, neighbourhood=neighbourhoods.get(site.neighbourhood),
+            street=site.street, door_number=site.door_number, floor_count=floors)
         building.departments.set([departments[c] for c in dept_codes])
-        building._rect = footprint  # type: ignore[attr-defined]
         building._depts = [departments[c] for c in dept_codes]  # type: ignore[attr-defined]
         buildings.append(building)
+        per_row = max(2, round(site.length / 9))
         for level in range(floors):
             floor = Floor.objects.create(building=building, number=level,
                                          name="Zemin kat" if level == 0 else f"{level}. kat")
-            room_count = rng.randint(3, 6)
-            for room_no in range(1, room_count + 1):
-                Room.objects.create(building=building, floor=floor,
-                                    code=f"{level}{room_no:02d}",
-                                    outline=_geos(_room_outline(footprint, room_no, room_count)),
-                                    name=rng.choice(["Ofis", "Toplantı salonu", "Arşiv",
-                                                     "Sistem odası" if room_no == 1 else "Ofis",
-                                                     "Müdür odası", "Bekleme salonu"]))
+            for room_no, box in enumerate(_floor_plan(site, per_row), start=1):
+                u0, u1, v0, v1 = box
+                outline = shapely.Polygon([_in_frame(site, u, v) for u, v in
+                                           ((u0, v0), (u1, v0), (u1, v1), (u0, v1))])
+                room = Room.objects.create(
+                    building=building, floor=floor, code=f"{level}{room_no:02d}",
+                    outline=_geos(outline),
+                    name=("Sistem odası" if room_no == 1 else
+                          rng.choice(["Ofis", "Ofis", "Ofis", "Toplantı salonu", "Arşiv",
+                                      "Müdür odası", "Bekleme salonu"])))
+                room_boxes[room.pk] = (site, box)
 
     categories = [c for c, _w, _m in CATEGORIES]
     weights = [w for _c, w, _m in CATEGORIES]
@@ -225,9 +324,6 @@ def _load_core(profile_code: str) -> None:
     core_switches: dict[int, Asset] = {}
     for building_index, building in enumerate(buildings, start=1):
         rooms = list(building.rooms.order_by("code"))
-        minx, miny, maxx, maxy = building._rect.bounds  # type: ignore[attr-defined]
-
-
         count = 45 if building_index == 1 else rng.randint(15, 25)
         plan = ["switch", "router" if building_index == 1 else "modem"]
         if building_index == 1:
@@ -246,6 +342,8 @@ def _load_core(profile_code: str) -> None:
                                             "pbx": [("Karel", "MS48")],
                                             "modem": [("Zyxel", "VMG3625")]}[category])
             room = rooms[0] if position < 7 else rng.choice(rooms)
+            site, (u0, u1, v0, v1) = room_boxes[room.pk]
+            x, y = _in_frame(site, rng.uniform(u0 + 0.4, u1 - 0.4), rng.uniform(v0 + 0.4, v1 - 0.4))
             networked = category in {"desktop", "laptop", "printer", "access_point", "ip_phone",
                                      "ip_camera", "pdks_terminal", "kiosk", "switch", "router",
                                      "firewall", "server", "storage", "pbx", "modem"}
@@ -258,8 +356,7 @@ def _load_core(profile_code: str) -> None:
                 department=rng.choice(building._depts),  # type: ignore[attr-defined]
                 assigned_person=rng.choice(PERSON_NAMES) if personal else "",
                 building=building, room=room,
-                location=Point(rng.uniform(minx + 1, maxx - 1), rng.uniform(miny + 1, maxy - 1),
-                               srid=settings.KENTCBS_SRID),
+                location=Point(x, y, srid=settings.KENTCBS_SRID),
                 hostname=(f"{building.code.lower()}-{category[:2]}{serial:04d}"
                           if networked else ""),
                 ip_address=(f"10.{building_index}.{serial // 250}.{serial % 250 + 2}"
@@ -319,11 +416,43 @@ def _load_core(profile_code: str) -> None:
             payment_day=rng.choice([1, 12, 26, 31]))
 
 
-def load_demo(*, profile: str | None = None, modules: bool = True) -> dict[str, object]:
+def _layer_counts() -> dict[str, int]:
+    """Features in each department layer the city fills (``cbs.<code>`` tables)."""
+    from django.db import connection
+    from psycopg2 import sql
+
+    from layers.registry import registry
+
+    counts = {}
+    with connection.cursor() as cursor:
+        for layer, _name in UPLOADS:
+            schema, table = str(registry.get(layer).backing.table).split(".", 1)
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(schema, table)).as_string(cursor.connection))
+            counts[layer] = int(cursor.fetchone()[0])
+    return counts
+
+
+def _upload_summary() -> dict[str, str]:
+    """``{file: "status loaded/read [reason]"}`` of the demo's uploads (the latest batch each)."""
+    from etl.models import Batch
+
+    files = [name for _l, name in UPLOADS] + [name for _l, name, _c in MISTAKEN_UPLOADS]
+    summary = {}
+    for batch in Batch.objects.filter(file_name__in=files).order_by("pk"):
+        summary[batch.file_name] = (f"{batch.status} {batch.count_loaded}/{batch.count_read}"
+                                    + (f" {batch.reason_code}" if batch.reason_code else ""))
+    return summary
+
+
+def load_demo(*, profile: str | None = None, modules: bool = True,
+              city: bool = True) -> dict[str, object]:
     """Load the demo municipality; idempotent. Returns counts of what is there afterwards.
 
     ``modules=False`` leaves out the modules' demo data (a year of helpdesk
-    tickets), for tests that need only the core.
+    tickets), for tests that need only the core. ``city=False`` leaves out the
+    department layers' uploads (the neighbourhoods and service buildings are still
+    placed in the drawn city), for tests that need neither.
     """
     profile = profile or settings.KENTCBS_PROFILE
     get_profile(profile)
@@ -336,14 +465,23 @@ def load_demo(*, profile: str | None = None, modules: bool = True) -> dict[str, 
             "DATABASE_URL).", existing=other.code, wanted=profile)
     with audit_context(source="shell"):
         users = _ensure_users()
-        if not Municipality.objects.filter(code=profile).exists():
-            _load_core(profile)
+        municipality = _ensure_municipality(profile)
+        missing = (not Neighbourhood.objects.exists() or not Building.objects.exists()
+                   or (city and _uploads_missing()))
+        if missing:  # drawn only when something of it is not there yet
+            plan = _plan_city(municipality)
+            _ensure_neighbourhoods(plan)
+            if city:
+                _ingest_city(plan)
+            if not Building.objects.exists():
+                _load_core(plan)
         counts: dict[str, object] = {
             "profile": profile, "users": users,
             "neighbourhoods": Neighbourhood.objects.count(),
             "buildings": Building.objects.count(), "rooms": Room.objects.count(),
             "assets": Asset.objects.count(), "links": NetworkLink.objects.count(),
             "subscriptions": Subscription.objects.count(),
+            "layers": _layer_counts(), "uploads": _upload_summary(),
         }
         # Modules' demos run after the core's (gis_core.modules; the core names no module).
         from gis_core.modules import load_module_demos

@@ -19,4 +19,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, profile: str | None, **options: Any) -> None:
         summary = load_demo(profile=profile)
         for key, value in summary.items():
+            if isinstance(value, dict) and value and all(
+                    isinstance(v, int) for v in value.values()):  # features per layer
+                value = ", ".join(f"{k} {v}" for k, v in value.items())
+            elif isinstance(value, dict) and value and all(
+                    isinstance(v, str) for v in value.values()):  # one upload a line
+                width = max(len(k) for k in value)
+                lines = [f"{k:{width}}  {v}" for k, v in value.items()]
+                value = ("\n" + " " * 15).join(lines)
             self.stdout.write(f"{key:14} {value}")
