@@ -9,6 +9,7 @@ read (the selector's own rule). No chart yet: a table (the numbers a chart would
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -23,6 +24,8 @@ from layers.access import is_gis_admin
 
 #: Rules shown per row on the page (all of them are in the XLSX).
 TOP_RULES = 5
+#: What a department code looks like (a filter that is not one is ignored).
+DEPARTMENT_CODE = re.compile(r"[a-z0-9_]{1,60}")
 
 
 def _visible(user: Any, scores: list[QualityScore]) -> list[QualityScore]:
@@ -60,8 +63,14 @@ def _xlsx(scores: list[QualityScore]) -> HttpResponse:
 @require_GET
 def quality(request: HttpRequest) -> HttpResponse:
     """The scores, filtered by ``department`` and ``layer``; ``?format=xlsx`` to download."""
+    from layers.access import readable_layers
+
     department = request.GET.get("department", "").strip() or None
+    if department is not None and not DEPARTMENT_CODE.fullmatch(department):
+        department = None  # not a department code: no such department, no filter
     layer = request.GET.get("layer", "").strip() or None
+    if layer not in {item.code for item in readable_layers(request.user)}:
+        layer = None
     scores = _visible(request.user, quality_scores(user=request.user, department=department,
                                                    layer=layer))
     if request.GET.get("format") == "xlsx":
