@@ -65,8 +65,8 @@ def read_departments(path: Path | None = None) -> tuple[list[DepartmentRow], lis
             raise invalid("departments[{index}] needs a code and a name.", index=index)
         code = str(item["code"])
         if not code.isascii() or not code.replace("_", "").isalnum() or code != code.lower():
-            raise invalid("the code '{code}' must be lower-case ASCII letters, digits and _.",
-                          code=code)
+            raise invalid("the code '{dept}' must be lower-case ASCII letters, digits and _.",
+                          dept=code)
         rows.append(DepartmentRow(code, str(item["name"]), str(item.get("name_en") or ""),
                                   str(item["parent"]) if item.get("parent") else None))
     codes = [row.code for row in rows]
@@ -75,8 +75,8 @@ def read_departments(path: Path | None = None) -> tuple[list[DepartmentRow], lis
         raise invalid("the code(s) {codes} appear more than once.", codes=", ".join(twice))
     for row in rows:
         if row.parent is not None and row.parent not in codes:
-            raise invalid("the parent '{parent}' of '{code}' is not listed.", parent=row.parent,
-                          code=row.code)
+            raise invalid("the parent '{parent}' of '{dept}' is not listed.", parent=row.parent,
+                          dept=row.code)
     missing = [code for code in REQUIRED if code not in codes]
     if missing:
         raise invalid("KentCBS needs the department(s) {codes}.", codes=", ".join(missing))

@@ -316,18 +316,18 @@ def check_database(checked: CheckedBoundary, state: dict[str, Any]) -> bool:
             "DB_OTHER_MUNICIPALITY", "This database already holds the municipality {name} "
             "({province}). One deployment serves one municipality: set up {district} in a new "
             "database (a new KENTCBS_HOME folder, or DATABASE_URL of an empty PostGIS "
-            "database), e.g. KENTCBS_HOME=/srv/kentcbs-{code} kentcbs municipality init ...",
+            "database), e.g. KENTCBS_HOME=/srv/kentcbs-{slug} kentcbs municipality init ...",
             name=existing[1], province=existing[2], district=checked.district.name,
-            code=checked.code)
+            slug=checked.code)
     others = [srid for srid in state.get("srids", []) if srid != checked.srid]
     if others:
         raise MunicipalityRefused(
             "DB_OTHER_SRID", "This database already holds geometry tables in EPSG:{found}, "
             "but {district} needs {zone}. The storage SRID is fixed when the tables are "
             "created: set up {district} in a new database (a new KENTCBS_HOME folder, or "
-            "DATABASE_URL of an empty PostGIS database), e.g. KENTCBS_HOME=/srv/kentcbs-{code} "
+            "DATABASE_URL of an empty PostGIS database), e.g. KENTCBS_HOME=/srv/kentcbs-{slug} "
             "kentcbs municipality init ...", found=", ".join(map(str, others)),
-            district=checked.district.name, zone=zone_label(checked.srid), code=checked.code)
+            district=checked.district.name, zone=zone_label(checked.srid), slug=checked.code)
     return existing is not None
 
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_loads_a_coherent_municipality_and_a_second_load_changes_nothing() -> None:
     first = load_demo(profile="odunpazari")
-    assert first["buildings"] == 12 and first["neighbourhoods"] == 26
+    assert first["buildings"] == 12 and first["neighbourhoods"] == 85
     assert 250 <= first["assets"] <= 350 and first["links"] == 11
     ids = sorted(Asset.objects.values_list("inventory_number", flat=True))
     second = load_demo(profile="odunpazari")
@@ -61,5 +61,5 @@ def test_demo_of_another_profile_is_refused_on_the_same_database() -> None:
 
 def test_efeler_demo_uses_efeler_names() -> None:
     counts = load_demo(profile="efeler")
-    assert counts["neighbourhoods"] == 17
+    assert counts["neighbourhoods"] == 83
     assert Municipality.objects.get().name == "Efeler"

@@ -45,6 +45,7 @@ class Database:
         db = connection.settings_dict
         conn = psycopg2.connect(dbname=self.name, user=db["USER"], host=db["HOST"],
                                 port=db["PORT"], password=db["PASSWORD"] or None)
+        conn.autocommit = True
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, params)
