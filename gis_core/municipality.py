@@ -368,3 +368,23 @@ def deployment_record(checked: CheckedBoundary) -> dict[str, Any]:
             "province": checked.district.province, "srid": checked.srid,
             "centre": [round(checked.centre[0], 6), round(checked.centre[1], 6)],
             "area_km2": round(checked.area_km2, 1)}
+
+
+def set_up_municipality(*, province: str, name: str, boundary_lonlat: shapely.Geometry,
+                        check_area: bool = True) -> Municipality:
+    """Check a boundary given as a shapely (Multi)Polygon in lon/lat and store the
+    municipality: the one call for code that makes its boundary itself (``kentcbs demo``,
+    with ``check_area=False`` for a made-up town smaller than the real district).
+
+    Raises
+    ------
+    MunicipalityRefused
+        As :func:`check_boundary` and :func:`create_municipality`.
+    UnknownDistrictError
+        ``name`` is not a district of ``province`` in the national registry.
+    """
+    from layers.official import district
+
+    checked = check_boundary(_multi(boundary_lonlat), district=district(province, name),
+                             check_area=check_area)
+    return create_municipality(checked)

@@ -23,9 +23,12 @@ import numpy as np
 import psycopg2
 import pytest
 import shapely
+import yaml
 from django.db import connection
 from pyproj import Transformer
 
+from gis_core.departments import DEFAULT_FILE, read_departments
+from gis_core.errors import KentCBSError
 from gis_core.municipality import MunicipalityRefused, check_boundary, read_boundary
 from layers.official import UnknownDistrictError, district
 from tests.conftest import kentcbs
@@ -179,7 +182,7 @@ def one_line_error(done: object, code: str) -> str:
 
 # -- set-ups through the real command ---------------------------------------------------
 def _check_set_up(db: Database, done: object, *, official: object, srid: int,
-                  code: str) -> None:
+                  code: str, departments: int = 17) -> None:
     out = done.stdout  # type: ignore[attr-defined]
     assert done.returncode == 0, out + done.stderr  # type: ignore[attr-defined]
     assert f"EPSG:{srid} (TUREF / TM" in out, out
@@ -197,7 +200,7 @@ def _check_set_up(db: Database, done: object, *, official: object, srid: int,
         "SELECT code FROM layers_codelistentry WHERE list_name = 'mahalle' ORDER BY sort_order")]
     assert names == official.neighbourhood_names  # type: ignore[attr-defined]
     # The departments of the shipped tree are there, with their groups.
-    assert db.query("SELECT count(*) FROM gis_core_department")[0][0] == 17
+    assert db.query("SELECT count(*) FROM gis_core_department")[0][0] == departments
     assert db.query("SELECT count(*) FROM auth_group WHERE name LIKE 'kentcbs:%%'")[0][0] == 6
 
 
@@ -253,9 +256,19 @@ def test_efeler_from_a_zipped_shapefile_in_wgs84(new_database: Database,
 
 def test_van_ipekyolu_from_kml_in_another_zone(new_database: Database, tmp_path: Path) -> None:
     path = ipekyolu_kml(tmp_path)
+    # the municipality's own departments file: the shipped tree and one directorate more
+    tree = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))
+    tree["departments"].append({"code": "su_kanalizasyon", "name": "Su ve Kanalizasyon "
+                                "Müdürlüğü", "name_en": "Directorate of Water and Sewerage"})
+    departments = tmp_path / "birimler.yaml"
+    departments.write_text(yaml.safe_dump(tree, allow_unicode=True), encoding="utf-8")
     done = kentcbs("municipality", "init", "--name", "İPEKYOLU", "--province", "van",
-                   "--boundary", str(path), env=new_database.env(), timeout=600)
-    _check_set_up(new_database, done, official=IPEKYOLU, srid=5258, code="ipekyolu")
+                   "--boundary", str(path), "--departments", str(departments),
+                   env=new_database.env(), timeout=600)
+    _check_set_up(new_database, done, official=IPEKYOLU, srid=5258, code="ipekyolu",
+                  departments=18)
+    assert new_database.query("SELECT name FROM gis_core_department WHERE code = "
+                              "'su_kanalizasyon'") == [("Su ve Kanalizasyon Müdürlüğü",)]
     assert "42" in done.stdout and "40.5–43.5° E" in done.stdout
     boundary = gpd.read_file(path).geometry.iloc[0]
     outside = point_outside(boundary, 5258)
@@ -336,3 +349,50 @@ def test_turkish_case_folding_finds_districts() -> None:
     assert district("ISPARTA", "MERKEZ").province == "Isparta"
     assert district("eskişehir", "ODUNPAZARI").name == "Odunpazarı"
     assert district("Van", "ipekyolu").name == "İpekyolu"
+
+
+def test_a_departments_file_is_checked(tmp_path: Path) -> None:
+    rows, roles = read_departments(DEFAULT_FILE)
+    assert len(rows) == 17 and len(roles) == 6
+    assert rows[0].parent is None and {r.code for r in rows} >= {"bilgi_islem", "cbs"}
+    tree = yaml.safe_load(DEFAULT_FILE.read_text(encoding="utf-8"))
+
+    def refused(change: object) -> str:
+        data = yaml.safe_load(yaml.safe_dump(tree))
+        change(data)  # type: ignore[operator]
+        path = tmp_path / "d.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        with pytest.raises(KentCBSError) as info:
+            read_departments(path)
+        assert info.value.code == "DEPARTMENTS_FILE_INVALID"
+        return info.value.english
+
+    assert "cbs" in refused(lambda d: d["departments"].pop(
+        next(i for i, r in enumerate(d["departments"]) if r["code"] == "cbs")))
+    assert "mayor" in refused(lambda d: d.update(roles=["viewer", "mayor"]))
+    assert "'yok'" in refused(lambda d: d["departments"][1].update(parent="yok"))
+    assert "Fen İşleri" in refused(lambda d: d["departments"].append(
+        {"code": "Fen İşleri", "name": "x"}))
+
+
+@pytest.mark.django_db
+def test_the_demo_s_call_stores_a_municipality_in_this_process_s_zone() -> None:
+    """``set_up_municipality`` (what ``kentcbs demo`` calls): the shared test database is in
+    EPSG:5254, so Odunpazarı is stored (inside this test's transaction) and Efeler refused."""
+    from gis_core.models import Municipality
+    from gis_core.municipality import set_up_municipality
+    from layers.codelists import codes
+
+    small = to_crs(district_shape(30.52, 39.77, 185, 5254), 5254, 4326)
+    with pytest.raises(MunicipalityRefused) as info:
+        set_up_municipality(province="Eskişehir", name="Odunpazarı", boundary_lonlat=small)
+    assert info.value.code == "AREA_MISMATCH"
+    made = set_up_municipality(province="Eskişehir", name="Odunpazarı", boundary_lonlat=small,
+                               check_area=False)
+    assert (made.code, made.srid, made.boundary.srid) == ("odunpazari", 5254, 5254)
+    assert abs(Municipality.objects.get().boundary.area / 1e6 - 185) < 0.5
+    assert codes("mahalle") == set(ODUNPAZARI.neighbourhood_names)
+    efeler = to_crs(district_shape(27.83, 37.87, 624, 5253), 5253, 4326)
+    with pytest.raises(MunicipalityRefused) as info:
+        set_up_municipality(province="Aydın", name="Efeler", boundary_lonlat=efeler)
+    assert info.value.code == "SRID_NOT_CONFIGURED"
