@@ -396,3 +396,20 @@ def test_the_demo_s_call_stores_a_municipality_in_this_process_s_zone() -> None:
     with pytest.raises(MunicipalityRefused) as info:
         set_up_municipality(province="Aydın", name="Efeler", boundary_lonlat=efeler)
     assert info.value.code == "SRID_NOT_CONFIGURED"
+
+
+def test_check_finds_a_database_in_another_zone_than_the_settings(new_database: Database,
+                                                                  tmp_path: Path) -> None:
+    """``gis_core.E101``: once Efeler's database is set up in EPSG:5253, a process whose
+    settings say EPSG:5254 (another KENTCBS_HOME: no municipality.json) refuses to migrate."""
+    done = kentcbs("municipality", "init", "--name", "Efeler", "--province", "Aydın",
+                   "--boundary", str(efeler_shapefile(tmp_path)), env=new_database.env(),
+                   timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert kentcbs("check", "--database", "default", env=new_database.env()).returncode == 0
+    elsewhere = {**new_database.env(), "KENTCBS_HOME": str(tmp_path / "elsewhere")}
+    checked = kentcbs("check", "--database", "default", env=elsewhere)
+    assert checked.returncode != 0 and "gis_core.E101" in checked.stderr + checked.stdout
+    migrated = kentcbs("migrate", env=elsewhere)
+    assert migrated.returncode != 0 and "gis_core.E101" in migrated.stderr + migrated.stdout
+    assert "Traceback" not in migrated.stderr
