@@ -550,7 +550,10 @@ def _read_chunk(dataset: str, layer: str | None, encoding: str | None, skip: int
         dataset, layer=layer, encoding=encoding, skip_features=skip, max_features=count,
         datetime_as_string=True)
     names = [str(f) for f in meta["fields"]]
-    data = pd.DataFrame(dict(zip(names, values, strict=True)), columns=names)
+    # the row count from the geometries too: a file without attribute fields has rows
+    rows = len(wkb) if wkb is not None else (len(values[0]) if len(values) else 0)
+    data = pd.DataFrame(dict(zip(names, values, strict=True)), columns=names,
+                        index=pd.RangeIndex(rows))
     for dtype, name in zip(meta["dtypes"], names, strict=True):
         if str(dtype).startswith("datetime"):
             data[name] = _try_parse_datetime(data[name], False, True)

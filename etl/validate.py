@@ -198,10 +198,12 @@ def districts_with_neighbourhood(name: str, *, profile: str) -> list[str]:
     >>> districts_with_neighbourhood("Yenidoğan Mahallesi", profile="odunpazari")
     []
     """
-    from gis_core.profiles import PROFILES
+    from gis_core.errors import KentCBSError
+    from gis_core.profiles import get_profile
 
-    own = PROFILES.get(profile)
-    if own is None:
+    try:
+        own = get_profile(profile)
+    except KentCBSError:
         return []
     districts = _districts_by_name(own.province).get(_compare_key(name), ())
     if own.name in districts:

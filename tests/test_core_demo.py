@@ -109,7 +109,7 @@ def _assert_ogc_serves_every_collection() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_demo_loads_a_living_city_and_a_second_load_changes_nothing() -> None:
     first = load_demo(profile="odunpazari")
-    assert first["buildings"] == 12 and first["neighbourhoods"] == 26
+    assert first["buildings"] == 12 and first["neighbourhoods"] == 85
     assert 250 <= first["assets"] <= 350 and first["links"] == 11
     layers = first["layers"]
     assert isinstance(layers, dict)
@@ -166,7 +166,7 @@ def test_demo_of_another_profile_is_refused_on_the_same_database() -> None:
 def test_efeler_demo_uses_efeler_names_and_draws_its_city_in_its_boundary(settings) -> None:
     settings.KENTCBS_PROFILE = "efeler"  # the ETL checks uploads against this municipality
     counts = load_demo(profile="efeler", modules=False)
-    assert counts["neighbourhoods"] == 17
+    assert counts["neighbourhoods"] == 83
     assert Municipality.objects.get().name == "Efeler"
     layers = counts["layers"]
     assert isinstance(layers, dict) and all(layers[c] >= n for c, n in AT_LEAST.items())

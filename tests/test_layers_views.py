@@ -61,10 +61,15 @@ def test_view_shows_joined_and_cleaned_values() -> None:
         assert cursor.fetchall() == [("Akarbaşı", "12345")]
 
 
-def test_neighbourhood_code_list_follows_the_core_table() -> None:
+def test_neighbourhood_code_list_is_the_district_s_official_list() -> None:
+    """The national registry's list, whatever neighbourhood polygons are loaded."""
     from gis_core.models import Neighbourhood
     from layers.codelists import codes
+    from layers.official import district
 
+    official = set(district("Eskişehir", "Odunpazarı").neighbourhood_names)
+    assert len(official) == 85
+    assert codes("mahalle") == official
     Neighbourhood.objects.create(name="Vişnelik", geom=square(0, 0))
     Neighbourhood.objects.create(name="Şirintepe", geom=square(100, 0))
-    assert codes("mahalle") == {"Vişnelik", "Şirintepe"}
+    assert codes("mahalle") == official

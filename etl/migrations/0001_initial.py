@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('feature_index', models.PositiveBigIntegerField(verbose_name='nesne sırası')),
                 ('properties', models.JSONField(default=dict, verbose_name='öznitelikler')),
-                ('geom', django.contrib.gis.db.models.fields.GeometryField(blank=True, null=True, srid=5254, verbose_name='geometri')),
+                ('geom', django.contrib.gis.db.models.fields.GeometryField(blank=True, null=True, srid=settings.KENTCBS_SRID, verbose_name='geometri')),
                 ('errors', models.JSONField(default=list, verbose_name='hatalar')),
                 ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quarantine', to='etl.batch', verbose_name='parti')),
             ],

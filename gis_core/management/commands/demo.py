@@ -8,13 +8,15 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from gis_core.demo import load_demo
+from gis_core.profiles import demo_profiles
 
 
 class Command(BaseCommand):
     help = "Load the demo municipality (Odunpazarı by default, or --profile efeler)."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--profile", choices=["odunpazari", "efeler"], default=None)
+        # the demo profiles are data: gis_core/data/demo_profiles.yaml
+        parser.add_argument("--profile", choices=sorted(demo_profiles()), default=None)
 
     def handle(self, *args: Any, profile: str | None, **options: Any) -> None:
         summary = load_demo(profile=profile)
