@@ -21,8 +21,8 @@ from django.urls import reverse
 from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 
-from gis_core.maps import OfflineMap, RenderedMap, render_parts
-from ogc_api import tiles
+from gis_core.maps import OfflineMap, RenderedMap, location, render_parts
+from ogc_api import generalise, tiles
 
 if TYPE_CHECKING:
     from layers.schema import LayerDefinition
@@ -118,7 +118,7 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
     """
     basemap = getattr(settings, "KENTCBS_TILE_URL", "") or ""
     # An external basemap's licence usually asks for its attribution on the map.
-    fmap = OfflineMap(location=[centre[1], centre[0]], zoom_start=zoom, tiles=None,
+    fmap = OfflineMap(location=location(centre), zoom_start=zoom, tiles=None,
                       control_scale=True, prefer_canvas=True, max_zoom=22,
                       attribution_control=bool(basemap))
     if basemap:
@@ -142,7 +142,7 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
                 f"{{{json.dumps(layer.code)}: {style_function(layer).js_code}}}"),
             "rendererFactory": JsCode("L.canvas.tile"),
             "interactive": False,
-            "minZoom": tiles.min_zoom(layer),
+            "minZoom": generalise.lowest_zoom(layer),
             "maxZoom": 22,
             "maxNativeZoom": tiles.MAX_ZOOM,
             "zIndex": 10 + order,

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -47,10 +46,10 @@ def _audit(request: HttpRequest) -> Any:
 
 
 def _centre() -> tuple[float, float]:
-    from gis_core.profiles import get_profile
+    """(lon, lat) from the municipality's boundary (gis_core.maps, never guessed)."""
+    from gis_core.maps import municipality_centre
 
-    centre = get_profile(settings.KENTCBS_PROFILE).centre
-    return (centre[1], centre[0]) if abs(centre[0]) < abs(centre[1]) else tuple(centre)
+    return municipality_centre()
 
 
 def _date(value: str | None) -> dt.date | None:
