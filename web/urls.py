@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from web import views, views_map, views_reports
+from web import views, views_map, views_reports, views_tools
 
 app_name = "web"
 urlpatterns = [
@@ -13,6 +13,11 @@ urlpatterns = [
     path("map/building/<int:pk>.json", views_map.building_json, name="building"),
     path("map/building-at.json", views_map.building_at_json, name="building_at"),
     path("map/search.json", views_map.search_json, name="search"),
+    # Map tools (web/views_tools.py): identify, labels, export, print.
+    path("map/identify.json", views_tools.identify_json, name="identify"),
+    path("map/labels/<str:code>.json", views_tools.labels_json, name="labels"),
+    path("map/print.pdf", views_tools.print_pdf, name="print_pdf"),
+    path("layers/<str:code>/export.<str:fmt>", views_tools.layer_export, name="layer_export"),
     # Validation reports and uploads (web/views_reports.py).
     path("reports/", views_reports.report_list, name="report_list"),
     path("reports/<int:pk>/", views_reports.report_detail, name="report_detail"),
