@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -350,14 +351,15 @@ def test_map_tools_in_a_browser(live_server, artifacts_dir, tmp_path, size) -> N
             page.wait_for_load_state("networkidle")
             _click(page, lonlat)
             page.wait_for_selector(f"#identify .identified[data-layer={code}]", state="attached")
-            if phone:
-                page.click("#drawer-toggle")
+            if phone:  # the drawer opens itself on the answer
                 page.wait_for_function("document.querySelector('#side').getBoundingClientRect()"
                                        ".left >= 0")
             assert page.locator(f"#identify .identified[data-layer={code}]").is_visible()
             page.screenshot(path=str(artifacts_dir / f"{shot}-2-identify-{name}.png"))
             if phone:
                 page.click("#drawer-close")
+                page.wait_for_function("document.querySelector('#side').getBoundingClientRect()"
+                                       ".right <= 0")
         assert town["inventory"] in page.inner_text("#identify")
         assert "sel=bt_varlik" in page.url  # the permalink names the selected feature
 
@@ -387,7 +389,7 @@ def test_map_tools_in_a_browser(live_server, artifacts_dir, tmp_path, size) -> N
         assert list(pyogrio.read_dataframe(files["gpkg"])["yol_adi"]) == [STREET]
         page.click("#table-close")
 
-        # Measure 300 m along the street (TM zone metres).
+        # Measure from the street to the park (230 m east, 530 m south in the TM zone).
         if phone:
             page.click("#drawer-toggle")
         page.click("#measure-line")
@@ -395,7 +397,7 @@ def test_map_tools_in_a_browser(live_server, artifacts_dir, tmp_path, size) -> N
                          window.kentcbsMeasure.add(b[1], b[0]); }""",
                       [town["street"], town["park"]])
         metres = float(page.get_attribute("#measure-out", "data-metres"))
-        assert 400 < metres < 800
+        assert metres == pytest.approx(math.hypot(230, 530), abs=0.5)  # TM zone metres
 
         # Print: the button opens the PDF of the view with the visible layers' legend.
         page.fill("#print-title", "Tarayıcı Paftası")

@@ -21,8 +21,9 @@
   function shown(value, field) {
     if (value === null || value === undefined) { return ""; }
     if (typeof value === "boolean") { return value ? t.yes : t.no; }
-    return field && field.label ? field.label + " (" + value + ")" : String(value);
+    return field && field.label ? field.label : String(value);
   }
+  var phone = window.matchMedia("(max-width: 760px)");
 
   /* Selection highlight (identify, table rows) and the permalink. */
   function select(code, id, geometry, fit) {
@@ -32,7 +33,12 @@
       selection = L.geoJSON(geometry, {interactive: false, style: {color: "#e31a1c", weight: 4, fill: false},
         pointToLayer: function (f, ll) { return L.circleMarker(ll, {radius: 9, color: "#e31a1c", weight: 3, fill: false}); }
       }).addTo(map);
-      if (fit) { map.fitBounds(selection.getBounds(), {maxZoom: 18, animate: false}); }
+      if (fit) {
+        var panel = document.getElementById("tablepanel");
+        var below = panel.hidden ? 0 : panel.getBoundingClientRect().height;
+        map.fitBounds(selection.getBounds(), {maxZoom: 18, animate: false, paddingTopLeft: [20, 20],
+          paddingBottomRight: [20, 20 + below]});
+      }
     }
     writeHash();
   }
@@ -69,6 +75,7 @@
           var div = el("div", {"class": "feature", "data-id": String(f.id)});
           var table = el("table");
           f.fields.forEach(function (field) {
+            if (field.value === null || field.value === "") { return; }
             var tr = el("tr"); tr.appendChild(el("th", {}, field.title)); tr.appendChild(el("td", {}, shown(field.value, field)));
             table.appendChild(tr);
           });
@@ -80,6 +87,9 @@
         box.appendChild(section);
       });
       document.body.setAttribute("data-identified", d.layers.map(function (l) { return l.code; }).join(","));
+      var side = document.getElementById("side");
+      side.scrollTop = box.offsetTop - side.offsetTop - 4;
+      if (phone.matches) { drawer(true); }
       return d;
     });
   }
@@ -261,7 +271,10 @@
 
   /* Phone: the side panel is a drawer. */
   var toggle = document.getElementById("drawer-toggle");
-  function drawer(open) { document.body.classList.toggle("drawer-open", open); toggle.setAttribute("aria-expanded", String(open)); }
+  function drawer(open) {
+    document.body.classList.toggle("drawer-open", open);
+    document.getElementById("drawer-toggle").setAttribute("aria-expanded", String(open));
+  }
   toggle.addEventListener("click", function () { drawer(!document.body.classList.contains("drawer-open")); });
   document.getElementById("drawer-close").addEventListener("click", function () { drawer(false); });
 
