@@ -6,7 +6,7 @@ Run: ``.venv/bin/python bench/web_viewer.py [--rows 100000] [--repeat 3] [--zoom
 
 For every zoom from 12 to 19, ``/map/?layers=bench_bina#map=<z>/<lat>/<lon>`` is
 opened cold (cache disabled) from ``kentcbs serve`` (gunicorn); the layer is drawn
-from the OGC API's vector tiles: footprints from its detail zoom (15), the built-up
+from the OGC API's vector tiles: footprints from its detail zoom (16), the built-up
 outline generalised by PostGIS below it (``ogc_api.generalise``, built once after the
 load as ``kentcbs generalise`` does).
 
@@ -56,7 +56,7 @@ fields:
 key: [bina_no]
 owner: imar_sehircilik
 access: {{read: {{public: true}}}}
-style: {{color: "#636363", fill_color: "#bdbdbd", weight: 1, fill_opacity: 0.6, min_zoom: 15}}
+style: {{color: "#636363", fill_color: "#bdbdbd", weight: 1, fill_opacity: 0.6, min_zoom: 16}}
 backing: {{kind: table}}
 """
 FOLDER = Path(tempfile.mkdtemp(prefix="kentcbs-bench-web-"))
@@ -236,6 +236,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--zooms", default="12-19")
+    parser.add_argument("--screenshots", type=Path, default=None,
+                        help="save a picture of each zoom's first view in this folder")
     parser.add_argument("--reference", action="store_true",
                         help="also measure folium's embedded GeoJSON page (slow at 1M)")
     args = parser.parse_args()
@@ -266,6 +268,9 @@ def main() -> None:
                     page.wait_for_url(f"{server.url}/")
                     url = f"{server.url}/map/?layers={CODE}#map={z}/{lat:.6f}/{lon:.6f}"
                     ours[z].append(measure(page, url, "mark"))
+                    if args.screenshots is not None:
+                        args.screenshots.mkdir(parents=True, exist_ok=True)
+                        page.screenshot(path=str(args.screenshots / f"zoom-{z}.png"))
                     context.close()
                 if static is not None:
                     context = browser.new_context(viewport=VIEWPORT)

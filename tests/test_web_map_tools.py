@@ -256,6 +256,7 @@ def test_print_pdf_has_title_legend_scale_and_imprint(town, artifacts_dir) -> No
     page = reader.pages[0]
     assert round(float(page.mediabox.width) / 72 * 25.4) == 210
     text = page.extract_text()
+    assert "Deneme" in text.replace("Deneme Paftası", "")  # the street's name label
     for words in ("Deneme Paftası", "Yol Orta Hatları", "Park ve Yeşil Alanlar", "BT Varlıkları",
                   "Mahalle Sınırları", "Ölçek", "tekniker", "EPSG:5254", "Odunpazarı"):
         assert words in text, (words, text)
@@ -494,3 +495,30 @@ def test_dense_polygon_layer_is_drawn_generalised_below_its_detail_zoom(town, tm
     dx, dy = _tile(lon + 0.001, lat + 0.001, 16)
     detail = client.get(f"/ogc/collections/bina/tiles/WebMercatorQuad/16/{dy}/{dx}")
     assert len(mapbox_vector_tile.decode(detail.content)["bina"]["features"]) > 50
+
+
+@pytest.mark.django_db
+def test_map_centres_come_from_the_boundary_longitude_first() -> None:
+    """Every folium map opens on the municipality's boundary, (lon, lat) never swapped."""
+    from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+
+    from gis_core.maps import location, municipality_centre
+    from gis_core.models import Municipality
+    from modules.helpdesk.maps import load_map
+
+    # Van (43.4° E, 38.5° N): the longitude is the larger number; nothing may swap it.
+    assert location((43.4, 38.5)) == [38.5, 43.4]
+    load_demo(profile="odunpazari", modules=False)
+    boundary = Municipality.objects.get().boundary
+    lon, lat = municipality_centre()
+    inside = boundary.transform(4326, clone=True)
+    assert inside.contains(Point(lon, lat, srid=4326))
+    # A boundary drawn elsewhere moves every map with it (no profile constant wins).
+    square = Polygon.from_bbox((lon + 0.5, lat + 0.5, lon + 0.6, lat + 0.6))
+    square.srid = 4326
+    Municipality.objects.update(boundary=MultiPolygon(square.transform(
+        boundary.srid, clone=True), srid=boundary.srid))
+    moved = municipality_centre()
+    assert moved == pytest.approx((lon + 0.55, lat + 0.55), abs=0.01)
+    page = load_map([], centre=moved).html + load_map([], centre=moved).script
+    assert f"{moved[1]:.4f}"[:6] in page and f"{moved[0]:.4f}"[:6] in page

@@ -85,6 +85,8 @@ def style_function(layer: LayerDefinition) -> JsCode:
     return JsCode(
         f"function (p) {{ var s = Object.assign({{}}, {base}); {rules}.forEach(function (r) {{"
         " if (p && String(p[r.field]) === r.value) { Object.assign(s, r.style); } });"
+        # A generalised outline (ogc_api.generalise) is filled only: its tile edges stay unseen.
+        " if (p && p.cells !== undefined) { s.stroke = false; s.fill = true; }"
         " return s; }")
 
 
@@ -148,8 +150,10 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
             "zIndex": 10 + order,
             "fetchOptions": {"credentials": "same-origin"},
         }
+        # Added to the map by map.js once the first view is set (the permalink's view,
+        # else this one): a layer added here would fetch this view's tiles first.
         grid = OfflineVectorGrid(tile_url(layer), name=layer.code, options=options,
-                                 show=layer.code in visible, control=False)
+                                 show=False, control=False)
         grid.add_to(fmap)
         names[layer.code] = grid.get_name()
     parts = render_parts(fmap)

@@ -108,6 +108,32 @@ def _read(view: LayerView, extent: tuple[float, float, float, float], tolerance:
                 for row in cursor.fetchall() if row[0] is not None]
 
 
+def _labels(view: LayerView, extent: tuple[float, float, float, float]
+            ) -> list[tuple[str, float, float]]:
+    """Label text and anchor (zone metres) of each named feature, when the standard names a
+    label field the caller may see: a line at its middle, an area on its surface."""
+    layer = view.layer
+    if not layer.style.label or layer.style.label not in view.fields:
+        return []
+    geom = sql.Identifier(layer.geometry_column)
+    label = sql.Identifier(layer.style.label)
+    anchor = (sql.SQL("ST_LineInterpolatePoint(ST_LineMerge(ST_GeometryN({}, 1)), 0.5)")
+              if "Line" in layer.geometry_type else sql.SQL("ST_PointOnSurface({})")).format(geom)
+    where = sql.SQL("{g} && ST_MakeEnvelope({}, {}, {}, {}, {s}) AND {l} IS NOT NULL").format(
+        *map(sql.Literal, extent), g=geom, s=sql.Literal(layer.srid), l=label)
+    if view.rows is not None:
+        where = sql.SQL("{} AND ({})").format(where, sql.SQL(view.rows))
+    statement = sql.SQL(
+        "SELECT t, ST_X(a), ST_Y(a) FROM (SELECT DISTINCT ON ({l}) {l}::text AS t, {a} AS a "
+        "FROM {table} WHERE {w} ORDER BY {l}, ST_Length({g}) DESC, ST_Area({g}) DESC) AS x "
+        "WHERE a IS NOT NULL LIMIT 300").format(
+        l=label, a=anchor, table=sql.Identifier(layer.table_schema, layer.table_name), w=where,
+        g=geom)
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        return [(str(t), float(x), float(y)) for t, x, y in cursor.fetchall()]
+
+
 def _style_of(layer: Any, values: dict[str, Any]) -> dict[str, Any]:
     style = layer.style
     out = {"color": style.color, "fill": style.fill_color or style.color,
@@ -247,6 +273,14 @@ def render_pdf(request: PrintRequest, *, fmt: str = "pdf") -> tuple[bytes, int]:
                      else 1 if "Line" in v.layer.geometry_type else 2)
     for view in ordered:
         _draw_layer(ax, view, _read(view, extent, tolerance))
+    from matplotlib import patheffects
+
+    halo = [patheffects.withStroke(linewidth=2, foreground="white")]
+    for view in ordered:
+        for text, x, y in _labels(view, extent):
+            if extent[0] <= x <= extent[2] and extent[1] <= y <= extent[3]:
+                ax.text(x, y, text, fontsize=6, ha="center", va="center", zorder=5,
+                        path_effects=halo, clip_on=True)
     if request.boundary_wkb:
         import shapely
 

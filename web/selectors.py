@@ -213,7 +213,7 @@ def map_layers(*, layers: list[Any], lang: str = "tr", user: Any = None
     see of ``layers`` (the user's readable layers, from ``layers.access.readable_layers``),
     for the map page and its attribute tables."""
     from layers.access import visible_fields
-    from ogc_api.tiles import min_zoom
+    from ogc_api.generalise import lowest_zoom as min_zoom
 
     out = []
     for layer in layers:

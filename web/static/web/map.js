@@ -22,10 +22,8 @@
   if (hash.layers !== undefined) {
     var wanted = hash.layers.split(",").filter(function (c) { return layers[c]; });
     Object.keys(layers).forEach(function (code) {
-      var on = wanted.indexOf(code) >= 0, box = document.querySelector("#toggles input[data-layer='" + code + "']");
-      if (box) { box.checked = on; }
-      if (on && !map.hasLayer(layers[code])) { layers[code].addTo(map); }
-      if (!on && map.hasLayer(layers[code])) { map.removeLayer(layers[code]); }
+      var box = document.querySelector("#toggles input[data-layer='" + code + "']");
+      if (box) { box.checked = wanted.indexOf(code) >= 0; }
     });
     cfg.visible = wanted;
   }
@@ -33,6 +31,8 @@
     var v = hash.map.split("/").map(Number);
     if (v.length === 3 && v.every(isFinite)) { map.setView([v[1], v[2]], v[0], {animate: false}); }
   }
+  /* The layers shown at first are added once the first view is set (folium leaves them off). */
+  cfg.visible.forEach(function (code) { if (layers[code] && !map.hasLayer(layers[code])) { layers[code].addTo(map); } });
 
   function esc(s) { var e = document.createElement("span"); e.textContent = s == null ? "" : String(s); return e.innerHTML; }
   function label(pair) { return esc(cfg.lang === "en" ? pair[1] : pair[0]); }
