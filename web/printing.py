@@ -273,14 +273,14 @@ def render_pdf(request: PrintRequest, *, fmt: str = "pdf") -> tuple[bytes, int]:
                      else 1 if "Line" in v.layer.geometry_type else 2)
     for view in ordered:
         _draw_layer(ax, view, _read(view, extent, tolerance))
-    from matplotlib import patheffects
-
-    halo = [patheffects.withStroke(linewidth=2, foreground="white")]
+    # A white box behind each label, not a path-effect halo: a halo turns the text into
+    # paths, and the printed names could no longer be found or copied.
     for view in ordered:
         for text, x, y in _labels(view, extent):
             if extent[0] <= x <= extent[2] and extent[1] <= y <= extent[3]:
                 ax.text(x, y, text, fontsize=6, ha="center", va="center", zorder=5,
-                        path_effects=halo, clip_on=True)
+                        clip_on=True, bbox={"facecolor": "white", "alpha": 0.75,
+                                            "edgecolor": "none", "pad": 0.6})
     if request.boundary_wkb:
         import shapely
 
