@@ -257,6 +257,10 @@ def test_print_pdf_has_title_legend_scale_and_imprint(town, artifacts_dir) -> No
     assert round(float(page.mediabox.width) / 72 * 25.4) == 210
     text = page.extract_text()
     assert "Deneme" in text.replace("Deneme Paftası", "")  # the street's name label
+    # A title is text, never TeX: dollar signs print as they are.
+    priced = technician.get("/map/print.pdf", {"bbox": bbox, "layers": "yol",
+                                               "title": "Bütçe $5 ve $x^2$ {"})
+    assert "Bütçe $5 ve $x^2$ {" in PdfReader(io.BytesIO(priced.content)).pages[0].extract_text()
     for words in ("Deneme Paftası", "Yol Orta Hatları", "Park ve Yeşil Alanlar", "BT Varlıkları",
                   "Mahalle Sınırları", "Ölçek", "tekniker", "EPSG:5254", "Odunpazarı"):
         assert words in text, (words, text)
@@ -340,8 +344,10 @@ def test_map_tools_in_a_browser(live_server, artifacts_dir, tmp_path, size) -> N
             assert box["height"] >= 0.7 * height and box["width"] >= width - 1
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert page.is_visible("#drawer-toggle") == phone
-        side = page.locator("#side").bounding_box()
-        assert (side["x"] + side["width"] <= 0) == phone  # a drawer, closed, on a phone
+        # A drawer, closed (off screen, hidden from keyboard and screen reader), on a phone.
+        assert page.evaluate("document.querySelector('#side').getBoundingClientRect().right"
+                             " <= 0") == phone
+        assert page.is_visible("#side") != phone
 
         # Identify a street, a park and an asset.
         for name, lonlat, code, zoom in (("street", town["street"], "yol", 18),

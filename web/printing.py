@@ -244,11 +244,16 @@ def render_pdf(request: PrintRequest, *, fmt: str = "pdf") -> tuple[bytes, int]:
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib import rcParams
+    # TrueType fonts (text stays text); names from the data are never read as TeX ($...$).
+    with matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans",
+                                "text.parse_math": False, "text.usetex": False}):
+        return _render(request, fmt)
+
+
+def _render(request: PrintRequest, fmt: str) -> tuple[bytes, int]:
+    import matplotlib.patches
     from matplotlib.figure import Figure
 
-    rcParams["pdf.fonttype"] = 42
-    rcParams["font.family"] = "DejaVu Sans"
     width, height = page_size(request.paper, request.landscape)
     frame = map_frame(request.paper, request.landscape)
     box = _bbox_in_zone(request.bbox, request.srid)
