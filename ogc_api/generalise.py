@@ -7,25 +7,33 @@ hundreds of thousands of them. Instead PostGIS keeps, per zoom from
 outline per tile (``ST_Union`` of each row's runs of cells). A tile is then one
 indexed read of one row, a few kilobytes at most.
 
-The outlines are built on the first request after the layer's table changed: a
-statement-level trigger on the table (``INSERT``, ``UPDATE``, ``DELETE``,
-``TRUNCATE``, ``COPY`` included) marks them stale, and the next zoomed-out tile
-rebuilds them under an advisory lock (``kentcbs generalise`` does it ahead of time).
+The outlines are built by the first zoomed-out tile request (once), then kept
+current: a statement-level trigger on the table (``INSERT``, ``UPDATE``,
+``DELETE``, ``TRUNCATE``, ``COPY`` included) marks them stale, and the next
+zoomed-out tile starts one rebuild in a background thread (an advisory lock keeps
+it to one at a time across processes) while the previous outlines are served: a
+rebuild takes about a minute and a half for a million footprints, and no request
+waits for it. Inside a transaction (tests, ``ATOMIC_REQUESTS``) the rebuild runs
+in the request, where it can see the request's own rows.
+``kentcbs generalise`` rebuilds ahead of time, after a bulk load.
 Only table-backed polygon layers without a row rule are generalised; others keep
 no tiles below their minimum zoom.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import zlib
 from typing import TYPE_CHECKING
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from psycopg2 import sql
 
 if TYPE_CHECKING:
     from layers.schema import LayerDefinition
 
+logger = logging.getLogger(__name__)
 #: The lowest zoom with generalised tiles (a whole district in a few tiles).
 MIN_ZOOM = 10
 #: Cell size in pixels of a 256-pixel tile.
@@ -73,10 +81,11 @@ def _cell(z: int) -> float:
     return 2 * HALF_WORLD / 2 ** z / 256 * CELL_PX
 
 
-def build(layer: LayerDefinition, *, force: bool = True) -> int:
+def build(layer: LayerDefinition, *, force: bool = True, wait: bool = True) -> int:
     """(Re)build the outlines of ``layer`` for every generalised zoom; returns the row count.
 
     ``force=False``: do nothing when another request rebuilt them while this one waited.
+    ``wait=False``: do nothing (return -1) when another rebuild holds the lock.
     """
     from ogc_api.tiles import min_zoom
 
@@ -85,9 +94,14 @@ def build(layer: LayerDefinition, *, force: bool = True) -> int:
     geom = sql.Identifier(layer.geometry_column)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_SETUP)
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)",
-                       [zlib.crc32(f"kentcbs_gen:{source}".encode())])
-        if not force and _fresh(source):
+        key = zlib.crc32(f"kentcbs_gen:{source}".encode())
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+        else:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+            if not cursor.fetchone()[0]:
+                return -1
+        if not force and _state(source) is True:
             return -1
         cursor.execute(sql.SQL(
             "DROP TRIGGER IF EXISTS kentcbs_gen_stale ON {t}; CREATE TRIGGER kentcbs_gen_stale "
@@ -134,22 +148,60 @@ def build(layer: LayerDefinition, *, force: bool = True) -> int:
         return int(cursor.fetchone()[0])
 
 
-def _fresh(source: str) -> bool:
+def _state(source: str) -> bool | None:
+    """True: outlines current; False: stale (the table changed); None: never built."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s)", ["kentcbs_gen.state"])
         if cursor.fetchone()[0] is None:
-            return False
+            return None
         cursor.execute(sql.SQL("SELECT NOT stale FROM {}.state WHERE source = %s").format(
             sql.Identifier(SCHEMA)), [source])
         row = cursor.fetchone()
-    return bool(row and row[0])
+    return None if row is None else bool(row[0])
+
+
+#: Background rebuilds running in this process, by source table (tests join them).
+rebuilding: dict[str, threading.Thread] = {}
+#: Background rebuilds started by this process (for tests and diagnostics).
+started: list[str] = []
+_REBUILDING_LOCK = threading.Lock()
+
+
+def _rebuild(layer: LayerDefinition) -> None:
+    try:
+        build(layer, force=False, wait=False)
+    except DatabaseError:
+        logger.exception("ogc_api: the outlines of %s could not be rebuilt", layer.code)
+    finally:
+        connection.close()
+        with _REBUILDING_LOCK:
+            rebuilding.pop(_source(layer), None)
+
+
+def refresh(layer: LayerDefinition) -> None:
+    """Bring the outlines up to date: built in the request the first time (or inside a
+    transaction), else rebuilt in the background while the stale ones are served."""
+    source = _source(layer)
+    state = _state(source)
+    if state is True:
+        return
+    if state is None or connection.in_atomic_block:
+        build(layer, force=False)
+        return
+    with _REBUILDING_LOCK:
+        if source in rebuilding:
+            return
+        thread = threading.Thread(target=_rebuild, args=(layer,), daemon=True,
+                                  name=f"kentcbs-generalise-{layer.code}")
+        rebuilding[source] = thread
+        started.append(source)
+    thread.start()
 
 
 def render_tile(layer: LayerDefinition, z: int, x: int, y: int) -> bytes:
     """The generalised MVT tile (layer name = the layer's code, one ``cells`` property)."""
     source = _source(layer)
-    if not _fresh(source):
-        build(layer, force=False)
+    refresh(layer)
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL(
             "SELECT ST_AsMVT(t, %(code)s, {e}, 'g') FROM (SELECT cells, ST_AsMVTGeom(geom, "

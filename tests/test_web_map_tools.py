@@ -528,3 +528,38 @@ def test_map_centres_come_from_the_boundary_longitude_first() -> None:
     assert moved == pytest.approx((lon + 0.55, lat + 0.55), abs=0.01)
     page = load_map([], centre=moved).html + load_map([], centre=moved).script
     assert f"{moved[1]:.4f}"[:6] in page and f"{moved[0]:.4f}"[:6] in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stale_outlines_are_served_while_one_rebuild_runs_in_the_background(tmp_path) -> None:
+    """After a load, no tile waits for the rebuild: the previous outlines are served, one
+    background rebuild runs, and the next tile has the new footprints."""
+    import mapbox_vector_tile
+
+    from layers.registry import registry
+    from ogc_api import generalise
+
+    load_demo(profile="odunpazari", modules=False)
+    town = _load_street_and_park(tmp_path)
+    lon, lat = town["park"]
+    _footprints(tmp_path, "a.geojson", lon, lat, 100, 7_200_000_000)
+    client = signed_in(member("imarci2", "imar_sehircilik", "viewer"))
+    x, y = _tile(lon + 0.03, lat - 0.015, 14)
+    url = f"/ogc/collections/bina/tiles/WebMercatorQuad/14/{y}/{x}"
+    assert "bina" not in mapbox_vector_tile.decode(client.get(url).content)  # built, current
+    source = "cbs.bina"
+    assert source not in generalise.rebuilding
+    before = generalise.started.count(source)
+    _footprints(tmp_path, "b.geojson", lon + 0.03, lat - 0.015, 4, 7_300_000_000)
+    stale = client.get(url)  # answered at once from the stale outlines
+    assert stale.status_code == 200 and "bina" not in mapbox_vector_tile.decode(stale.content)
+    assert generalise.started.count(source) == before + 1
+    client.get(url)  # a second request while it runs (or after) starts no other rebuild
+    rebuild = generalise.rebuilding.get(source)
+    if rebuild is not None:
+        rebuild.join(timeout=300)
+        assert not rebuild.is_alive()
+    fresh = mapbox_vector_tile.decode(client.get(url).content)
+    assert len(fresh["bina"]["features"]) >= 1
+    assert generalise.started.count(source) == before + 1
+    assert generalise._state(generalise._source(registry.get("bina"))) is True
