@@ -501,6 +501,18 @@ def test_dense_polygon_layer_is_drawn_generalised_below_its_detail_zoom(town, tm
     dx, dy = _tile(lon + 0.001, lat + 0.001, 16)
     detail = client.get(f"/ogc/collections/bina/tiles/WebMercatorQuad/16/{dy}/{dx}")
     assert len(mapbox_vector_tile.decode(detail.content)["bina"]["features"]) > 50
+    # The operator's command builds them ahead of time; an unknown code is a typed error.
+    from django.core.management import call_command
+
+    from gis_core.errors import KentCBSError
+
+    out = io.StringIO()
+    call_command("generalise", "bina", "yol", stdout=out)
+    assert "bina: " in out.getvalue() and "outlines" in out.getvalue()
+    assert "yol: -" in out.getvalue()
+    with pytest.raises(KentCBSError) as error:
+        call_command("generalise", "nosuchlayer")
+    assert error.value.code == "LAYER_UNKNOWN"
 
 
 @pytest.mark.django_db
