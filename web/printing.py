@@ -10,6 +10,7 @@ the page can be found and copied (``pdftotext``, pypdf).
 from __future__ import annotations
 
 import io
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,7 @@ FOOTER = 42.0
 #: Features drawn per layer at most (a city at 1:500 000 is drawn generalised).
 FEATURE_LIMIT = 200_000
 MM_PER_INCH = 25.4
+_RENDER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -244,8 +246,10 @@ def render_pdf(request: PrintRequest, *, fmt: str = "pdf") -> tuple[bytes, int]:
     import matplotlib
 
     matplotlib.use("Agg")
+    # matplotlib is not thread-safe (rc_context changes process-wide settings, fonts are
+    # shared): one page at a time per process (gunicorn runs several threads).
     # TrueType fonts (text stays text); names from the data are never read as TeX ($...$).
-    with matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans",
+    with _RENDER_LOCK, matplotlib.rc_context({"pdf.fonttype": 42, "font.family": "DejaVu Sans",
                                 "text.parse_math": False, "text.usetex": False}):
         return _render(request, fmt)
 
