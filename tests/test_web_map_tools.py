@@ -414,6 +414,7 @@ def test_map_tools_in_a_browser(live_server, artifacts_dir, tmp_path, size) -> N
         pdf_url = asked.value.url
         assert "/map/print.pdf?" in pdf_url and "paper=A4" in pdf_url
         pdf = context.request.get(pdf_url)
+        (artifacts_dir / f"{shot}-5-print.pdf").write_bytes(pdf.body())
         text = PdfReader(io.BytesIO(pdf.body())).pages[0].extract_text()
         for words in ("Tarayıcı Paftası", "Yol Orta Hatları", "Park ve Yeşil Alanlar"):
             assert words in text
