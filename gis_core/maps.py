@@ -92,3 +92,79 @@ def render_parts(fmap: folium.Map, *, extra_script: str = "") -> RenderedMap:
     figure.render()
     return RenderedMap(header=figure.header.render(), html=figure.html.render(),
                        script=figure.script.render() + extra_script, map_name=fmap.get_name())
+
+
+# -- one map helper: centres and popups, shared by every folium map ----------------------
+def municipality_centre() -> tuple[float, float]:
+    """The first view's centre as ``(lon, lat)`` (WGS84): a point on the municipality's
+    boundary surface, or the profile's stated centre when no boundary is stored yet.
+
+    Always longitude first: nothing is guessed from which number is larger (in eastern
+    Türkiye the longitude is the larger: Van, 43.4° E 38.5° N).
+    """
+    from django.conf import settings
+    from django.contrib.gis.db.models.functions import PointOnSurface, Transform
+
+    from gis_core.models import Municipality
+    from gis_core.profiles import get_profile
+
+    row = (Municipality.objects.filter(boundary__isnull=False)
+           .annotate(centre=Transform(PointOnSurface("boundary"), 4326))
+           .values_list("centre", flat=True).first())
+    if row is not None:
+        return (float(row.x), float(row.y))
+    lon, lat = get_profile(settings.KENTCBS_PROFILE).centre
+    return (float(lon), float(lat))
+
+
+def location(centre: tuple[float, float]) -> list[float]:
+    """folium's ``location`` (``[lat, lon]``) of a ``(lon, lat)`` centre."""
+    lon, lat = centre
+    return [lat, lon]
+
+
+#: Binds each feature's ``properties.popup`` (title, lines, links) as a popup built with
+#: ``textContent`` (no HTML from data) and ``properties.tooltip`` as a tooltip. folium's own
+#: Popup element needs jQuery, which an intranet page does not load.
+POPUP_JS = (
+    "function (feature, layer) { var p = feature.properties.popup || {};"
+    " var box = document.createElement('div'); box.className = 'map-popup';"
+    " if (p.title) { var b = document.createElement('strong'); b.textContent = p.title;"
+    " box.appendChild(b); }"
+    " (p.lines || []).forEach(function (l) { var d = document.createElement('div');"
+    " d.textContent = l.text; if (l.cls) { d.className = l.cls; } box.appendChild(d); });"
+    " if ((p.links || []).length) { var nav = document.createElement('div');"
+    " p.links.forEach(function (l, i) { if (i) { nav.appendChild(document.createTextNode(' · ')); }"
+    " var a = document.createElement('a'); a.href = l.href; a.textContent = l.text;"
+    " a.target = '_top'; if (l.cls) { a.className = l.cls; } nav.appendChild(a); });"
+    " box.appendChild(nav); }"
+    " if (box.childNodes.length) { layer.bindPopup(box, {maxWidth: 360}); }"
+    " if (feature.properties.tooltip) { layer.bindTooltip(String(feature.properties.tooltip)); }"
+    " }")
+
+
+def popup(title: str = "", lines: list[tuple[str, str]] | None = None,
+          links: list[tuple[str, str, str]] | None = None) -> dict[str, Any]:
+    """A feature's popup for :func:`add_features`: a title, lines ``(text, css class)`` and
+    links ``(text, href, css class)``; every text is shown as text, never as HTML."""
+    return {"title": title,
+            "lines": [{"text": text, "cls": cls} for text, cls in (lines or [])],
+            "links": [{"text": text, "href": href, "cls": cls}
+                      for text, href, cls in (links or [])]}
+
+
+def add_features(fmap: folium.Map, features: list[dict[str, Any]], *, name: str,
+                 style: Any, point_radius: float | None = None) -> folium.GeoJson:
+    """Add GeoJSON ``features`` whose properties carry ``popup`` (from :func:`popup`) and
+    ``tooltip``, styled by ``style`` (a folium style function); points drawn as circle
+    markers of ``point_radius`` pixels when given."""
+    from folium.utilities import JsCode
+
+    options: dict[str, Any] = {}
+    if point_radius is not None:
+        options["marker"] = folium.CircleMarker(radius=point_radius, fill=True, fill_opacity=0.8)
+    layer = folium.GeoJson({"type": "FeatureCollection", "features": features}, name=name,
+                           style_function=style, on_each_feature=JsCode(POPUP_JS),
+                           smooth_factor=0, **options)
+    layer.add_to(fmap)
+    return layer

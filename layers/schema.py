@@ -209,6 +209,8 @@ class LayerStyle(_Model):
     fill_opacity: Annotated[float, Field(ge=0, le=1)] = 0.2
     radius: Annotated[float, Field(gt=0, le=100)] = 6
     min_zoom: Annotated[int, Field(ge=0, le=24)] | None = None
+    #: The field whose value labels each feature on the map (a street's name ...).
+    label: Identifier | None = None
     rules: list[StyleRule] = Field(default_factory=list)
 
 
@@ -302,6 +304,8 @@ class LayerDefinition(_Model):
             raise ValueError("access.rows applies to model-backed layers only")
         if any(f.personal for f in self.fields) and not self.personal_data:
             raise ValueError("a field is marked personal: set personal_data: true")
+        if self.style.label is not None and self.style.label not in {f.name for f in self.fields}:
+            raise ValueError(f"style.label {self.style.label!r} is not a field of the layer")
         rules = self.geometry_rules
         if rules.min_area is not None and self.geometry_type not in POLYGON_TYPES:
             raise ValueError("geometry_rules.min_area applies to polygon layers only")

@@ -32,7 +32,7 @@ from pygeoapi.api import API, APIRequest
 
 from gis_core import signin
 from gis_core.errors import bilingual
-from ogc_api import conformance, openapi, query, schemas, tiles
+from ogc_api import conformance, generalise, openapi, query, schemas, tiles
 from ogc_api.auth import BadCredentials, LockedOut, request_user
 from ogc_api.config import PYGEOAPI_STATIC, LayerView, build_config
 from ogc_api.config import generation as config_generation
@@ -377,7 +377,7 @@ def item(call: Call, collection_id: str, item_id: str) -> HttpResponse:
 # -- tiles -----------------------------------------------------------------
 def _tileset(call: Call, view: LayerView) -> dict[str, Any]:
     base = f"{call.base_url}/collections/{view.layer.code}/tiles/WebMercatorQuad"
-    low = tiles.min_zoom(view.layer)
+    low = generalise.lowest_zoom(view.layer, view.rows)
     return {
         "title": view.layer.title.tr,
         "dataType": "vector",
@@ -426,11 +426,15 @@ def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse
         return _error(400, "InvalidParameterValue", "f must be mvt")
     if z > tiles.MAX_ZOOM or x >= 2**z or y >= 2**z:
         return _error(400, "InvalidParameterValue", "tile outside the tile matrix set")
-    if z < tiles.min_zoom(view.layer):
+    generalised = z < tiles.min_zoom(view.layer)
+    if generalised and z < generalise.lowest_zoom(view.layer, view.rows):
         return _error(404, "NotFound", "no tiles below the layer's minimum zoom")
     if view.layer.personal_data:
         call.audit(view, bbox=f"tile {z}/{y}/{x}")
-    data = tiles.render_tile(view.layer, list(view.fields), z, x, y, rows=view.rows)
+    if generalised:  # the built-up outline of a dense polygon layer (ogc_api.generalise)
+        data = generalise.render_tile(view.layer, z, x, y)
+    else:
+        data = tiles.render_tile(view.layer, list(view.fields), z, x, y, rows=view.rows)
     response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = "private, max-age=60"
     return response

@@ -21,8 +21,8 @@ from django.urls import reverse
 from folium.plugins import VectorGridProtobuf
 from folium.utilities import JsCode
 
-from gis_core.maps import OfflineMap, RenderedMap, render_parts
-from ogc_api import tiles
+from gis_core.maps import OfflineMap, RenderedMap, location, render_parts
+from ogc_api import generalise, tiles
 
 if TYPE_CHECKING:
     from layers.schema import LayerDefinition
@@ -85,6 +85,8 @@ def style_function(layer: LayerDefinition) -> JsCode:
     return JsCode(
         f"function (p) {{ var s = Object.assign({{}}, {base}); {rules}.forEach(function (r) {{"
         " if (p && String(p[r.field]) === r.value) { Object.assign(s, r.style); } });"
+        # A generalised outline (ogc_api.generalise) is filled only: its tile edges stay unseen.
+        " if (p && p.cells !== undefined) { s.stroke = false; s.fill = true; }"
         " return s; }")
 
 
@@ -118,7 +120,7 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
     """
     basemap = getattr(settings, "KENTCBS_TILE_URL", "") or ""
     # An external basemap's licence usually asks for its attribution on the map.
-    fmap = OfflineMap(location=[centre[1], centre[0]], zoom_start=zoom, tiles=None,
+    fmap = OfflineMap(location=location(centre), zoom_start=zoom, tiles=None,
                       control_scale=True, prefer_canvas=True, max_zoom=22,
                       attribution_control=bool(basemap))
     if basemap:
@@ -142,14 +144,16 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
                 f"{{{json.dumps(layer.code)}: {style_function(layer).js_code}}}"),
             "rendererFactory": JsCode("L.canvas.tile"),
             "interactive": False,
-            "minZoom": tiles.min_zoom(layer),
+            "minZoom": generalise.lowest_zoom(layer),
             "maxZoom": 22,
             "maxNativeZoom": tiles.MAX_ZOOM,
             "zIndex": 10 + order,
             "fetchOptions": {"credentials": "same-origin"},
         }
+        # Added to the map by map.js once the first view is set (the permalink's view,
+        # else this one): a layer added here would fetch this view's tiles first.
         grid = OfflineVectorGrid(tile_url(layer), name=layer.code, options=options,
-                                 show=layer.code in visible, control=False)
+                                 show=False, control=False)
         grid.add_to(fmap)
         names[layer.code] = grid.get_name()
     parts = render_parts(fmap)

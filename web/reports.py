@@ -279,31 +279,22 @@ def _render_map(features: list[dict[str, Any]], *, rules: dict[str, int] | None 
                 boundary: dict[str, Any] | None = None) -> RenderedMap:
     import folium
     import shapely
-    from folium.utilities import JsCode
 
     from etl.report import rule_colour
+    from gis_core.maps import add_features, popup
 
     fmap = OfflineMap(tiles=None, control_scale=True, prefer_canvas=True)
     if boundary is not None:
         folium.GeoJson(boundary, name="boundary", style_function=lambda _: {
             "color": "#333333", "weight": 2, "fill": False, "dashArray": "6 4"}).add_to(fmap)
-    # Popups bound in plain Leaflet (folium.Popup needs jQuery); text set as textContent.
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features}, name="rejected",
-        style_function=lambda f: {"color": f["properties"]["colour"], "weight": 2,
-                                  "fillColor": f["properties"]["colour"], "fillOpacity": 0.35},
-        marker=folium.CircleMarker(radius=6, fill=True, fill_opacity=0.8),
-        on_each_feature=JsCode(
-            "function (feature, layer) { var p = feature.properties;"
-            " var t = document.createElement('div');"
-            " t.textContent = '#' + p.feature + (p.key ? ' (' + p.key + ')' : '') + ' '"
-            " + p.codes;"
-            " var d = document.createElement('div'); d.appendChild(t);"
-            " var tr = document.createElement('div'); tr.textContent = p.tr; d.appendChild(tr);"
-            " var en = document.createElement('div'); en.textContent = p.en;"
-            " en.className = 'en'; d.appendChild(en);"
-            " layer.bindPopup(d, {maxWidth: 360}); layer.bindTooltip(t.textContent); }"),
-    ).add_to(fmap)
+    for feature in features:
+        p = feature["properties"]
+        head = f"#{p['feature']}" + (f" ({p['key']})" if p["key"] else "") + f" {p['codes']}"
+        p["tooltip"] = head
+        p["popup"] = popup(head, [(p["tr"], ""), (p["en"], "en")])
+    add_features(fmap, features, name="rejected", point_radius=6, style=lambda f: {
+        "color": f["properties"]["colour"], "weight": 2,
+        "fillColor": f["properties"]["colour"], "fillOpacity": 0.35})
     minx, miny, maxx, maxy = shapely.total_bounds(
         [shapely.geometry.shape(f["geometry"]) for f in features])
     fmap.fit_bounds([[miny, minx], [maxy, maxx]], max_zoom=17)

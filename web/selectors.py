@@ -207,17 +207,24 @@ def legend_entries(layer: Any, *, lang: str) -> list[dict[str, Any]]:
     return entries
 
 
-def map_layers(*, layers: list[Any], lang: str = "tr") -> list[dict[str, Any]]:
-    """Title, geometry type, minimum zoom and legend of ``layers`` (the user's readable
-    layers, from ``layers.access.readable_layers``), for the map page."""
-    from ogc_api.tiles import min_zoom
+def map_layers(*, layers: list[Any], lang: str = "tr", user: Any = None
+               ) -> list[dict[str, Any]]:
+    """Title, geometry type, minimum zoom, legend, label field and the fields ``user`` may
+    see of ``layers`` (the user's readable layers, from ``layers.access.readable_layers``),
+    for the map page and its attribute tables."""
+    from layers.access import visible_fields
+    from ogc_api.generalise import lowest_zoom as min_zoom
 
     out = []
     for layer in layers:
+        shown = visible_fields(user, layer) if user is not None else layer.public_fields
         out.append({"code": layer.code, "title": layer.title.text(lang),
                     "title_tr": layer.title.tr, "title_en": layer.title.en,
                     "geometry_type": layer.geometry_type, "min_zoom": min_zoom(layer),
-                    "legend": legend_entries(layer, lang=lang)})
+                    "legend": legend_entries(layer, lang=lang),
+                    "label": layer.style.label if layer.style.label in shown else None,
+                    "fields": [{"name": name, "title": layer.field(name).title.text(lang),
+                                "type": layer.field(name).type} for name in shown]})
     return out
 
 

@@ -8,6 +8,7 @@ from web import (
     views_quality,
     views_reports,
     views_templates,
+    views_tools,
     views_undo,
 )
 from web.forms import SignInForm
@@ -27,6 +28,11 @@ urlpatterns = [
     path("dashboard/", views_dashboard.dashboard_page, name="dashboard"),
     path("dashboard/assets/", views_dashboard.asset_list, name="dashboard_assets"),
     path("dashboard/links/", views_dashboard.link_list, name="dashboard_links"),
+    # Map tools (web/views_tools.py): identify, labels, export, print.
+    path("map/identify.json", views_tools.identify_json, name="identify"),
+    path("map/labels/<str:code>.json", views_tools.labels_json, name="labels"),
+    path("map/print.pdf", views_tools.print_pdf, name="print_pdf"),
+    path("layers/<str:code>/export.<str:fmt>", views_tools.layer_export, name="layer_export"),
     # Validation reports and uploads (web/views_reports.py).
     path("reports/", views_reports.report_list, name="report_list"),
     path("reports/quality/", views_quality.quality, name="quality"),

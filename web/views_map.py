@@ -5,16 +5,16 @@ from __future__ import annotations
 import functools
 import warnings
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from pyproj import CRS
 
+from gis_core.maps import municipality_centre
 from gis_core.params import parse_id
-from gis_core.profiles import get_profile
 from layers.access import readable_layers
 from web import maps, selectors
 
@@ -45,7 +45,17 @@ def _strings() -> dict[str, str]:
             "assets": _("Assets"), "asset_list": _("Asset list"), "links": _("Network links"),
             "not_found": _("The building was not found or you may not see it."),
             "no_building": _("There is no building you may see at this point."),
-            "no_result": _("Nothing found.")}
+            "no_result": _("Nothing found."),
+            "identify": _("Under the cursor"), "nothing_here": _("Nothing you may see here."),
+            "table": _("Table"), "close": _("Close"), "add": _("Add filter"),
+            "clear": _("Clear filters"), "previous": _("Previous"), "next": _("Next"),
+            "rows": _("rows"), "zoom_to": _("Zoom to"), "contains": _("contains"),
+            "measure_line": _("Measure distance"), "measure_area": _("Measure area"),
+            "measure_hint": _("Click to add points, double-click to finish."),
+            "distance": _("Distance"), "area": _("Area"), "yes": _("yes"), "no": _("no"),
+            "loading": _("Loading…"), "filter_error": _("The filter was refused."),
+            "permalink": _("Link to this view"), "copied": _("The link is in the address bar."),
+            "layers": _("Layers")}
 
 
 @login_required
@@ -55,17 +65,17 @@ def map_page(request: HttpRequest) -> HttpResponse:
     ``?layers=a,b`` chooses the layers shown at first (default: neighbourhoods,
     service buildings, network links); ``?building=<id>`` opens a building.
     """
-    profile = get_profile(settings.KENTCBS_PROFILE)
     layers = readable_layers(request.user)
     codes = {layer.code for layer in layers}
     asked = [code for code in request.GET.get("layers", "").split(",") if code in codes]
     visible = set(asked) if asked else set(maps.DEFAULT_VISIBLE) & codes
-    fmap = maps.viewer_map(layers=layers, visible=visible, centre=profile.centre,
+    fmap = maps.viewer_map(layers=layers, visible=visible, centre=municipality_centre(),
                            boundary_geojson=selectors.municipality_boundary())
     srid = selectors.srid()
+    described = selectors.map_layers(layers=layers, lang=_lang(), user=request.user)
     return render(request, "web/map.html", {
         "map": fmap,
-        "layers": selectors.map_layers(layers=layers, lang=_lang()),
+        "layers": described,
         "visible": visible,
         "strings": _strings(),
         "config": {
@@ -77,6 +87,17 @@ def map_page(request: HttpRequest) -> HttpResponse:
             "lang": _lang(),
             "buildings": selectors.may_read_buildings(user=request.user),
             "building": parse_id(request.GET.get("building"), name="building"),
+            "tools": {
+                "fields": {item["code"]: item["fields"] for item in described},
+                "titles": {item["code"]: item["title"] for item in described},
+                "labels": {item["code"]: item["label"] for item in described if item["label"]},
+                "min_zoom": {item["code"]: item["min_zoom"] for item in described},
+                "urls": {"identify": reverse("web:identify"), "print": reverse("web:print_pdf"),
+                         "items": reverse("ogc_api:items", kwargs={"collection_id": "CODE"}),
+                         "labels": reverse("web:labels", kwargs={"code": "CODE"}),
+                         "export": reverse("web:layer_export",
+                                           kwargs={"code": "CODE", "fmt": "FMT"})},
+            },
         }})
 
 

@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import folium
 from django.urls import reverse
-from django.utils.html import escape
-from folium.utilities import JsCode
 
-from gis_core.maps import OfflineMap, RenderedMap, render_parts
+from gis_core.maps import OfflineMap, RenderedMap, add_features, location, popup, render_parts
 from modules.helpdesk.statistics import BuildingLoad
 
 #: Sequential shades (light to dark) for ticket load classes.
@@ -26,34 +23,32 @@ def shade(count: int, maximum: int) -> str:
 
 
 def load_map(loads: Sequence[BuildingLoad], *, centre: tuple[float, float]) -> RenderedMap:
-    """Buildings as polygons shaded by ticket load; each popup links to 'open a ticket'."""
-    fmap = OfflineMap(location=list(centre), zoom_start=15, tiles=None, control_scale=True,
-                    prefer_canvas=False)
+    """Buildings as polygons shaded by ticket load; each popup links to 'open a ticket'.
+
+    ``centre``: ``(lon, lat)``, from :func:`gis_core.maps.municipality_centre`.
+    """
+    fmap = OfflineMap(location=location(centre), zoom_start=15, tiles=None,
+                      control_scale=True, prefer_canvas=False)
     maximum = max((load.tickets for load in loads), default=0)
     bounds: list[list[float]] = []
+    features = []
     for load in loads:
         geometry = json.loads(load.geojson)
-        colour = shade(load.tickets, maximum)
         new_url = reverse("helpdesk:ticket_new") + f"?building={load.building_id}"
         page_url = reverse("helpdesk:building", args=[load.building_id])
-        popup = (f'<b>{escape(load.name)}</b> ({escape(load.code)})<br>'
-                 f'Talep: {load.tickets} — açık: {load.open}<br>'
-                 f'<a class="helpdesk-new" href="{new_url}" target="_top">Arıza / talep bildir</a>'
-                 f' · <a href="{page_url}" target="_top">Bina sayfası</a>')
-        feature = {"type": "Feature", "geometry": geometry,
-                   "properties": {"code": load.code, "tickets": load.tickets, "popup": popup}}
-        # Popups are bound in plain Leaflet: folium's Popup element needs jQuery.
-        folium.GeoJson(
-            feature, name=load.code, smooth_factor=0,
-            style_function=lambda _f, c=colour: {"color": "#555555", "weight": 1,
-                                                 "fillColor": c, "fillOpacity": 0.8},
-            on_each_feature=JsCode(
-                "function (feature, layer) {"
-                " layer.bindPopup(feature.properties.popup, {maxWidth: 300});"
-                " layer.bindTooltip(feature.properties.code + ': ' + feature.properties.tickets);"
-                " }"),
-        ).add_to(fmap)
+        features.append({"type": "Feature", "geometry": geometry, "properties": {
+            "code": load.code, "tickets": load.tickets,
+            "colour": shade(load.tickets, maximum),
+            "tooltip": f"{load.code}: {load.tickets}",
+            "popup": popup(f"{load.name} ({load.code})",
+                           [(f"Talep: {load.tickets} — açık: {load.open}", "")],
+                           [("Arıza / talep bildir", new_url, "helpdesk-new"),
+                            ("Bina sayfası", page_url, "")])}})
         bounds.extend(_corners(geometry))
+    if features:
+        add_features(fmap, features, name="helpdesk_load", style=lambda f: {
+            "color": "#555555", "weight": 1, "fillColor": f["properties"]["colour"],
+            "fillOpacity": 0.8})
     refit = ""
     if bounds:
         lats = [p[0] for p in bounds]

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -60,21 +59,10 @@ def _audit(request: HttpRequest) -> Any:
 
 
 def _centre() -> tuple[float, float]:
-    """(lat, lon) of the municipality for a folium map: its boundary's inner point.
+    """(lon, lat) from the municipality's boundary (gis_core.maps, never guessed)."""
+    from gis_core.maps import municipality_centre
 
-    Taken from the boundary stored for this deployment, never guessed from the order of
-    the numbers (in eastern Türkiye the longitude is the larger one: Van 43.4° E, 38.5° N).
-    Without a boundary, the profile's centre, which is (lon, lat) by definition.
-    """
-    from gis_core.models import Municipality
-    from gis_core.profiles import get_profile
-
-    municipality = Municipality.current()
-    if municipality is not None and municipality.boundary is not None:
-        point = municipality.boundary.point_on_surface.transform(4326, clone=True)
-        return (point.y, point.x)
-    lon, lat = get_profile(settings.KENTCBS_PROFILE).centre
-    return (lat, lon)
+    return municipality_centre()
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -13,6 +13,27 @@
   window.kentcbsLayers = layers;
   var highlight = null;
 
+  /* Permalink: #map=<zoom>/<lat>/<lon>&layers=a,b&sel=<layer>:<id> opens that view. */
+  var hash = {};
+  location.hash.replace(/^#/, "").split("&").forEach(function (part) {
+    var i = part.indexOf("="); if (i > 0) { hash[part.slice(0, i)] = decodeURIComponent(part.slice(i + 1)); }
+  });
+  window.kentcbsHash = hash;
+  if (hash.layers !== undefined) {
+    var wanted = hash.layers.split(",").filter(function (c) { return layers[c]; });
+    Object.keys(layers).forEach(function (code) {
+      var box = document.querySelector("#toggles input[data-layer='" + code + "']");
+      if (box) { box.checked = wanted.indexOf(code) >= 0; }
+    });
+    cfg.visible = wanted;
+  }
+  if (hash.map) {
+    var v = hash.map.split("/").map(Number);
+    if (v.length === 3 && v.every(isFinite)) { map.setView([v[1], v[2]], v[0], {animate: false}); }
+  }
+  /* The layers shown at first are added once the first view is set (folium leaves them off). */
+  cfg.visible.forEach(function (code) { if (layers[code] && !map.hasLayer(layers[code])) { layers[code].addTo(map); } });
+
   function esc(s) { var e = document.createElement("span"); e.textContent = s == null ? "" : String(s); return e.innerHTML; }
   function label(pair) { return esc(cfg.lang === "en" ? pair[1] : pair[0]); }
 
