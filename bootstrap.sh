@@ -89,8 +89,8 @@ database_packages() {
   # The extension's control file decides, not package names.
   [ -f "/usr/share/postgresql/$major/extension/postgis.control" ] || postgis_packages "$major"
 }
-SYSTEM_PACKAGES="gdal-bin gettext ca-certificates"
-TEST_PACKAGES="chromium fonts-dejavu-core python3-qgis qgis-providers"
+SYSTEM_PACKAGES="gdal-bin gettext ca-certificates fonts-dejavu-core"
+TEST_PACKAGES="chromium python3-qgis qgis-providers poppler-utils"
 
 if [ "$mode" = packages ]; then
   # What this machine would get: the apt packages bootstrap asks for (tests read it).

@@ -78,7 +78,7 @@ CSRF_TRUSTED_ORIGINS = _env_list("KENTCBS_CSRF_TRUSTED_ORIGINS", "")
 
 #: Optional modules (Django apps under modules/). Each attaches to the core
 #: through its own ``kentcbs.py`` (layers, menu entries, permissions).
-KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk")
+KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk,modules.registers")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
