@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -94,12 +95,15 @@ def test_two_missing_one_extra_one_misplaced_then_corrected(registry: Registry,
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     text = pdf_text(pdf.content, tmp_path)
     assert "TAŞINIR SAYIM TUTANAĞI" in text and "Sayım Kurulu Başkanı" in text
-    lines = {line.split("  ")[0].strip(): line.split()[-1] for line in text.splitlines()
-             if "/" in line and line.split() and line.split()[-1].isdigit()}
-    assert lines["Kayıtlı taşınır / Registered"] == "5"
-    assert lines["Sayılan taşınır / Counted"] == "5"
-    assert lines["Eksik / Missing"] == "0"
-    assert lines["Uygulanan düzeltme / Corrections applied"] == "4"
+    def total(label: str) -> int:
+        found = re.search(rf"{re.escape(label)}\s+(\d+)", text)
+        assert found, (label, text)
+        return int(found.group(1))
+
+    assert total("Kayıtlı taşınır / Registered") == total("Sayılan taşınır / Counted") == 5
+    assert total("Eksik / Missing") == total("Fazla / Extra") == 0
+    assert total("Uygulanan düzeltme / Corrections applied") == 4
+    assert "DB-0011" in text and "bulunamadı" in text  # the corrections are listed
 
     from openpyxl import load_workbook
 

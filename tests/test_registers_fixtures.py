@@ -80,3 +80,18 @@ def test_index_lists_visible_buildings_and_rooms(registry: Registry) -> None:
     html = page.content.decode()
     assert "Zabıta Şube Odası" in html and "Fen İşleri Ofisi" not in html
     assert "Çarşı Ek Binası" not in html
+
+
+@pytest.mark.django_db
+def test_command_writes_a_building_list(registry: Registry, tmp_path: Path) -> None:
+    from django.core.management import call_command
+
+    from gis_core.errors import KentCBSError
+
+    out = tmp_path / "b001.pdf"
+    call_command("registers", "fixtures", "--building", "B001", "--out", str(out))
+    text = pdf_text(out.read_bytes(), tmp_path)
+    assert set(NUMBER.findall(text)) == {"DB-0001", "DB-0002", "DB-0010"}
+    with pytest.raises(KentCBSError) as unknown:
+        call_command("registers", "fixtures", "--building", "YOK", "--out", str(out))
+    assert unknown.value.code == "REGISTERS_BUILDING_UNKNOWN"
