@@ -68,7 +68,7 @@ def probe(modules_setting: str | None) -> dict[str, object]:
 
 def test_switching_the_helpdesk_off_removes_its_pages_menu_panels_and_layers():
     on = probe(None)  # the shipped default
-    assert on["modules"] == ["helpdesk"]
+    assert {"helpdesk", "registers"} <= set(on["modules"])  # shipped modules (others may join)
     assert "/helpdesk/ resolves" in on["pages"] and len(on["pages"]) == 4
     assert "helpdesk:ticket_list" in on["menu"] and on["panels"] >= 1
     assert on["layers"] == ["helpdesk_ticket"]
