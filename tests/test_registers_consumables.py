@@ -87,7 +87,7 @@ def test_stock_arithmetic_over_receipts_and_issues(registry: Registry, stores) -
 def test_minimum_levels_raise_alerts(registry: Registry, stores) -> None:
     from modules.registers import consumables as c
 
-    main, annex, toner, cable = stores
+    main, annex, toner, _cable = stores
     c.receive(item=toner, store=main, quantity=6)
     c.receive(item=toner, store=annex, quantity=6)
     c.set_minimum(item=toner, store=main, minimum=5)
