@@ -120,3 +120,30 @@ def test_consumption_by_month_department_and_building(registry: Registry, stores
     rows = [(r["month"].month, r["dept"], r["bldg"], r["quantity"])
             for r in c.consumption(year=2026)]
     assert rows == [(3, "fen_isleri", "B001", 5), (4, "fen_isleri", None, 1)]
+
+
+@pytest.mark.django_db
+def test_consumables_page_records_receipts_and_issues_for_it_staff(registry: Registry,
+                                                                   stores) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from modules.registers import consumables as c
+
+    main, _annex, toner, _cable = stores
+    url = reverse("registers:consumables")
+    outsider = Client()
+    outsider.force_login(registry.fen_viewer)
+    assert outsider.get(url).status_code == 403
+    tech = Client()
+    tech.force_login(registry.tech)
+    tech.post(url, {"action": "receive", "item": toner.pk, "store": main.pk, "quantity": "7"})
+    tech.post(url, {"action": "issue", "item": toner.pk, "store": main.pk, "quantity": "2",
+                    "asset": "db-0002", "note": "T-42"})
+    refused = tech.post(url, {"action": "issue", "item": toner.pk, "store": main.pk,
+                              "quantity": "9", "room": registry.office.pk}, follow=True)
+    assert c.stock_level(item=toner, store=main) == 5
+    assert "5 adet" in refused.content.decode() and "holds 5" in refused.content.decode()
+    c.set_minimum(item=toner, store=main, minimum=6)
+    page = tech.get(url).content.decode()
+    assert 'class="alert"' in page and "asgari 6" in page

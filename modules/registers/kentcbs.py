@@ -36,6 +36,7 @@ MODULE = ModuleSpec(
     menu_items=(
         MenuItem("registers:index", "Taşınır listeleri", "Fixture lists"),
         MenuItem("registers:count_list", "Yıl sonu sayımı", "Year-end count", IT_ROLES),
+        MenuItem("registers:consumables", "Sarf malzemesi", "Consumables", IT_ROLES),
     ),
     building_panels=(building_panel,),
     permissions=(
@@ -45,5 +46,7 @@ MODULE = ModuleSpec(
                    "Year-end count and count report", IT_ROLES,
                    pages=("registers:count_list", "registers:count_scan",
                           "registers:count_differences", "registers:count_report")),
+        Permission("registers.consumables", "Sarf malzemesi girişi ve çıkışı",
+                   "Consumable receipts and issues", IT_ROLES, pages=("registers:consumables",)),
     ),
 )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("rooms/<int:pk>/fixtures.pdf", views.room_fixtures_pdf, name="room_fixtures"),
     path("buildings/<int:pk>/fixtures.pdf", views.building_fixtures_pdf,
          name="building_fixtures"),
+    path("consumables/", views.consumables_page, name="consumables"),
     path("counts/", views.count_list, name="count_list"),
     path("counts/<int:pk>/", views.count_scan, name="count_scan"),
     path("counts/<int:pk>/differences/", views.count_differences, name="count_differences"),

@@ -176,3 +176,60 @@ def count_report_file(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
         return response
     raise Http404
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def consumables_page(request: HttpRequest) -> HttpResponse:
+    """Stock per store room with minimum-level alerts; POST records a receipt or an issue."""
+    from gis_core.models import Asset, Department, Room
+    from modules.registers import consumables
+    from modules.registers.models import ConsumableItem, Stock, StoreRoom
+
+    if request.method == "POST":
+        item = get_object_or_404(ConsumableItem, pk=id_param(request.POST, "item"))
+        store = get_object_or_404(StoreRoom, pk=id_param(request.POST, "store"))
+        quantity = _int(request.POST.get("quantity"))
+        try:
+            with _audit(request):
+                if request.POST.get("action") == "receive":
+                    consumables.receive(item=item, store=store, quantity=quantity or 0,
+                                        user=request.user,
+                                        supplier=request.POST.get("supplier", ""),
+                                        document=request.POST.get("document", ""))
+                else:
+                    number = request.POST.get("asset", "").strip()
+                    asset = (Asset.objects.filter(inventory_number__iexact=number).first()
+                             if number else None)
+                    if number and asset is None:
+                        raise KentCBSError("REGISTERS_ASSET_UNKNOWN",
+                                           "There is no asset with inventory number "
+                                           "'{number}'.", number=number[:40])
+                    room_id = id_param(request.POST, "room")
+                    department_id = id_param(request.POST, "department")
+                    consumables.issue(
+                        item=item, store=store, quantity=quantity or 0, user=request.user,
+                        asset=asset,
+                        room=get_object_or_404(Room, pk=room_id) if room_id else None,
+                        department=(get_object_or_404(Department, pk=department_id)
+                                    if department_id else None),
+                        note=request.POST.get("note", ""))
+            messages.success(request, "Kaydedildi / recorded")
+        except KentCBSError as error:
+            messages.error(request, error.text)
+        return redirect("registers:consumables")
+    return render(request, "registers/consumables.html", {
+        "stocks": Stock.objects.select_related("item", "store").order_by("item__name",
+                                                                         "store__name"),
+        "alerts": consumables.below_minimum(),
+        "items": ConsumableItem.objects.filter(is_active=True),
+        "stores": StoreRoom.objects.all(),
+        "rooms": Room.objects.select_related("building").order_by("building__name", "code"),
+        "departments": Department.objects.filter(is_active=True).order_by("name"),
+        "year": timezone.localdate().year,
+    })
