@@ -1,4 +1,4 @@
-"""A real headless Chromium: a phone counts with a scanner keyboard, and prints a building's lists."""
+"""Headless Chromium: a phone counts with a scanner keyboard; a building's lists print."""
 
 from __future__ import annotations
 
