@@ -28,6 +28,12 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
     )
 
 
+def load_demo(**kwargs: Any) -> dict[str, Any]:
+    from modules.registers.demo import load_demo as load
+
+    return load(**kwargs)
+
+
 MODULE = ModuleSpec(
     code="registers",
     title_tr="Kayıtlar ve Taşınır İşlemleri",
@@ -39,6 +45,7 @@ MODULE = ModuleSpec(
         MenuItem("registers:consumables", "Sarf malzemesi", "Consumables", IT_ROLES),
     ),
     building_panels=(building_panel,),
+    demo=load_demo,
     permissions=(
         # Which rooms a user sees is the selector's (modules.registers.selectors).
         Permission("registers.fixtures", "Oda taşınır listeleri", "Room fixture lists"),
