@@ -95,3 +95,19 @@ def test_command_writes_a_building_list(registry: Registry, tmp_path: Path) -> N
     with pytest.raises(KentCBSError) as unknown:
         call_command("registers", "fixtures", "--building", "YOK", "--out", str(out))
     assert unknown.value.code == "REGISTERS_BUILDING_UNKNOWN"
+
+
+@pytest.mark.django_db
+def test_building_panel_links_the_lists_of_visible_rooms(registry: Registry) -> None:
+    from gis_core.modules import building_summaries
+
+    def panel(user):
+        return next((s for s in building_summaries(user=user, building=registry.hall)
+                     if s.title_en == "Fixtures"), None)
+
+    tech = panel(registry.tech)
+    assert tech is not None and dict(tech.lines)["Oda"] == "2"
+    assert dict(tech.links)["Dayanıklı taşınırlar listesi (PDF)"] == reverse(
+        "registers:building_fixtures", args=[registry.hall.pk])
+    assert dict(panel(registry.fen_viewer).lines)["Oda"] == "1"
+    assert panel(registry.nobody) is None
