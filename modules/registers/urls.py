@@ -10,6 +10,7 @@ urlpatterns = [
     path("buildings/<int:pk>/fixtures.pdf", views.building_fixtures_pdf,
          name="building_fixtures"),
     path("consumables/", views.consumables_page, name="consumables"),
+    path("summary/<int:year>.<str:fmt>", views.year_end_summary_file, name="year_end_summary"),
     path("counts/", views.count_list, name="count_list"),
     path("counts/<int:pk>/", views.count_scan, name="count_scan"),
     path("counts/<int:pk>/differences/", views.count_differences, name="count_differences"),

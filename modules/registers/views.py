@@ -102,7 +102,8 @@ def count_list(request: HttpRequest) -> HttpResponse:
     return render(request, "registers/count_list.html", {
         "counts": StockCount.objects.select_related("building", "room")[:200],
         "buildings": Building.objects.order_by("name"),
-        "rooms": Room.objects.select_related("building").order_by("building__name", "code")})
+        "rooms": Room.objects.select_related("building").order_by("building__name", "code"),
+        "year": timezone.localdate().year})
 
 
 def _count(pk: int) -> StockCount:
@@ -233,3 +234,23 @@ def consumables_page(request: HttpRequest) -> HttpResponse:
         "departments": Department.objects.filter(is_active=True).order_by("name"),
         "year": timezone.localdate().year,
     })
+
+
+def year_end_summary_file(request: HttpRequest, year: int, fmt: str) -> HttpResponse:
+    """The year-end summary table of the IT assets as PDF or XLSX."""
+    from modules.registers.summary import summary_pdf, summary_xlsx, year_end_summary
+
+    if not 2000 <= year <= 2100:
+        raise Http404
+    rows = year_end_summary(year=year)
+    if fmt == "pdf":
+        try:
+            return _pdf(summary_pdf(rows, year=year), f"yil-sonu-ozet-{year}.pdf")
+        except KentCBSError as error:
+            return HttpResponse(error.text, status=503,
+                                content_type="text/plain; charset=utf-8")
+    if fmt == "xlsx":
+        response = HttpResponse(summary_xlsx(rows, year=year), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="yil-sonu-ozet-{year}.xlsx"'
+        return response
+    raise Http404
