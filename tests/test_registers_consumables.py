@@ -147,3 +147,5 @@ def test_consumables_page_records_receipts_and_issues_for_it_staff(registry: Reg
     c.set_minimum(item=toner, store=main, minimum=6)
     page = tech.get(url).content.decode()
     assert 'class="alert"' in page and "asgari 6" in page
+    # this year's consumption: the two toners given to the printer (fen_isleri, B001)
+    assert "<td>hp-cf259a</td><td>fen_isleri</td><td>B001</td><td>2</td>" in page

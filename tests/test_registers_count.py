@@ -142,6 +142,10 @@ def test_room_count_and_who_may_count(registry: Registry) -> None:
         assert client.get(reverse("registers:count_list")).status_code == 403
         assert client.get(reverse("registers:count_report",
                                   args=[count.pk, "pdf"])).status_code == 403
+    listing = _client(registry.tech).get(reverse("registers:count_list")).content.decode()
+    assert "Belediye Hizmet Binası · 101 Fen İşleri Ofisi" in listing
+    assert reverse("registers:year_end_summary", args=[2026, "xlsx"]) in listing or (
+        "/registers/summary/" in listing)
     page = _client(registry.tech).get(reverse("registers:count_scan", args=[count.pk]))
     assert page.status_code == 200
     assert b'name="number"' in page.content and b"autofocus" in page.content

@@ -228,6 +228,7 @@ def consumables_page(request: HttpRequest) -> HttpResponse:
         "stocks": Stock.objects.select_related("item", "store").order_by("item__name",
                                                                          "store__name"),
         "alerts": consumables.below_minimum(),
+        "consumption": consumables.consumption(year=timezone.localdate().year),
         "items": ConsumableItem.objects.filter(is_active=True),
         "stores": StoreRoom.objects.all(),
         "rooms": Room.objects.select_related("building").order_by("building__name", "code"),
