@@ -139,10 +139,13 @@ def test_consumables_page_records_receipts_and_issues_for_it_staff(registry: Reg
     tech.force_login(registry.tech)
     tech.post(url, {"action": "receive", "item": toner.pk, "store": main.pk, "quantity": "7"})
     tech.post(url, {"action": "issue", "item": toner.pk, "store": main.pk, "quantity": "2",
-                    "asset": "db-0002", "note": "T-42"})
+                    "asset": "db-0002", "ticket_number": "T-2026-00042"})
     refused = tech.post(url, {"action": "issue", "item": toner.pk, "store": main.pk,
                               "quantity": "9", "room": registry.office.pk}, follow=True)
     assert c.stock_level(item=toner, store=main) == 5
+    # the helpdesk "sarf malzemesi" ticket is fulfilled by that issue
+    fulfilled = c.issues_for_ticket("T-2026-00042")
+    assert [(m.quantity, m.asset.inventory_number) for m in fulfilled] == [(2, "DB-0002")]
     assert "5 adet" in refused.content.decode() and "holds 5" in refused.content.decode()
     c.set_minimum(item=toner, store=main, minimum=6)
     page = tech.get(url).content.decode()

@@ -72,8 +72,12 @@ def receive(*, item: ConsumableItem, store: StoreRoom, quantity: int, user: Any 
 @transaction.atomic
 def issue(*, item: ConsumableItem, store: StoreRoom, quantity: int, room: Any = None,
           department: Any = None, asset: Any = None, user: Any = None, note: str = "",
-          document: str = "", at: dt.datetime | None = None) -> StockMovement:
-    """Give ``quantity`` of ``item`` from ``store`` to one room, department or asset."""
+          document: str = "", ticket_number: str = "",
+          at: dt.datetime | None = None) -> StockMovement:
+    """Give ``quantity`` of ``item`` from ``store`` to one room, department or asset.
+
+    ``ticket_number``: the helpdesk "sarf malzemesi" ticket the issue fulfils (a reference).
+    """
     quantity = _quantity(quantity)
     if sum(target is not None for target in (room, department, asset)) != 1:
         raise RegistersError("REGISTERS_ISSUE_TARGET",
@@ -96,7 +100,15 @@ def issue(*, item: ConsumableItem, store: StoreRoom, quantity: int, room: Any = 
     return StockMovement.objects.create(
         item=item, store=store, kind=MovementKindChoices.ISSUE, quantity=quantity,
         at=at or timezone.now(), user=_actor(user), room=room, department=department,
-        asset=asset, note=note[:300], document=document[:60])
+        asset=asset, note=note[:300], document=document[:60],
+        ticket_number=ticket_number.strip()[:30])
+
+
+def issues_for_ticket(number: str) -> list[StockMovement]:
+    """The issues that fulfilled the helpdesk ticket ``number``."""
+    return list(StockMovement.objects.filter(kind=MovementKindChoices.ISSUE,
+                                             ticket_number=number.strip())
+                .select_related("item", "store").order_by("at", "id"))
 
 
 def stock_level(*, item: ConsumableItem, store: StoreRoom | None = None) -> int:

@@ -181,6 +181,10 @@ class StockMovement(models.Model):
     asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.PROTECT,
                               related_name="+", verbose_name=_("verilen cihaz / issued to asset"))
     note = models.CharField(_("not / note"), max_length=300, blank=True)
+    #: The helpdesk ticket ("sarf malzemesi") this issue fulfils, by its number: a reference,
+    #: not a foreign key, so the module never depends on the helpdesk being installed.
+    ticket_number = models.CharField(_("talep no / ticket number"), max_length=30, blank=True,
+                                     db_index=True)
 
     class Meta:
         verbose_name = _("stok hareketi / stock movement")

@@ -219,7 +219,8 @@ def consumables_page(request: HttpRequest) -> HttpResponse:
                         room=get_object_or_404(Room, pk=room_id) if room_id else None,
                         department=(get_object_or_404(Department, pk=department_id)
                                     if department_id else None),
-                        note=request.POST.get("note", ""))
+                        note=request.POST.get("note", ""),
+                        ticket_number=request.POST.get("ticket_number", ""))
             messages.success(request, "Kaydedildi / recorded")
         except KentCBSError as error:
             messages.error(request, error.text)
