@@ -91,9 +91,11 @@ database_packages() {
 }
 # python-ldap (under django-auth-ldap, directory sign-in) has no wheel on PyPI: pip
 # builds it against OpenLDAP's and Cyrus SASL's headers with a C compiler.
-SYSTEM_PACKAGES="gdal-bin gettext ca-certificates openssl gcc libc6-dev libldap2-dev libsasl2-dev"
+# fonts-dejavu-core: the registers' PDFs embed DejaVu Sans (Turkish letters).
+SYSTEM_PACKAGES="gdal-bin gettext ca-certificates openssl fonts-dejavu-core gcc libc6-dev libldap2-dev libsasl2-dev"
 # slapd and ldap-utils: the directory tests run a real OpenLDAP server as this user.
-TEST_PACKAGES="chromium fonts-dejavu-core python3-qgis qgis-providers slapd ldap-utils"
+# poppler-utils: pdftotext/pdffonts read the PDFs in the tests.
+TEST_PACKAGES="chromium python3-qgis qgis-providers slapd ldap-utils poppler-utils"
 
 if [ "$mode" = packages ]; then
   # What this machine would get: the apt packages bootstrap asks for (tests read it).

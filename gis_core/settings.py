@@ -86,7 +86,7 @@ CSRF_TRUSTED_ORIGINS = _env_list("KENTCBS_CSRF_TRUSTED_ORIGINS", "")
 
 #: Optional modules (Django apps under modules/). Each attaches to the core
 #: through its own ``kentcbs.py`` (layers, menu entries, permissions).
-KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk,modules.netops")
+KENTCBS_MODULES = _env_list("KENTCBS_MODULES", "modules.helpdesk,modules.netops,modules.registers")
 
 # Law 5651 IP records (modules.netops): the RFC 3161 time-stamp authority, the CA file that
 # verifies its tokens, the retention (never below the legal two years) and the purge grace.

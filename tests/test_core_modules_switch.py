@@ -67,7 +67,7 @@ def probe(modules_setting: str | None) -> dict[str, object]:
 
 
 def test_switching_the_helpdesk_off_removes_its_pages_menu_panels_and_layers():
-    assert probe(None)["modules"] == ["helpdesk", "netops"]  # the shipped default
+    assert probe(None)["modules"] == ["helpdesk", "netops", "registers"]  # the shipped default
     on = probe("modules.helpdesk")
     assert on["modules"] == ["helpdesk"]
     assert "/helpdesk/ resolves" in on["pages"] and len(on["pages"]) == 4

@@ -1,0 +1,60 @@
+"""What the registers module attaches to the core (read by ``gis_core.modules.discover``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gis_core.modules import BuildingSummary, MenuItem, ModuleSpec, Permission
+
+IT_ROLES = ("technician", "network_admin", "gis_admin", "manager")
+
+
+def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
+    """Links to the building's fixture lists (rooms the user may see)."""
+    from django.urls import reverse
+
+    from modules.registers.selectors import visible_fixture_rooms
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    rooms = visible_fixture_rooms(user=user, building=building)
+    if not rooms:
+        return None
+    return BuildingSummary(
+        title_tr="Taşınırlar", title_en="Fixtures",
+        lines=(("Oda", str(len(rooms))),),
+        links=(("Dayanıklı taşınırlar listesi (PDF)",
+                reverse("registers:building_fixtures", args=[building.pk])),),
+    )
+
+
+def load_demo(**kwargs: Any) -> dict[str, Any]:
+    from modules.registers.demo import load_demo as load
+
+    return load(**kwargs)
+
+
+MODULE = ModuleSpec(
+    code="registers",
+    title_tr="Kayıtlar ve Taşınır İşlemleri",
+    title_en="Registers",
+    urls="modules.registers.urls",
+    menu_items=(
+        MenuItem("registers:index", "Taşınır listeleri", "Fixture lists"),
+        MenuItem("registers:count_list", "Yıl sonu sayımı", "Year-end count", IT_ROLES),
+        MenuItem("registers:consumables", "Sarf malzemesi", "Consumables", IT_ROLES),
+    ),
+    building_panels=(building_panel,),
+    demo=load_demo,
+    permissions=(
+        # Which rooms a user sees is the selector's (modules.registers.selectors).
+        Permission("registers.fixtures", "Oda taşınır listeleri", "Room fixture lists"),
+        Permission("registers.count", "Yıl sonu sayımı ve sayım tutanağı",
+                   "Year-end count and count report", IT_ROLES,
+                   pages=("registers:count_list", "registers:count_scan",
+                          "registers:count_differences", "registers:count_report",
+                          "registers:year_end_summary")),
+        Permission("registers.consumables", "Sarf malzemesi girişi ve çıkışı",
+                   "Consumable receipts and issues", IT_ROLES, pages=("registers:consumables",)),
+    ),
+)

@@ -1,0 +1,65 @@
+"""``kentcbs registers fixtures|count-report``: the Taşınır paperwork from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from modules.registers.errors import RegistersError
+
+
+class Command(BaseCommand):
+    help = ("Kayıtlar modülü: oda taşınır listeleri (PDF) ve sayım tutanağı (PDF/XLSX) üret. / "
+            "Registers: write room fixture lists (PDF) and count reports (PDF/XLSX).")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        fixtures = sub.add_parser("fixtures", help="fixture lists of a building (or one room)")
+        fixtures.add_argument("--building", required=True, help="building code")
+        fixtures.add_argument("--room", help="room code (default: every room)")
+        fixtures.add_argument("--out", required=True, help="PDF file to write")
+        report = sub.add_parser("count-report", help="the count report of a count")
+        report.add_argument("--count", type=int, required=True, help="count id")
+        report.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
+        report.add_argument("--out", required=True, help="file to write")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        out = Path(options["out"])
+        if options["action"] == "fixtures":
+            from gis_core.models import Building, Room
+            from modules.registers.fixtures import fixtures_pdf
+
+            building = Building.objects.filter(code=options["building"]).first()
+            if building is None:
+                raise RegistersError("REGISTERS_BUILDING_UNKNOWN",
+                                     "There is no building with code '{building}'.",
+                                     building=options["building"])
+            rooms = Room.objects.filter(building=building).select_related(
+                "floor", "building").order_by("floor__number", "code")
+            if options["room"]:
+                rooms = rooms.filter(code=options["room"])
+            chosen = list(rooms)
+            if not chosen:
+                raise RegistersError("REGISTERS_NO_ROOMS", "No rooms to list.")
+            out.write_bytes(fixtures_pdf(chosen, title=f"Dayanıklı Taşınırlar Listesi "
+                                                       f"{building.name}"))
+            self.stdout.write(f"{len(chosen)} oda / rooms → {out}")
+            return
+        from modules.registers.count_report import (
+            count_report,
+            count_report_pdf,
+            count_report_xlsx,
+        )
+        from modules.registers.models import StockCount
+
+        count = StockCount.objects.filter(pk=options["count"]).first()
+        if count is None:
+            raise RegistersError("REGISTERS_COUNT_UNKNOWN", "There is no count {count}.",
+                                 count=options["count"])
+        report = count_report(count)
+        body = (count_report_pdf(report) if options["format"] == "pdf"
+                else count_report_xlsx(report))
+        out.write_bytes(body)
+        self.stdout.write(f"{count} → {out}")
