@@ -242,6 +242,43 @@ def test_a_file_that_is_not_what_it_says_is_reported_not_fatal(tmp_path) -> None
     assert caught.value.code == "NETOPS_NO_FILE"
 
 
+BTKLOG = """IP Adresi           Kullanıma Başlama Zamanı     Kullanım Bitiş Zamanı      MAC Adresi
+10.0.0.2            10.04.2020-08:27:36          10.04.2020-10:57:36        00-50-56-3e-87-44
+10.0.0.3            10.04.2020-08:27:39+03:00    10.04.2020-10:57:39+03:00  00-0c-29-b6-53-f1
+10.0.0.4            10.04.2020-08:27:40          -                          00-0c-29-b6-53-f2
+10.0.0.5            31.04.2020-08:27:40          -                          00-0c-29-b6-53-f3
+"""
+KEA_CSV = ("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,"
+           "hostname,state,user_context,pool_id\n"
+           "10.30.0.5,08:00:2b:02:3f:4e,,3600,1764838800,1,0,0,yazici-1,0,,0\n"
+           "10.30.0.8,08:00:2b:02:3f:51,,7200,1764842400,1,0,0,,0,,0\n")
+
+
+@pytest.mark.parametrize(("fmt", "text", "encoding", "expected"), [
+    ("isc", ISC, "utf-8", {("10.20.0.11", "00:50:56:3e:87:44"),
+                           ("10.20.0.14", "00:0c:29:b6:53:f2")}),
+    ("kea", KEA_CSV, "utf-8", {("10.30.0.5", "08:00:2b:02:3f:4e"),
+                               ("10.30.0.8", "08:00:2b:02:3f:51")}),
+    ("windows", WINDOWS_TR, "cp1254", {("10.40.0.21", "00:11:22:33:44:55")}),
+    ("btklog", BTKLOG, "utf-8", {("10.0.0.2", "00:50:56:3e:87:44"),
+                                 ("10.0.0.3", "00:0c:29:b6:53:f1"),
+                                 ("10.0.0.4", "00:0c:29:b6:53:f2")}),
+])
+def test_each_format_loads_exactly_its_leases_twice_without_duplicates(
+        tmp_path, fmt: str, text: str, encoding: str, expected: set[tuple[str, str]]) -> None:
+    path = write(tmp_path, f"sample.{fmt}", text, encoding=encoding)
+    first = services.ingest_file(path=path, fmt=fmt, server="s1", actor="test")
+    second = services.ingest_file(path=path, fmt=fmt, server="s1", actor="test")
+    assert set(DhcpLease.objects.values_list("ip_address", "mac_address")) == expected
+    assert (first.intake.leases_new, second.intake.leases_new) == (len(expected), 0)
+    assert second.intake.leases_known == len(expected)
+    if fmt == "btklog":  # no offset written: UTC, as btklog copies ISC's times; else as written
+        times = dict(DhcpLease.objects.values_list("ip_address", "starts_at"))
+        assert times["10.0.0.2"] == dt.datetime(2020, 4, 10, 8, 27, 36, tzinfo=dt.UTC)
+        assert times["10.0.0.3"] == dt.datetime(2020, 4, 10, 5, 27, 39, tzinfo=dt.UTC)
+        assert [p.line for p in first.problems] == [5]
+
+
 def _lease(starts: dt.datetime, ip: str = "10.50.0.1", mac: str = "00:50:56:00:00:01") -> None:
     DhcpLease.objects.create(ip_address=ip, mac_address=mac, starts_at=starts, utc_offset=0,
                              server="s", source_format="isc", source_name="f", source_line=1)
@@ -265,14 +302,17 @@ def test_records_are_append_only_for_the_application(tmp_path) -> None:
 
 def test_purge_destroys_only_what_is_past_retention_and_records_it(settings) -> None:
     settings.KENTCBS_NETOPS_RETENTION_DAYS = 30  # below the law: the law's 730 days win
-    now = timezone.now()
+    now = timezone.now().replace(microsecond=0)  # the clock, frozen for the purge
+    cut = now - dt.timedelta(days=730 + 30)
     _lease(now - dt.timedelta(days=800), ip="10.50.0.1")
+    _lease(cut - dt.timedelta(seconds=1), ip="10.50.0.4")  # one second past the cut: goes
+    _lease(cut, ip="10.50.0.5")  # exactly at the cut: stays
     _lease(now - dt.timedelta(days=740), ip="10.50.0.2")  # past 730, within the grace
     _lease(now - dt.timedelta(days=40), ip="10.50.0.3")
-    record = services.purge(actor="test")
-    assert record.leases_deleted == 1
+    record = services.purge(actor="test", now=now)
+    assert record.leases_deleted == 2 and record.before == cut and record.purged_at == now
     assert sorted(DhcpLease.objects.values_list("ip_address", flat=True)) == [
-        "10.50.0.2", "10.50.0.3"]
+        "10.50.0.2", "10.50.0.3", "10.50.0.5"]
     assert PurgeRecord.objects.get() == record
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DELETE FROM netops_purgerecord")
@@ -347,6 +387,7 @@ def test_whois_finds_the_asset_and_records_who_asked(tmp_path) -> None:
     answer = services.whois(ip="10.40.0.21", at=at, reason="Savcılık yazısı 2026/123",
                             actor="test")
     assert answer.mac == "00:11:22:33:44:55" and answer.asset.inventory_number == "DB-0421"
+    assert (answer.asset.room.code, answer.asset.building.name) == ("204", "Mali Hizmetler Binası")
     after = services.whois(ip="10.40.0.21", at=at + dt.timedelta(hours=4), reason="HD-1",
                            actor="test")
     assert after.mac == ""  # released at 12:45
