@@ -313,7 +313,7 @@ def machine_endpoint(token_setting: str) -> Callable[[Callable[..., Any]], Calla
     """A module page called by another system (a monitoring webhook), not by a person.
 
     It takes no session: the caller sends ``Authorization: Bearer <token>`` with the
-    token in ``settings.<token_setting>``. No token configured: 503 (the endpoint is off);
+    token in ``settings.<token_setting>``. No token configured: 404 (the endpoint is off);
     a missing or wrong token: 401. Only POST is accepted; CSRF does not apply (no cookie
     is read). :func:`guard_page` leaves such a view to its own check.
     """
@@ -329,8 +329,9 @@ def machine_endpoint(token_setting: str) -> Callable[[Callable[..., Any]], Calla
         @functools.wraps(view)
         def endpoint(request: Any, *args: Any, **kwargs: Any) -> Any:
             expected = str(getattr(settings, token_setting, "") or "")
-            if not expected:
-                return JsonResponse({"error": f"{token_setting} is not set"}, status=503)
+            if not expected:  # the endpoint is off: as if it were not there
+                return JsonResponse({"error": f"{token_setting} is not set: this hook is off"},
+                                    status=404)
             sent = request.headers.get("Authorization", "")
             token = sent[7:] if sent.startswith("Bearer ") else ""
             if not hmac.compare_digest(token.encode(), expected.encode()):

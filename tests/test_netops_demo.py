@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_gives_the_module_something_real_to_show() -> None:
-    load_demo(profile="odunpazari")
+    load_demo(profile="odunpazari", city=False)
     leases = DhcpLease.objects.count()
     assert leases >= 100 and LeaseFile.objects.get().problems == []
     alerts = Alert.objects.all()
@@ -33,6 +33,6 @@ def test_the_demo_gives_the_module_something_real_to_show() -> None:
     assert BackupAlert.objects.get(closed_at__isnull=True).target.code == "ebys-sunucusu"
     device = DeviceConfig.objects.values_list("device", flat=True).first()
     assert "+vlan 30" in backups.config_diff(device, 1, 2)
-    load_demo(profile="odunpazari")  # a second run changes nothing
+    load_demo(profile="odunpazari", city=False)  # a second run changes nothing
     assert DhcpLease.objects.count() == leases and Alert.objects.count() == alerts.count()
     assert DeviceConfig.objects.count() == 2

@@ -69,7 +69,7 @@ def _load_street_and_park(tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def town(tmp_path: Path) -> dict[str, Any]:
-    load_demo(profile="odunpazari", modules=False)
+    load_demo(profile="odunpazari", modules=False, city=False)
     return _load_street_and_park(tmp_path)
 
 
@@ -305,7 +305,7 @@ def test_map_tools_in_a_browser(live_server, artifacts_dir, tmp_path, size) -> N
     from pypdf import PdfReader
 
     assert shutil.which(CHROMIUM), "Debian chromium is required (bootstrap.sh installs it)"
-    load_demo(profile="odunpazari", modules=False)
+    load_demo(profile="odunpazari", modules=False, city=False)
     town = _load_street_and_park(tmp_path)
     user = member("haritaci", "bilgi_islem", "technician")
     user.set_password("x-Test-12345")
@@ -527,7 +527,7 @@ def test_map_centres_come_from_the_boundary_longitude_first() -> None:
 
     # Van (43.4° E, 38.5° N): the longitude is the larger number; nothing may swap it.
     assert location((43.4, 38.5)) == [38.5, 43.4]
-    load_demo(profile="odunpazari", modules=False)
+    load_demo(profile="odunpazari", modules=False, city=False)
     boundary = Municipality.objects.get().boundary
     lon, lat = municipality_centre()
     inside = boundary.transform(4326, clone=True)
@@ -552,7 +552,7 @@ def test_stale_outlines_are_served_while_one_rebuild_runs_in_the_background(tmp_
     from layers.registry import registry
     from ogc_api import generalise
 
-    load_demo(profile="odunpazari", modules=False)
+    load_demo(profile="odunpazari", modules=False, city=False)
     town = _load_street_and_park(tmp_path)
     lon, lat = town["park"]
     _footprints(tmp_path, "a.geojson", lon, lat, 100, 7_200_000_000)

@@ -99,9 +99,11 @@ def device_config(request: HttpRequest, device: str) -> HttpResponse:
     from modules.netops.backups import config_diff
     from modules.netops.models import DeviceConfig
 
+    if not device.isprintable():  # a NUL or control character names no device
+        raise Http404(device[:60])
     versions = list(DeviceConfig.objects.filter(device=device).order_by("-version"))
     if not versions:
-        raise Http404(device)
+        raise Http404(device[:60])
     newest = versions[0].version
     try:
         new = int(request.GET.get("new", newest))
