@@ -785,9 +785,10 @@ def _mistakes(rng: np.random.Generator, city: City, service: np.ndarray,
     ``bina``: a re-survey of 40 houses of one neighbourhood (ten of them got a floor
     added) in which three footprints are bow ties (GEOM_INVALID), two uses are not in the
     code list (CODELIST: an old term and a missing space), one neighbourhood is written with
-    "Mahallesi" (CODELIST), one UAVT code lost a digit (PATTERN) and one house has 0 floors
-    (RANGE). ``yol``: new streets of a development plan, drawn in the municipality's TM zone
-    but sent with the neighbouring zone as its CRS (CRS_WRONG_ZONE, refused whole).
+    "Mahallesi" (normalised, a warning), one UAVT code lost a digit (PATTERN) and one house
+    has 0 floors (RANGE). ``yol``: new streets of a development plan, drawn in the
+    municipality's TM zone but sent with the neighbouring zone as its CRS (CRS_WRONG_ZONE,
+    refused whole).
     """
     bina = city.layers["bina"]
     houses = bina[(service[: len(bina)] < 0) & bina["bina_adi"].isna()]

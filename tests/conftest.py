@@ -79,3 +79,29 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     path = ARTIFACTS / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     yield path
+
+
+def _transactional(request: pytest.FixtureRequest) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None and marker.kwargs.get("transaction"):
+        return True
+    return bool({"live_server", "transactional_db"} & set(request.fixturenames))
+
+
+@pytest.fixture(autouse=True)
+def _layer_tables_emptied_after_a_transactional_test(
+        request: pytest.FixtureRequest) -> Iterator[None]:
+    """Django's flush after a transactional test empties the models' tables only; the
+    registry's layer tables (schema ``cbs``: the demo city, history, generalised outlines)
+    would carry one test's features into the next. Empty them too."""
+    yield
+    if not _transactional(request):
+        return
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) "
+                       "FROM pg_tables WHERE schemaname = 'cbs'")
+        tables = [row[0] for row in cursor.fetchall()]
+        if tables:
+            cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")

@@ -947,7 +947,7 @@ def test_every_demo_account_reads_its_collections_in_html_and_json(live_server) 
     from gis_core.demo import USERS, load_demo
     from ogc_api.config import forget_extents, table_exists
 
-    load_demo(profile="odunpazari", modules=False)
+    load_demo(profile="odunpazari", modules=False, city=False)
     forget_extents()
     url = f"{live_server.url}/ogc"
     User = get_user_model()

@@ -3,6 +3,7 @@
 import django.contrib.gis.db.models.fields
 import django.db.models.deletion
 import django.utils.timezone
+from django.conf import settings
 from django.db import migrations, models
 
 
@@ -22,7 +23,7 @@ class Migration(migrations.Migration):
                 ('assets_up', models.PositiveIntegerField(default=0)),
                 ('assets_down', models.PositiveIntegerField(default=0)),
                 ('open_alerts', models.PositiveIntegerField(default=0)),
-                ('location', django.contrib.gis.db.models.fields.PointField(srid=5254)),
+                ('location', django.contrib.gis.db.models.fields.PointField(srid=settings.KENTCBS_SRID)),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('building', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='network_status', to='gis_core.building')),
             ],
