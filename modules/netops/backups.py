@@ -103,7 +103,7 @@ def _recipients(target: BackupTarget) -> list[str]:
 
 
 def _open(target: BackupTarget, reason: str, detail: str) -> None:
-    from modules.netops.monitoring import _mail
+    from modules.netops.monitoring import send_alert_mail
 
     if target.alerts.filter(closed_at__isnull=True).exists():
         return
@@ -112,12 +112,12 @@ def _open(target: BackupTarget, reason: str, detail: str) -> None:
     word = {"failed": "Yedekleme başarısız / Backup failed",
             "overdue": "Yedekleme gecikti / Backup overdue"}[reason]
     if emails:
-        transaction.on_commit(lambda: _mail(f"[KentCBS] {word}: {target.name}",
+        transaction.on_commit(lambda: send_alert_mail(f"[KentCBS] {word}: {target.name}",
                                             f"{target.code}: {detail}\n", emails))
 
 
 def _close(target: BackupTarget, at: dt.datetime) -> None:
-    from modules.netops.monitoring import _mail
+    from modules.netops.monitoring import send_alert_mail
 
     alert = target.alerts.filter(closed_at__isnull=True).first()
     if alert is None:
@@ -126,7 +126,7 @@ def _close(target: BackupTarget, at: dt.datetime) -> None:
     alert.save(update_fields=["closed_at"])
     if alert.recipients:
         emails = list(alert.recipients)
-        transaction.on_commit(lambda: _mail(
+        transaction.on_commit(lambda: send_alert_mail(
             f"[KentCBS] Yedekleme düzeldi / Backup recovered: {target.name}",
             f"{target.code}: {timezone.localtime(at):%d.%m.%Y %H:%M}\n", emails))
 

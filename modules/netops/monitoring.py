@@ -146,7 +146,7 @@ def _open_alert(asset: Any, source: str, detail: str, at: dt.datetime) -> None:
     Alert.objects.create(asset=asset, building=asset.building, source=source, title=title,
                          opened_at=at, recipients=emails, departments=departments)
     if emails:
-        transaction.on_commit(lambda: _mail(
+        transaction.on_commit(lambda: send_alert_mail(
             f"[KentCBS] {title}",
             f"{timezone.localtime(at):%d.%m.%Y %H:%M} itibarıyla erişilemiyor / down since.\n"
             f"{detail}\n", emails))
@@ -161,13 +161,13 @@ def _close_alert(asset: Any, at: dt.datetime) -> None:
     minutes = int((at - alert.opened_at).total_seconds() // 60)
     if alert.recipients:
         emails = list(alert.recipients)
-        transaction.on_commit(lambda: _mail(
+        transaction.on_commit(lambda: send_alert_mail(
             f"[KentCBS] Düzeldi / Recovered: {_describe(asset)}",
             f"{timezone.localtime(at):%d.%m.%Y %H:%M} itibarıyla yeniden erişilebilir / back "
             f"up; kesinti / outage {minutes} dk / min.\n", emails))
 
 
-def _mail(subject: str, body: str, to: list[str]) -> None:
+def send_alert_mail(subject: str, body: str, to: list[str]) -> None:
     """Send after the commit; a relay that is down is logged, never fatal (the alert is
     stored and shown in the app either way)."""
     try:
