@@ -207,3 +207,208 @@ class StockMovement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.quantity} {self.item}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue #21 §2 and §6: software licences, domains/hosting/TLS certificates, e-signature cards
+# and KEP accounts, and the reminder digests sent for them (licences.py, certificates.py,
+# esign.py, reminders.py).
+# ---------------------------------------------------------------------------------------------
+
+
+class SoftwareLicence(models.Model):
+    """A software licence: product, seats owned, term; seats are assigned to assets or users."""
+
+    product = models.CharField(_("ürün / product"), max_length=150)
+    vendor = models.CharField(_("üretici / vendor"), max_length=120, blank=True)
+    seats = models.PositiveIntegerField(_("lisans adedi / seats"))
+    starts_on = models.DateField(_("başlangıç / start"), null=True, blank=True)
+    ends_on = models.DateField(_("bitiş (boşsa süresiz) / end (empty: perpetual)"),
+                               null=True, blank=True)
+    department = models.ForeignKey("gis_core.Department", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("sorumlu birim / responsible unit"))
+    contract = models.CharField(_("sözleşme / contract"), max_length=120, blank=True)
+    note = models.CharField(_("not / note"), max_length=300, blank=True)
+    history = HistoricalRecords(bases=[HistorySource])
+
+    class Meta:
+        verbose_name = _("yazılım lisansı / software licence")
+        verbose_name_plural = _("yazılım lisansları / software licences")
+        ordering = ["product", "id"]
+        constraints = [models.CheckConstraint(condition=Q(seats__gt=0),
+                                              name="registers_licence_seats_positive"),
+                       models.CheckConstraint(
+                           condition=Q(starts_on=None) | Q(ends_on=None)
+                           | Q(ends_on__gte=models.F("starts_on")),
+                           name="registers_licence_term_order")]
+
+    def __str__(self) -> str:
+        return self.product
+
+
+class LicenceAssignment(models.Model):
+    """One seat of a licence given to an asset or to a user (exactly one of them)."""
+
+    licence = models.ForeignKey(SoftwareLicence, on_delete=models.CASCADE,
+                                related_name="assignments")
+    asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", verbose_name=_("cihaz / asset"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+",
+                             verbose_name=_("kullanıcı / user"))
+    assigned_at = models.DateTimeField(auto_now_add=True)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    history = HistoricalRecords(bases=[HistorySource])
+
+    class Meta:
+        verbose_name = _("lisans ataması / licence assignment")
+        verbose_name_plural = _("lisans atamaları / licence assignments")
+        ordering = ["licence", "assigned_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=(Q(asset__isnull=False, user=None)
+                                              | Q(asset=None, user__isnull=False)),
+                                   name="registers_assignment_one_target"),
+            models.UniqueConstraint(fields=["licence", "asset"], condition=Q(asset__isnull=False),
+                                    name="registers_assignment_asset_once"),
+            models.UniqueConstraint(fields=["licence", "user"], condition=Q(user__isnull=False),
+                                    name="registers_assignment_user_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.licence} → {self.asset or self.user}"
+
+
+class Domain(models.Model):
+    """A domain name of the municipality, its registrar and (optionally) its hosting."""
+
+    name = models.CharField(_("alan adı / domain name"), max_length=253, unique=True)
+    registrar = models.CharField(_("kayıt kuruluşu / registrar"), max_length=120)
+    expires_on = models.DateField(_("alan adı bitişi / domain expiry"))
+    hosting_provider = models.CharField(_("barındırma firması / hosting provider"),
+                                        max_length=120, blank=True)
+    hosting_expires_on = models.DateField(_("barındırma bitişi / hosting expiry"), null=True,
+                                          blank=True)
+    department = models.ForeignKey("gis_core.Department", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("sorumlu birim / responsible unit"))
+    note = models.CharField(_("not / note"), max_length=300, blank=True)
+    history = HistoricalRecords(bases=[HistorySource])
+
+    class Meta:
+        verbose_name = _("alan adı / domain name")
+        verbose_name_plural = _("alan adları / domain names")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TlsCertificate(models.Model):
+    """A TLS (SSL) certificate: subject, issuer, serial and expiry."""
+
+    common_name = models.CharField(_("sertifika adı (CN) / common name"), max_length=253)
+    domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="certificates",
+                               verbose_name=_("alan adı / domain name"))
+    issuer = models.CharField(_("sağlayıcı / issuer"), max_length=200)
+    serial = models.CharField(_("seri no / serial number"), max_length=80, blank=True)
+    expires_on = models.DateField(_("bitiş / expiry"))
+    department = models.ForeignKey("gis_core.Department", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("sorumlu birim / responsible unit"))
+    note = models.CharField(_("not / note"), max_length=300, blank=True)
+    history = HistoricalRecords(bases=[HistorySource])
+
+    class Meta:
+        verbose_name = _("TLS sertifikası / TLS certificate")
+        verbose_name_plural = _("TLS sertifikaları / TLS certificates")
+        ordering = ["expires_on", "common_name"]
+
+    def __str__(self) -> str:
+        return self.common_name
+
+
+class ESignatureCard(models.Model):
+    """An e-signature card (nitelikli elektronik sertifika) or a KEP account.
+
+    ``holder_name`` and ``kep_address`` are personal data (KVKK): shown only to the roles of
+    :func:`modules.registers.esign.may_see_holders`, every read logged, cleared by
+    ``kentcbs registers purge`` once the card has been expired or revoked for the retention.
+    """
+
+    KINDS = (("esign", _("E-imza kartı / E-signature card")),
+             ("kep", _("KEP hesabı / KEP account")))
+    kind = models.CharField(_("tür / kind"), max_length=10, choices=KINDS, default="esign")
+    holder_name = models.CharField(_("sahibi / holder"), max_length=150, blank=True,
+                                   help_text=_("Kişisel veri (KVKK) / personal data (KVKK)"))
+    kep_address = models.CharField(_("KEP adresi / KEP address"), max_length=200, blank=True,
+                                   help_text=_("Kişisel veri (KVKK) / personal data (KVKK)"))
+    serial = models.CharField(_("seri no / serial number"), max_length=80)
+    issuer = models.CharField(_("sağlayıcı / issuer"), max_length=120)
+    issued_on = models.DateField(_("veriliş / issued"), null=True, blank=True)
+    expires_on = models.DateField(_("bitiş / expiry"))
+    revoked_on = models.DateField(_("iptal / revoked"), null=True, blank=True)
+    department = models.ForeignKey("gis_core.Department", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("birim / unit"))
+    holder_purged_at = models.DateTimeField(_("kişisel veri silindi / personal data purged"),
+                                            null=True, blank=True)
+    history = HistoricalRecords(bases=[HistorySource])
+
+    class Meta:
+        verbose_name = _("e-imza kartı veya KEP hesabı / e-signature card or KEP account")
+        verbose_name_plural = _("e-imza kartları ve KEP hesapları / "
+                                "e-signature cards and KEP accounts")
+        ordering = ["expires_on", "serial"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=("esign", "kep")),
+                                   name="registers_esign_kind_valid"),
+            models.UniqueConstraint(fields=["issuer", "serial"],
+                                    name="registers_esign_serial_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.serial} ({self.issuer})"
+
+
+class ReminderDigest(models.Model):
+    """One reminder digest of one day for one responsible unit (idempotent re-runs)."""
+
+    day = models.DateField(_("gün / day"))
+    department = models.ForeignKey("gis_core.Department", on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("birim / unit"))
+    items = models.JSONField(_("hatırlatmalar / items"), default=list)
+    recipients = models.JSONField(_("alıcılar / recipients"), default=list)
+    sent_at = models.DateTimeField(_("gönderildi / sent"), null=True, blank=True)
+    error = models.CharField(_("hata / error"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("hatırlatma özeti / reminder digest")
+        verbose_name_plural = _("hatırlatma özetleri / reminder digests")
+        ordering = ["-day", "department"]
+        constraints = [models.UniqueConstraint(fields=["day", "department"],
+                                               name="registers_digest_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.department}"
+
+
+class PersonalDataPurge(models.Model):
+    """A run of ``kentcbs registers purge``: what personal data was cleared, when, by whom."""
+
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.CharField(_("yapan / actor"), max_length=150)
+    before = models.DateField(_("bu tarihten önce biten / ended before"))
+    cards = models.PositiveIntegerField(_("kart / cards"), default=0)
+    history_rows = models.PositiveIntegerField(_("geçmiş kaydı / history rows"), default=0)
+
+    class Meta:
+        verbose_name = _("kişisel veri imhası / personal data purge")
+        verbose_name_plural = _("kişisel veri imhaları / personal data purges")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d} {self.cards}"
