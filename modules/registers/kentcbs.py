@@ -28,6 +28,19 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
     )
 
 
+def licence_panel(*, user: Any, building: Any) -> BuildingSummary | None:
+    """Licence seats used by the building's devices (IT roles)."""
+    from modules.registers.licences import building_panel as panel
+
+    return panel(user=user, building=building)
+
+
+def expiry_figures(*, user: Any) -> Any:
+    from modules.registers.reminders import dashboard_figures as figures
+
+    return figures(user=user)
+
+
 def load_demo(**kwargs: Any) -> dict[str, Any]:
     from modules.registers.demo import load_demo as load
 
@@ -43,8 +56,14 @@ MODULE = ModuleSpec(
         MenuItem("registers:index", "Taşınır listeleri", "Fixture lists"),
         MenuItem("registers:count_list", "Yıl sonu sayımı", "Year-end count", IT_ROLES),
         MenuItem("registers:consumables", "Sarf malzemesi", "Consumables", IT_ROLES),
+        MenuItem("registers:licences", "Yazılım lisansları", "Software licences", IT_ROLES),
+        MenuItem("registers:domains", "Alan adları ve sertifikalar",
+                 "Domains and certificates", IT_ROLES),
+        MenuItem("registers:esign", "E-imza ve KEP", "E-signature and KEP", IT_ROLES),
+        MenuItem("registers:reminders", "Hatırlatmalar", "Reminders"),
     ),
-    building_panels=(building_panel,),
+    building_panels=(building_panel, licence_panel),
+    dashboard_figures=(expiry_figures,),
     demo=load_demo,
     permissions=(
         # Which rooms a user sees is the selector's (modules.registers.selectors).
@@ -56,5 +75,18 @@ MODULE = ModuleSpec(
                           "registers:year_end_summary")),
         Permission("registers.consumables", "Sarf malzemesi girişi ve çıkışı",
                    "Consumable receipts and issues", IT_ROLES, pages=("registers:consumables",)),
+        Permission("registers.licences", "Yazılım lisansları, alan adları ve sertifikalar",
+                   "Software licences, domains and certificates", IT_ROLES,
+                   pages=("registers:licences", "registers:licence_new",
+                          "registers:licence_detail", "registers:licence_edit",
+                          "registers:domains", "registers:domain_new", "registers:domain_edit",
+                          "registers:certificate_new", "registers:certificate_edit")),
+        # Holders (personal data) only to modules.registers.esign.may_see_holders, reads logged.
+        Permission("registers.esign", "E-imza kartları ve KEP hesapları",
+                   "E-signature cards and KEP accounts", IT_ROLES,
+                   pages=("registers:esign", "registers:esign_new", "registers:esign_detail",
+                          "registers:esign_edit")),
+        Permission("registers.esign_holders", "E-imza kartı sahiplerini görme (KVKK)",
+                   "See e-signature card holders (KVKK)", ("manager", "technician")),
     ),
 )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from modules.registers import views
+from modules.registers import views, views_licences
 
 app_name = "registers"
 
@@ -15,4 +15,20 @@ urlpatterns = [
     path("counts/<int:pk>/", views.count_scan, name="count_scan"),
     path("counts/<int:pk>/differences/", views.count_differences, name="count_differences"),
     path("counts/<int:pk>/report.<str:fmt>", views.count_report_file, name="count_report"),
+    # §2 licences, domains and certificates, e-signature cards; §6 reminders
+    path("licences/", views_licences.licence_list, name="licences"),
+    path("licences/new/", views_licences.licence_edit, name="licence_new"),
+    path("licences/<int:pk>/", views_licences.licence_detail, name="licence_detail"),
+    path("licences/<int:pk>/edit/", views_licences.licence_edit, name="licence_edit"),
+    path("domains/", views_licences.domain_list, name="domains"),
+    path("domains/new/", views_licences.domain_edit, name="domain_new"),
+    path("domains/<int:pk>/edit/", views_licences.domain_edit, name="domain_edit"),
+    path("certificates/new/", views_licences.certificate_edit, name="certificate_new"),
+    path("certificates/<int:pk>/edit/", views_licences.certificate_edit,
+         name="certificate_edit"),
+    path("esign/", views_licences.esign_list, name="esign"),
+    path("esign/new/", views_licences.esign_edit, name="esign_new"),
+    path("esign/<int:pk>/", views_licences.esign_detail, name="esign_detail"),
+    path("esign/<int:pk>/edit/", views_licences.esign_edit, name="esign_edit"),
+    path("reminders/", views_licences.reminder_page, name="reminders"),
 ]

@@ -1,4 +1,5 @@
-"""``kentcbs registers fixtures|count-report``: the Taşınır paperwork from the command line."""
+"""``kentcbs registers fixtures|count-report|remind|purge``: the Taşınır paperwork, the daily
+reminder digests and the KVKK purge of e-signature holders from the command line."""
 
 from __future__ import annotations
 
@@ -24,8 +25,15 @@ class Command(BaseCommand):
         report.add_argument("--count", type=int, required=True, help="count id")
         report.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
         report.add_argument("--out", required=True, help="file to write")
+        remind = sub.add_parser("remind", help="send today's reminder digests (daily, cron)")
+        remind.add_argument("--today", help="YYYY-MM-DD (default: today)")
+        purge = sub.add_parser("purge", help="clear e-signature holders past retention (KVKK)")
+        purge.add_argument("--today", help="YYYY-MM-DD (default: today)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] in ("remind", "purge"):
+            self._periodic(options)
+            return
         out = Path(options["out"])
         if options["action"] == "fixtures":
             from gis_core.models import Building, Room
@@ -63,3 +71,40 @@ class Command(BaseCommand):
                 else count_report_xlsx(report))
         out.write_bytes(body)
         self.stdout.write(f"{count} → {out}")
+
+    def _periodic(self, options: dict[str, Any]) -> None:
+        import datetime as dt
+        import getpass
+
+        today = None
+        if options.get("today"):
+            try:
+                today = dt.date.fromisoformat(options["today"])
+            except ValueError:
+                raise RegistersError("REGISTERS_BAD_DATE", "'{value}' is not a date "
+                                     "(YYYY-MM-DD).", value=options["today"][:40]) from None
+        if options["action"] == "remind":
+            from modules.registers.reminders import remind
+
+            result = remind(today=today)
+            self.stdout.write(f"{result.items} hatırlatma / reminders; {result.digests} birim / "
+                              f"units; {result.sent} gönderildi / sent; {result.skipped} zaten "
+                              f"gönderilmişti / already sent; {result.failed} gönderilemedi / "
+                              "not sent")
+            if result.failed:
+                raise RegistersError("REGISTERS_DIGEST_NOT_SENT",
+                                     "{failed} digests could not be sent; the next run retries "
+                                     "them.", failed=result.failed)
+            return
+        from gis_core.audit import audit_context
+        from modules.registers.esign import purge
+
+        try:
+            actor = f"shell:{getpass.getuser()}"
+        except (KeyError, OSError):
+            actor = "shell"
+        with audit_context(source="shell"):
+            record = purge(actor=actor, today=today)
+        self.stdout.write(f"{record.cards} kartın sahibi silindi / card holders cleared "
+                          f"({record.history_rows} geçmiş kaydı / history rows); "
+                          f"bitiş / ended before {record.before:%d.%m.%Y}")
