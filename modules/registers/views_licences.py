@@ -149,7 +149,19 @@ def certificate_edit(request: HttpRequest, pk: int | None = None) -> HttpRespons
 
 # -- e-signature cards and KEP accounts -------------------------------------------------------
 
+def _it_staff_only(request: HttpRequest) -> None:
+    """Cards are the IT directorate's register: a manager of another directorate holds an IT
+    role (``manager``) but not the register (least access, KVKK)."""
+    from django.core.exceptions import PermissionDenied
+
+    from gis_core.selectors import is_it_staff
+
+    if not is_it_staff(request.user):
+        raise PermissionDenied
+
+
 def esign_list(request: HttpRequest) -> HttpResponse:
+    _it_staff_only(request)
     cards = list(ESignatureCard.objects.select_related("department"))
     show = esign.may_see_holders(request.user)
     if show:
@@ -159,6 +171,7 @@ def esign_list(request: HttpRequest) -> HttpResponse:
 
 
 def esign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _it_staff_only(request)
     card = get_object_or_404(ESignatureCard.objects.select_related("department"), pk=pk)
     show = esign.may_see_holders(request.user)
     if show:
@@ -168,6 +181,7 @@ def esign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def esign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    _it_staff_only(request)
     card = get_object_or_404(ESignatureCard, pk=pk) if pk else None
     show = esign.may_see_holders(request.user)
     form = ESignatureForm(request.POST or None, instance=card, show_holder=show)
