@@ -86,6 +86,23 @@ def test_same_target_twice_scrapped_device_and_seats_below_use_are_refused() -> 
     assert licences.set_seats(licence=licence, seats=2).seats == 2
 
 
+def test_the_database_refuses_over_assignment_by_any_path() -> None:
+    from django.db import IntegrityError, transaction
+
+    registry = build_registry()
+    licence = _licence(seats=1)
+    LicenceAssignment.objects.create(licence=licence, asset=registry.assets["DB-0001"])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LicenceAssignment.objects.create(licence=licence, asset=registry.assets["DB-0002"])
+    licence.refresh_from_db()
+    licence.seats = 2
+    licence.save()
+    LicenceAssignment.objects.create(licence=licence, user=registry.tech)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SoftwareLicence.objects.filter(pk=licence.pk).update(seats=1)
+    assert LicenceAssignment.objects.filter(licence=licence).count() == 2
+
+
 def test_licence_pages_assign_refuse_and_edit() -> None:
     registry = build_registry()
     licence = _licence(seats=1, ends_on=TODAY + dt.timedelta(days=30),

@@ -6,7 +6,8 @@ certificates, e-signature cards and KEP accounts here; line payments from
 ``modules.registers.payments.due_reminders`` once it is wired into :data:`SOURCES`).
 :func:`remind` groups the items by unit and sends one e-mail per unit (SMTP through
 ``settings.MAILERS``) to the unit's active members; a unit with no unit of its own goes to the
-IT directorate (``KENTCBS_REGISTERS_IT_UNIT``). Each digest is stored (``ReminderDigest``,
+IT directorate (``KENTCBS_REGISTERS_IT_UNIT``), and so does the digest of a unit none of whose
+members has an e-mail address. Each digest is stored (``ReminderDigest``,
 one per unit and day), so a second run on the same day sends nothing new; a digest whose
 e-mail failed is retried by the next run. ``kentcbs registers remind`` runs it daily (cron or
 a systemd timer); the page ``/registers/reminders/`` shows the same items.
@@ -96,8 +97,7 @@ def by_unit(items: Sequence[ReminderItem]) -> dict[Any, list[ReminderItem]]:
     return groups
 
 
-def recipients(unit: Any) -> list[str]:
-    """E-mail addresses of the unit's active members."""
+def _emails(unit: Any) -> list[str]:
     from django.contrib.auth import get_user_model
 
     from gis_core.models import Membership
@@ -106,6 +106,17 @@ def recipients(unit: Any) -> list[str]:
         "user_id", flat=True)
     return sorted({e for e in get_user_model().objects.filter(pk__in=users)
                    .values_list("email", flat=True) if e})
+
+
+def recipients(unit: Any) -> list[str]:
+    """E-mail addresses of the unit's active members; when none of them has one, the IT
+    directorate's (so that no reminder is lost silently)."""
+    emails = _emails(unit)
+    if not emails:
+        fallback = it_unit()
+        if fallback is not None and fallback != unit:
+            emails = _emails(fallback)
+    return emails
 
 
 def _absolute(url: str) -> str:

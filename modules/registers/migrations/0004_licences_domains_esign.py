@@ -5,6 +5,42 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+# The seats rule in the database too (as the consumables' stock is never negative): whatever
+# path inserts an assignment (page, admin, shell, a bulk load), the licence row is locked and
+# one more than owned is refused; seats are never lowered below those in use.
+SEATS_SQL = """
+CREATE FUNCTION registers_licence_seats_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE owned integer; used integer;
+BEGIN
+    IF TG_TABLE_NAME = 'registers_licenceassignment' THEN
+        SELECT seats INTO owned FROM registers_softwarelicence WHERE id = NEW.licence_id
+            FOR UPDATE;
+        SELECT count(*) INTO used FROM registers_licenceassignment
+            WHERE licence_id = NEW.licence_id AND id IS DISTINCT FROM NEW.id;
+        IF used + 1 > owned THEN
+            RAISE EXCEPTION 'registers: licence % has % seats, all in use', NEW.licence_id, owned
+                USING ERRCODE = 'check_violation';
+        END IF;
+    ELSE
+        SELECT count(*) INTO used FROM registers_licenceassignment WHERE licence_id = NEW.id;
+        IF NEW.seats < used THEN
+            RAISE EXCEPTION 'registers: licence % has % seats in use', NEW.id, used
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER registers_assignment_seats BEFORE INSERT OR UPDATE OF licence_id
+    ON registers_licenceassignment FOR EACH ROW EXECUTE FUNCTION registers_licence_seats_check();
+CREATE TRIGGER registers_licence_seats BEFORE UPDATE OF seats
+    ON registers_softwarelicence FOR EACH ROW EXECUTE FUNCTION registers_licence_seats_check();
+"""
+SEATS_REVERSE = """
+DROP TRIGGER IF EXISTS registers_assignment_seats ON registers_licenceassignment;
+DROP TRIGGER IF EXISTS registers_licence_seats ON registers_softwarelicence;
+DROP FUNCTION IF EXISTS registers_licence_seats_check();
+"""
+
 
 class Migration(migrations.Migration):
 
@@ -300,4 +336,5 @@ class Migration(migrations.Migration):
             model_name='licenceassignment',
             constraint=models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('licence', 'user'), name='registers_assignment_user_once'),
         ),
+        migrations.RunSQL(SEATS_SQL, SEATS_REVERSE),
     ]
