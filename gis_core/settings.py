@@ -21,6 +21,8 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_TSA_CA_FILE`` | CA certificate(s) that verify that authority's tokens | none |
 | ``KENTCBS_NETOPS_RETENTION_DAYS`` | how long IP records are kept (never below 730) | 730 |
 | ``KENTCBS_NETOPS_PURGE_GRACE_DAYS`` | days after the retention before a purge destroys them | 30 |
+| ``KENTCBS_REGISTERS_IT_UNIT`` | unit reminded of items without a unit | bilgi_islem |
+| ``KENTCBS_REGISTERS_ESIGN_RETENTION_DAYS`` | days an ended card keeps its holder | 730 |
 | ``KENTCBS_TILE_URL`` | an external basemap tile URL (opt-in; none by default) | none |
 | ``KENTCBS_TILE_ATTR`` | attribution text of that basemap | none |
 | ``KENTCBS_SIGNIN_FAILURES`` | failed sign-ins (per account, per address) before a lockout | 10 |
@@ -99,6 +101,11 @@ KENTCBS_NETOPS_PURGE_GRACE_DAYS = int(os.environ.get("KENTCBS_NETOPS_PURGE_GRACE
 KENTCBS_NETOPS_PROBE_PORTS = os.environ.get("KENTCBS_NETOPS_PROBE_PORTS", "22,80,443,3389,9100")
 KENTCBS_NETOPS_IT_UNIT = os.environ.get("KENTCBS_NETOPS_IT_UNIT", "ag_yonetimi")
 KENTCBS_NETOPS_WEBHOOK_TOKEN = os.environ.get("KENTCBS_NETOPS_WEBHOOK_TOKEN", "")
+# Registers (modules.registers): the unit reminded of items without a unit, and how long an
+# ended e-signature card keeps its holder (personal data) before ``kentcbs registers purge``.
+KENTCBS_REGISTERS_IT_UNIT = os.environ.get("KENTCBS_REGISTERS_IT_UNIT", "bilgi_islem")
+KENTCBS_REGISTERS_ESIGN_RETENTION_DAYS = int(
+    os.environ.get("KENTCBS_REGISTERS_ESIGN_RETENTION_DAYS", "730"))
 # Outgoing e-mail (alerts): the municipality's SMTP relay (Django 6.1's MAILERS).
 MAILERS = {"default": {
     "BACKEND": "django.core.mail.backends.smtp.EmailBackend",

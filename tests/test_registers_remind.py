@@ -209,3 +209,17 @@ def test_the_page_shows_the_same_items_per_unit(inbox: Inbox) -> None:
                  "Barındırma / hosting: belediye.bel.tr", "*.belediye.bel.tr"):
         assert text in it
     assert "gönderildi / sent" in it
+
+
+def test_a_unit_without_addresses_is_reminded_through_the_it_directorate(inbox: Inbox) -> None:
+    _people()
+    ESignatureCard.objects.create(kind="esign", holder_name="Kemal Aslan", serial="Z-1",
+                                  issuer="Kamu SM", expires_on=TODAY + dt.timedelta(days=30),
+                                  department=_unit("kultur_sosyal"))  # nobody there
+    result = reminders.remind(today=TODAY)
+    assert (result.sent, result.failed) == (1, 0)
+    [(rcpt, _subject, body)] = inbox.messages
+    assert rcpt == ["bim@belediye.bel.tr"] and "Z-1" in body
+    digest = ReminderDigest.objects.get()
+    assert digest.department.code == "kultur_sosyal"
+    assert digest.recipients == ["bim@belediye.bel.tr"]
