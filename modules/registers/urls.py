@@ -1,6 +1,6 @@
 from django.urls import path
 
-from modules.registers import views
+from modules.registers import payment_views, views
 
 app_name = "registers"
 
@@ -15,4 +15,8 @@ urlpatterns = [
     path("counts/<int:pk>/", views.count_scan, name="count_scan"),
     path("counts/<int:pk>/differences/", views.count_differences, name="count_differences"),
     path("counts/<int:pk>/report.<str:fmt>", views.count_report_file, name="count_report"),
+    path("lines/", payment_views.lines_page, name="lines"),
+    path("report/", payment_views.report_index, name="report_index"),
+    path("report/<int:year>/", payment_views.report_page, name="report"),
+    path("report/<int:year>.<str:fmt>", payment_views.report_file, name="report_file"),
 ]

@@ -24,8 +24,14 @@ class Command(BaseCommand):
         report.add_argument("--count", type=int, required=True, help="count id")
         report.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
         report.add_argument("--out", required=True, help="file to write")
+        refresh = sub.add_parser("payments-refresh",
+                                 help="rebuild the buildings-with-overdue-lines map (daily)")
+        refresh.add_argument("--today", help="the day to compute for (YYYY-MM-DD; default today)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "payments-refresh":
+            self._payments_refresh(options)
+            return
         out = Path(options["out"])
         if options["action"] == "fixtures":
             from gis_core.models import Building, Room
@@ -63,3 +69,20 @@ class Command(BaseCommand):
                 else count_report_xlsx(report))
         out.write_bytes(body)
         self.stdout.write(f"{count} → {out}")
+
+    def _payments_refresh(self, options: dict[str, Any]) -> None:
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from modules.registers.payments import refresh_overdue_map
+
+        try:
+            today = (dt.date.fromisoformat(options["today"]) if options.get("today")
+                     else timezone.localdate())
+        except ValueError:
+            raise RegistersError("REGISTERS_BAD_DATE", "'{value}' is not a date ({name}).",
+                                 value=str(options["today"])[:20], name="--today") from None
+        count = refresh_overdue_map(today=today)
+        self.stdout.write(f"{count} bina gecikmiş hat ödemesiyle / buildings with overdue "
+                          f"lines ({today.isoformat()})")
