@@ -148,7 +148,7 @@ def test_due_reminders_in_the_shared_shape(lines) -> None:
     from modules.registers import payments
     from modules.registers.reminder_items import ReminderItem
 
-    hall, _annex, _spare = lines
+    hall, _annex, spare = lines
     for due in (D(2026, 1, 31), D(2026, 4, 30), D(2026, 7, 31)):
         payments.record_payment(subscription=hall, due_date=due, amount=Decimal("1500"),
                                 paid_on=due, today=TODAY)
@@ -164,6 +164,12 @@ def test_due_reminders_in_the_shared_shape(lines) -> None:
     # 60 days' notice: on 1 December 2026 the contract end (61 days away) is not yet reminded
     early = payments.due_reminders(today=D(2026, 12, 1))
     assert "line_contract_end" not in {r.kind for r in early}
+    # a line without a plan: its contract end is reminded too (60 days, the IT list)
+    spare.end_date = D(2027, 2, 1)
+    spare.save()
+    ends = [(r.unit, r.due) for r in payments.due_reminders(today=TODAY)
+            if r.kind == "line_contract_end"]
+    assert ends == [(hall.billing.paying_department, D(2027, 1, 31)), (None, D(2027, 2, 1))]
 
 
 def test_the_payments_page_lists_and_records(registry: Registry) -> None:
@@ -190,3 +196,16 @@ def test_the_payments_page_lists_and_records(registry: Registry) -> None:
                       follow=True).content.decode()
     assert "bir tarih değil" in bad
     assert signed_in(registry.fen_viewer).get("/registers/lines/").status_code == 403
+
+
+def test_the_daily_refresh_command(registry: Registry, lines) -> None:
+    from django.core.management import call_command
+
+    from modules.registers.models import LineBuildingStatus
+
+    # nothing paid: on 1 February 2026 the hall's January instalment is overdue
+    call_command("registers", "payments-refresh", "--today", "2026-02-01")
+    assert list(LineBuildingStatus.objects.values_list("building__code", "overdue_amount")) == [
+        ("B001", Decimal("1500.00"))]
+    call_command("registers", "payments-refresh", "--today", "2026-01-15")
+    assert not LineBuildingStatus.objects.exists()

@@ -178,3 +178,25 @@ def test_only_managers_and_gis_admins_open_the_report(registry: Registry) -> Non
     assert gis.get("/registers/report/").status_code == 302
     future = gis.get(f"/registers/report/{year + 1}/")
     assert future.status_code == 404 and "faaliyet raporu yok" in future.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_command_writes_the_workbook(registry: Registry, tmp_path) -> None:
+    from django.core.management import call_command
+    from openpyxl import load_workbook
+
+    from gis_core.errors import KentCBSError
+
+    year = timezone.localdate().year
+    member("mudur", "bilgi_islem", "manager")
+    out = tmp_path / "rapor.xlsx"
+    call_command("registers", "activity-report", "--year", str(year), "--user", "mudur",
+                 "--out", str(out))
+    book = load_workbook(out)
+    # the registry's five assets, by category: three desktops, a monitor, a printer
+    assert [tuple(c.value for c in row) for row in book["assets_by_category"].iter_rows(
+        min_row=3, max_row=5)] == [("Masaüstü bilgisayar", 3), ("Monitör", 1), ("Yazıcı", 1)]
+    with pytest.raises(KentCBSError) as nobody:
+        call_command("registers", "activity-report", "--year", str(year), "--user", "kimse",
+                     "--out", str(out))
+    assert nobody.value.code == "REGISTERS_REPORT_USER"

@@ -42,6 +42,8 @@ KIND_CONTRACT_END = "line_contract_end"
 
 #: A payment due within this many days is reminded (besides the overdue ones).
 DUE_SOON_DAYS = 7
+#: Contract-end notice of a line without a billing plan (a plan has its own).
+DEFAULT_NOTICE_DAYS = 60
 
 
 def _on(year: int, month: int, day: int) -> dt.date:
@@ -263,7 +265,8 @@ def due_reminders(*, today: dt.date) -> list[ReminderItem]:
 
     - ``line_payment_overdue``: every unpaid due date before ``today``;
     - ``line_payment_due``: unpaid due dates in the next ``DUE_SOON_DAYS`` days;
-    - ``line_contract_end``: contracts ending within the plan's ``end_notice_days``.
+    - ``line_contract_end``: contracts ending within the plan's ``end_notice_days``
+      (``DEFAULT_NOTICE_DAYS`` for a line without a plan, then for no unit).
     """
     items: list[ReminderItem] = []
     horizon = today + dt.timedelta(days=DUE_SOON_DAYS)
@@ -278,14 +281,19 @@ def due_reminders(*, today: dt.date) -> list[ReminderItem]:
             title=f"{subscription} hattının {item.due_date:%d.%m.%Y} vadeli "
                   f"{item.outstanding} TL {text}",
             due=item.due_date, url=_page(subscription)))
-    for billing in _billings():
-        end = billing.subscription.end_date
-        if end is not None and today <= end <= today + dt.timedelta(days=billing.end_notice_days):
+    plans = {billing.subscription_id: billing for billing in _billings()}
+    longest = max([DEFAULT_NOTICE_DAYS, *(b.end_notice_days for b in plans.values())])
+    ending = Subscription.objects.filter(end_date__gte=today,
+                                         end_date__lte=today + dt.timedelta(days=longest))
+    for subscription in ending.order_by("end_date", "pk"):
+        plan = plans.get(subscription.pk)
+        notice = plan.end_notice_days if plan else DEFAULT_NOTICE_DAYS
+        end = subscription.end_date
+        if end is not None and end <= today + dt.timedelta(days=notice):
             items.append(ReminderItem(
-                unit=billing.paying_department, kind=KIND_CONTRACT_END,
-                title=f"{billing.subscription} hattının sözleşmesi {end:%d.%m.%Y} tarihinde "
-                      f"bitiyor",
-                due=end, url=_page(billing.subscription)))
+                unit=plan.paying_department if plan else None, kind=KIND_CONTRACT_END,
+                title=f"{subscription} hattının sözleşmesi {end:%d.%m.%Y} tarihinde bitiyor",
+                due=end, url=_page(subscription)))
     return sorted(items, key=lambda r: (r.due, r.kind, r.title))
 
 

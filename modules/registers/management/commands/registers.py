@@ -24,6 +24,11 @@ class Command(BaseCommand):
         report.add_argument("--count", type=int, required=True, help="count id")
         report.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
         report.add_argument("--out", required=True, help="file to write")
+        activity = sub.add_parser("activity-report", help="the yearly activity report figures")
+        activity.add_argument("--year", type=int, required=True)
+        activity.add_argument("--format", choices=("pdf", "xlsx"), default="xlsx")
+        activity.add_argument("--user", help="whose view of the data (default: a superuser)")
+        activity.add_argument("--out", required=True, help="file to write")
         refresh = sub.add_parser("payments-refresh",
                                  help="rebuild the buildings-with-overdue-lines map (daily)")
         refresh.add_argument("--today", help="the day to compute for (YYYY-MM-DD; default today)")
@@ -33,6 +38,9 @@ class Command(BaseCommand):
             self._payments_refresh(options)
             return
         out = Path(options["out"])
+        if options["action"] == "activity-report":
+            self._activity_report(options, out)
+            return
         if options["action"] == "fixtures":
             from gis_core.models import Building, Room
             from modules.registers.fixtures import fixtures_pdf
@@ -86,3 +94,19 @@ class Command(BaseCommand):
         count = refresh_overdue_map(today=today)
         self.stdout.write(f"{count} bina gecikmiş hat ödemesiyle / buildings with overdue "
                           f"lines ({today.isoformat()})")
+
+    def _activity_report(self, options: dict[str, Any], out: Path) -> None:
+        from django.contrib.auth import get_user_model
+
+        from modules.registers.activity_report import activity_report, report_pdf, report_xlsx
+
+        users = get_user_model().objects.filter(is_active=True)
+        user = (users.filter(username=options["user"]) if options.get("user")
+                else users.filter(is_superuser=True).order_by("pk")).first()
+        if user is None:
+            raise RegistersError("REGISTERS_REPORT_USER",
+                                 "No user to read the report's data as: give --user.")
+        report = activity_report(user=user, year=options["year"])
+        out.write_bytes(report_pdf(report) if options["format"] == "pdf"
+                        else report_xlsx(report))
+        self.stdout.write(f"{options['year']} faaliyet raporu / activity report → {out}")
