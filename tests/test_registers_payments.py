@@ -209,3 +209,22 @@ def test_the_daily_refresh_command(registry: Registry, lines) -> None:
         ("B001", Decimal("1500.00"))]
     call_command("registers", "payments-refresh", "--today", "2026-01-15")
     assert not LineBuildingStatus.objects.exists()
+
+
+def test_the_demo_plans_leave_some_lines_overdue(registry: Registry) -> None:
+    from modules.registers import payments
+    from modules.registers.models import LineBilling, LineBuildingStatus
+
+    for n in range(4):
+        line(registry.hall if n % 2 else registry.annex, f"D-{n}", fee="100", day=5,
+             start=D(2025, 1, 1))
+    first = payments.load_demo(today=TODAY)
+    assert first["plans"] == 4 == LineBilling.objects.count()
+    # lines 0 and 3 (every third) leave their last instalment before today unpaid
+    late = {item.subscription.line_number for item in payments.overdue(today=TODAY)}
+    assert late == {"D-0", "D-3"}
+    assert set(LineBuildingStatus.objects.values_list("building__code", flat=True)) == {
+        "B001", "B002"}
+    # the unpaid instalments of 5 December are also in this month's list
+    assert {i.subscription.line_number for i in payments.due_this_month(today=TODAY)} == late
+    assert payments.load_demo(today=TODAY)["payments"] == 0  # idempotent
