@@ -95,6 +95,10 @@ def test_an_overdue_payment_is_in_the_due_list_and_on_the_map(registry: Registry
         payments.record_payment(subscription=annex, due_date=D(2026, 12, 15), amount=Decimal(0),
                                 paid_on=TODAY, today=TODAY)
     assert zero.value.code == "REGISTERS_PAYMENT_AMOUNT"
+    with pytest.raises(KentCBSError) as twice:  # the same receipt entered again
+        payments.record_payment(subscription=annex, due_date=D(2026, 11, 15),
+                                amount=Decimal("250"), paid_on=TODAY, today=TODAY)
+    assert twice.value.code == "REGISTERS_DUE_ALREADY_PAID"
 
     # the map: the hall (one overdue line, 500 TL since 31.10) and nothing else
     status = LineBuildingStatus.objects.get()

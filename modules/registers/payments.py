@@ -184,7 +184,8 @@ def record_payment(*, subscription: Subscription, due_date: dt.date, amount: Dec
     RegistersError
         ``REGISTERS_LINE_NOT_BILLED`` (no billing plan), ``REGISTERS_LINE_NOT_DUE``
         (``due_date`` is not one of the plan's due dates), ``REGISTERS_PAYMENT_AMOUNT``
-        (not positive).
+        (not positive), ``REGISTERS_DUE_ALREADY_PAID`` (the due date is settled: a second
+        entry of the same receipt is refused).
     """
     from django.utils import timezone
 
@@ -200,6 +201,12 @@ def record_payment(*, subscription: Subscription, due_date: dt.date, amount: Dec
     if amount is None or amount <= 0:
         raise RegistersError("REGISTERS_PAYMENT_AMOUNT",
                              "A payment's amount must be greater than zero.")
+    paid = LinePayment.objects.filter(subscription=subscription, due_date=due_date).aggregate(
+        total=Sum("amount"))["total"] or ZERO
+    if paid >= billing.amount:
+        raise RegistersError("REGISTERS_DUE_ALREADY_PAID",
+                             "The {date} instalment of the line {line} is already paid.",
+                             date=due_date.isoformat(), line=str(subscription))
     payment = LinePayment.objects.create(
         subscription=subscription, due_date=due_date, amount=amount, paid_on=paid_on,
         reference=reference[:60],
