@@ -87,6 +87,28 @@ DashboardFigures = Callable[..., Sequence[DashboardFigure]]
 
 
 @dataclass(frozen=True)
+class ReportTable:
+    """One table of the yearly activity report (``/registers/report/<year>/``), produced by a
+    module through ``ModuleSpec.report_figures`` (e.g. netops: network uptime per building).
+
+    ``columns`` are the header labels (Turkish), ``rows`` plain values (str, int, float,
+    Decimal) in column order; the report renders them as HTML, XLSX and PDF alike.
+    """
+
+    code: str
+    title_tr: str
+    title_en: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...] = ()
+    note_tr: str = ""
+    note_en: str = ""
+
+
+#: ``report_figures(*, user, year) -> Sequence[ReportTable]`` (empty: nothing for that year).
+ReportFigures = Callable[..., Sequence[ReportTable]]
+
+
+@dataclass(frozen=True)
 class Permission:
     """A capability a module checks, documented for operators.
 
@@ -125,6 +147,9 @@ class ModuleSpec:
     dashboard_figures
         Producers of manager dashboard figures (:class:`DashboardFigure`), called with
         the signed-in user; the dashboard shows them after the core's own.
+    report_figures
+        Producers of activity report tables (:class:`ReportTable`), called with the user
+        and the year; the yearly report (``registers``) adds them after its own.
     demo : callable or None
         ``demo(*, profile) -> dict`` loading the module's demo data; called by
         ``gis_core.demo.load_demo`` after the core demo.
@@ -140,6 +165,7 @@ class ModuleSpec:
     building_panels: Sequence[BuildingPanel] = field(default_factory=tuple)
     permissions: Sequence[Permission] = field(default_factory=tuple)
     dashboard_figures: Sequence[DashboardFigures] = field(default_factory=tuple)
+    report_figures: Sequence[ReportFigures] = field(default_factory=tuple)
     demo: Callable[..., dict[str, Any]] | None = None
 
 
@@ -276,6 +302,15 @@ def dashboard_figures(*, user: Any) -> list[DashboardFigure]:
     for spec in discover():
         for producer in spec.dashboard_figures:
             result.extend(producer(user=user))
+    return result
+
+
+def report_figures(*, user: Any, year: int) -> list[ReportTable]:
+    """The activity report tables every module produces for ``year`` (in module order)."""
+    result: list[ReportTable] = []
+    for spec in discover():
+        for producer in spec.report_figures:
+            result.extend(producer(user=user, year=year))
     return result
 
 

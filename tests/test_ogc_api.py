@@ -653,7 +653,8 @@ READABLE = {
     "park_data_entry": _PUBLIC | {"bina_hizmet", "numarataj", "aydinlatma"},
     "manager": _PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma", "oda", "bt_varlik"},
     "cbs_gis_admin": _PUBLIC | {"bina_hizmet", "numarataj", "bina", "aydinlatma", "oda",
-                                "bt_varlik", "ag_baglanti", "helpdesk_ticket", "ag_bina_durumu"},
+                                "bt_varlik", "ag_baglanti", "helpdesk_ticket", "ag_bina_durumu",
+                                "hat_odeme_gecikmesi"},
     "destek_technician": _PUBLIC | {"bina_hizmet", "oda"},
 }
 

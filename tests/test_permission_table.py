@@ -57,7 +57,8 @@ PEOPLE = ("Ayşe Kaya", "Burak Arslan")
 # -- the written-down answers ------------------------------------------------------------------
 #: Layers on the map page (its config and its tile URLs).
 EVERYTHING = {"mahalle", "yol", "yesil_alan", "bina_hizmet", "numarataj", "bina", "aydinlatma",
-              "oda", "bt_varlik", "ag_baglanti", "helpdesk_ticket", "ag_bina_durumu"}
+              "oda", "bt_varlik", "ag_baglanti", "helpdesk_ticket", "ag_bina_durumu",
+              "hat_odeme_gecikmesi"}
 MAP_LAYERS: dict[str, set[str] | None] = {
     "anonymous": None,  # sent to sign in
     "zabita": {"mahalle", "yol", "yesil_alan", "bina_hizmet", "numarataj", "bina", "aydinlatma"},

@@ -42,6 +42,12 @@ def dashboard_figures(*, user: Any) -> Any:
     return figures(user=user)
 
 
+def report_figures(*, user: Any, year: int) -> Any:
+    from modules.helpdesk.report import report_figures as figures
+
+    return figures(user=user, year=year)
+
+
 def load_demo(**kwargs: Any) -> dict[str, Any]:
     from modules.helpdesk.demo import load_demo as load
 
@@ -62,6 +68,7 @@ MODULE = ModuleSpec(
     ),
     building_panels=(building_panel,),
     dashboard_figures=(dashboard_figures,),
+    report_figures=(report_figures,),
     permissions=(
         Permission("helpdesk.report", "Arıza / talep bildirme", "Report faults and requests"),
         Permission("helpdesk.work", "Birimin taleplerini işleme", "Work on the unit's tickets",

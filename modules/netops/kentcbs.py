@@ -43,6 +43,12 @@ def dashboard_figures(*, user: Any) -> Any:
     return figures(user=user)
 
 
+def report_figures(*, user: Any, year: int) -> Any:
+    from modules.netops.report import report_figures as figures
+
+    return figures(user=user, year=year)
+
+
 def load_demo(**kwargs: Any) -> dict[str, Any]:
     from modules.netops.demo import load_demo as load
 
@@ -61,6 +67,7 @@ MODULE = ModuleSpec(
                 MenuItem("netops:backups", "Yedekleme kaydı", "Backup register", IT_ROLES)),
     building_panels=(building_panel,),
     dashboard_figures=(dashboard_figures,),
+    report_figures=(report_figures,),
     demo=load_demo,
     permissions=(
         Permission("netops.whois", "5651 IP dağıtım kayıtlarını sorgulama",

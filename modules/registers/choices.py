@@ -28,3 +28,13 @@ class ConsumableKindChoices(models.TextChoices):
 class MovementKindChoices(models.TextChoices):
     RECEIPT = "receipt", _("Giriş / Receipt")
     ISSUE = "issue", _("Çıkış / Issue")
+
+
+class BillingPeriodChoices(models.IntegerChoices):
+    """How often a line is invoiced (months between two due dates)."""
+
+    MONTHLY = 1, _("Aylık / Monthly")
+    BIMONTHLY = 2, _("İki ayda bir / Every two months")
+    QUARTERLY = 3, _("Üç ayda bir / Quarterly")
+    HALF_YEARLY = 6, _("Altı ayda bir / Half-yearly")
+    YEARLY = 12, _("Yıllık / Yearly")

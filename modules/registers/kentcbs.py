@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gis_core.modules import BuildingSummary, MenuItem, ModuleSpec, Permission
 
 IT_ROLES = ("technician", "network_admin", "gis_admin", "manager")
+REPORT_ROLES = ("manager", "gis_admin")
 
 
 def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
@@ -39,12 +41,19 @@ def expiry_figures(*, user: Any) -> Any:
     from modules.registers.reminders import dashboard_figures as figures
 
     return figures(user=user)
+def line_panel(**kwargs: Any) -> BuildingSummary | None:
+    from modules.registers.payments import building_panel as panel
+
+    return panel(**kwargs)
 
 
 def load_demo(**kwargs: Any) -> dict[str, Any]:
     from modules.registers.demo import load_demo as load
+    from modules.registers.payments import load_demo as load_payments
 
-    return load(**kwargs)
+    counts = load(**kwargs)
+    counts["line_payments"] = load_payments()
+    return counts
 
 
 MODULE = ModuleSpec(
@@ -52,6 +61,7 @@ MODULE = ModuleSpec(
     title_tr="Kayıtlar ve Taşınır İşlemleri",
     title_en="Registers",
     urls="modules.registers.urls",
+    layer_definitions_dir=Path(__file__).resolve().parent / "layer_definitions",
     menu_items=(
         MenuItem("registers:index", "Taşınır listeleri", "Fixture lists"),
         MenuItem("registers:count_list", "Yıl sonu sayımı", "Year-end count", IT_ROLES),
@@ -64,6 +74,10 @@ MODULE = ModuleSpec(
     ),
     building_panels=(building_panel, licence_panel),
     dashboard_figures=(expiry_figures,),
+        MenuItem("registers:lines", "Hat ödemeleri", "Line payments", IT_ROLES),
+        MenuItem("registers:report_index", "Faaliyet raporu", "Activity report", REPORT_ROLES),
+    ),
+    building_panels=(building_panel, line_panel),
     demo=load_demo,
     permissions=(
         # Which rooms a user sees is the selector's (modules.registers.selectors).
@@ -88,5 +102,11 @@ MODULE = ModuleSpec(
                           "registers:esign_edit")),
         Permission("registers.esign_holders", "E-imza kartı sahiplerini görme (KVKK)",
                    "See e-signature card holders (KVKK)", ("manager", "technician")),
+        Permission("registers.lines", "Hat ödemeleri ve ödeme kaydı",
+                   "Line payments and recording them", IT_ROLES, pages=("registers:lines",)),
+        Permission("registers.report", "Yıllık faaliyet raporu verileri",
+                   "Yearly activity report figures", REPORT_ROLES,
+                   pages=("registers:report_index", "registers:report",
+                          "registers:report_file")),
     ),
 )

@@ -412,3 +412,98 @@ class PersonalDataPurge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d} {self.cards}"
+# -- Line payments (§3 of issue #21): billing plans and payments on the core Subscription ----
+# (imports kept inside this block so that it merges as one piece with the other registers)
+from django.contrib.gis.db.models import PointField  # noqa: E402
+
+from modules.registers.choices import BillingPeriodChoices  # noqa: E402
+
+
+class LineBilling(models.Model):
+    """How a core ``Subscription`` is billed: every ``period_months`` months ``amount`` is due
+    on the subscription's payment day, from ``first_due`` until the contract ends.
+
+    Only subscriptions with a billing plan have due dates; ``paying_department`` is the unit
+    that pays (cost reports and reminders go to it).
+    """
+
+    subscription = models.OneToOneField("gis_core.Subscription", on_delete=models.CASCADE,
+                                        related_name="billing",
+                                        verbose_name=_("abonelik / subscription"))
+    period_months = models.PositiveSmallIntegerField(
+        _("fatura dönemi / billing period"), choices=BillingPeriodChoices.choices,
+        default=BillingPeriodChoices.MONTHLY)
+    amount = models.DecimalField(_("dönem tutarı (TL) / amount per period (TRY)"),
+                                 max_digits=12, decimal_places=2)
+    first_due = models.DateField(_("ilk ödeme tarihi / first due date"))
+    paying_department = models.ForeignKey(
+        "gis_core.Department", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", verbose_name=_("ödeyen birim / paying department"))
+    end_notice_days = models.PositiveSmallIntegerField(
+        _("sözleşme bitişi uyarısı (gün) / contract-end notice (days)"), default=60)
+    history = HistoricalRecords(bases=[HistorySource])
+
+    class Meta:
+        verbose_name = _("hat ödeme planı / line billing plan")
+        verbose_name_plural = _("hat ödeme planları / line billing plans")
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0),
+                                   name="registers_billing_amount_not_negative"),
+            models.CheckConstraint(condition=Q(period_months__in=BillingPeriodChoices.values),
+                                   name="registers_billing_period_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscription}: {self.amount} TL / {self.period_months} ay"
+
+
+class LinePayment(models.Model):
+    """A payment made against one due date of a line (several may settle one due date)."""
+
+    subscription = models.ForeignKey("gis_core.Subscription", on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("abonelik / subscription"))
+    due_date = models.DateField(_("ödendiği vade / due date paid"))
+    amount = models.DecimalField(_("tutar (TL) / amount (TRY)"), max_digits=12,
+                                 decimal_places=2)
+    paid_on = models.DateField(_("ödeme tarihi / paid on"))
+    reference = models.CharField(_("fatura/dekont no / invoice or receipt"), max_length=60,
+                                 blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords(bases=[HistorySource])
+
+    class Meta:
+        verbose_name = _("hat ödemesi / line payment")
+        verbose_name_plural = _("hat ödemeleri / line payments")
+        ordering = ["due_date", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0),
+                                              name="registers_payment_amount_positive")]
+        indexes = [models.Index(fields=["subscription", "due_date"],
+                                name="registers_payment_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} {self.due_date}: {self.amount}"
+
+
+class LineBuildingStatus(models.Model):
+    """A building with overdue line payments, for the map (layer ``hat_odeme_gecikmesi``).
+
+    Rebuilt by ``payments.refresh_overdue_map`` (after every payment or plan change and by
+    the daily ``kentcbs registers payments-refresh``): a building is here while it has one.
+    """
+
+    building = models.OneToOneField("gis_core.Building", on_delete=models.CASCADE,
+                                    related_name="+")
+    overdue_lines = models.PositiveIntegerField(default=0)
+    overdue_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    oldest_due = models.DateField()
+    location = PointField(srid=settings.KENTCBS_SRID)
+    refreshed_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("gecikmiş hat ödemesi olan bina / building with overdue lines")
+        verbose_name_plural = _("gecikmiş hat ödemesi olan binalar / buildings with overdue lines")
+
+    def __str__(self) -> str:
+        return f"{self.building_id}: {self.overdue_lines}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from modules.registers import views, views_licences
+from modules.registers import payment_views, views
 
 app_name = "registers"
 
@@ -31,4 +32,8 @@ urlpatterns = [
     path("esign/<int:pk>/", views_licences.esign_detail, name="esign_detail"),
     path("esign/<int:pk>/edit/", views_licences.esign_edit, name="esign_edit"),
     path("reminders/", views_licences.reminder_page, name="reminders"),
+    path("lines/", payment_views.lines_page, name="lines"),
+    path("report/", payment_views.report_index, name="report_index"),
+    path("report/<int:year>/", payment_views.report_page, name="report"),
+    path("report/<int:year>.<str:fmt>", payment_views.report_file, name="report_file"),
 ]

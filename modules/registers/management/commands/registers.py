@@ -30,11 +30,26 @@ class Command(BaseCommand):
         purge = sub.add_parser("purge", help="clear e-signature holders past retention (KVKK)")
         purge.add_argument("--today", help="YYYY-MM-DD (default: today)")
 
+        activity = sub.add_parser("activity-report", help="the yearly activity report figures")
+        activity.add_argument("--year", type=int, required=True)
+        activity.add_argument("--format", choices=("pdf", "xlsx"), default="xlsx")
+        activity.add_argument("--user", help="whose view of the data (default: a superuser)")
+        activity.add_argument("--out", required=True, help="file to write")
+        refresh = sub.add_parser("payments-refresh",
+                                 help="rebuild the buildings-with-overdue-lines map (daily)")
+        refresh.add_argument("--today", help="the day to compute for (YYYY-MM-DD; default today)")
+
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] in ("remind", "purge"):
             self._periodic(options)
             return
+        if options["action"] == "payments-refresh":
+            self._payments_refresh(options)
+            return
         out = Path(options["out"])
+        if options["action"] == "activity-report":
+            self._activity_report(options, out)
+            return
         if options["action"] == "fixtures":
             from gis_core.models import Building, Room
             from modules.registers.fixtures import fixtures_pdf
@@ -108,3 +123,35 @@ class Command(BaseCommand):
         self.stdout.write(f"{record.cards} kartın sahibi silindi / card holders cleared "
                           f"({record.history_rows} geçmiş kaydı / history rows); "
                           f"bitiş / ended before {record.before:%d.%m.%Y}")
+    def _payments_refresh(self, options: dict[str, Any]) -> None:
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from modules.registers.payments import refresh_overdue_map
+
+        try:
+            today = (dt.date.fromisoformat(options["today"]) if options.get("today")
+                     else timezone.localdate())
+        except ValueError:
+            raise RegistersError("REGISTERS_BAD_DATE", "'{value}' is not a date ({name}).",
+                                 value=str(options["today"])[:20], name="--today") from None
+        count = refresh_overdue_map(today=today)
+        self.stdout.write(f"{count} bina gecikmiş hat ödemesiyle / buildings with overdue "
+                          f"lines ({today.isoformat()})")
+
+    def _activity_report(self, options: dict[str, Any], out: Path) -> None:
+        from django.contrib.auth import get_user_model
+
+        from modules.registers.activity_report import activity_report, report_pdf, report_xlsx
+
+        users = get_user_model().objects.filter(is_active=True)
+        user = (users.filter(username=options["user"]) if options.get("user")
+                else users.filter(is_superuser=True).order_by("pk")).first()
+        if user is None:
+            raise RegistersError("REGISTERS_REPORT_USER",
+                                 "No user to read the report's data as: give --user.")
+        report = activity_report(user=user, year=options["year"])
+        out.write_bytes(report_pdf(report) if options["format"] == "pdf"
+                        else report_xlsx(report))
+        self.stdout.write(f"{options['year']} faaliyet raporu / activity report → {out}")
