@@ -21,6 +21,8 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_TSA_CA_FILE`` | CA certificate(s) that verify that authority's tokens | none |
 | ``KENTCBS_NETOPS_RETENTION_DAYS`` | how long IP records are kept (never below 730) | 730 |
 | ``KENTCBS_NETOPS_PURGE_GRACE_DAYS`` | days after the retention before a purge destroys them | 30 |
+| ``KENTCBS_NETOPS_PROBE_METHOD`` | ``auto`` (ICMP where permitted, else TCP) or ``tcp`` | auto |
+| ``KENTCBS_NETOPS_OUTAGE_TICKETS`` | an outage opens a helpdesk ticket (``true``) | false |
 | ``KENTCBS_TILE_URL`` | an external basemap tile URL (opt-in; none by default) | none |
 | ``KENTCBS_TILE_ATTR`` | attribution text of that basemap | none |
 | ``KENTCBS_SIGNIN_FAILURES`` | failed sign-ins (per account, per address) before a lockout | 10 |
@@ -99,6 +101,11 @@ KENTCBS_NETOPS_PURGE_GRACE_DAYS = int(os.environ.get("KENTCBS_NETOPS_PURGE_GRACE
 KENTCBS_NETOPS_PROBE_PORTS = os.environ.get("KENTCBS_NETOPS_PROBE_PORTS", "22,80,443,3389,9100")
 KENTCBS_NETOPS_IT_UNIT = os.environ.get("KENTCBS_NETOPS_IT_UNIT", "ag_yonetimi")
 KENTCBS_NETOPS_WEBHOOK_TOKEN = os.environ.get("KENTCBS_NETOPS_WEBHOOK_TOKEN", "")
+# auto: ICMP echo where the kernel permits unprivileged ping sockets, else TCP; tcp: never ICMP.
+KENTCBS_NETOPS_PROBE_METHOD = os.environ.get("KENTCBS_NETOPS_PROBE_METHOD", "auto")
+# An outage (asset or link down) opens a helpdesk ticket when the helpdesk is installed.
+KENTCBS_NETOPS_OUTAGE_TICKETS = os.environ.get("KENTCBS_NETOPS_OUTAGE_TICKETS", "").lower() in (
+    "1", "true", "yes", "on")
 # Outgoing e-mail (alerts): the municipality's SMTP relay (Django 6.1's MAILERS).
 MAILERS = {"default": {
     "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
