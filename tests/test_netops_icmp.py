@@ -125,3 +125,23 @@ def test_an_external_monitor_s_report_is_stored_with_its_name() -> None:
     monitoring.record_state(asset=asset, up=False, source="zabbix", detail="ICMP down")
     assert AssetReachability.objects.get(asset=asset).method == "zabbix"
     assert StateChange.objects.get(asset=asset).method == "zabbix"
+
+
+def test_a_socket_refused_mid_round_falls_back_to_tcp(monkeypatch) -> None:
+    """ICMP chosen, then the socket refused (the range changed, no ICMPv6): TCP answers."""
+    from icmplib import SocketPermissionError
+
+    if probing.icmp_permitted()[0]:
+        def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+            raise SocketPermissionError(False)
+        monkeypatch.setattr(probing, "icmp_echo", refuse)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        answer = probing.check("127.0.0.1", use_icmp=True, ports=[server.getsockname()[1]],
+                               timeout=1.0)
+    finally:
+        server.close()
+    assert (answer.up, answer.method) == (True, "tcp")
+    assert answer.detail.startswith("icmp: ") and "open" in answer.detail

@@ -98,7 +98,14 @@ def tcp_connect(ip: str, ports: Iterable[int], timeout: float = 1.0) -> tuple[bo
 def check(ip: str, *, use_icmp: bool, ports: Iterable[int], timeout: float = 1.0) -> Check:
     """Check ``ip``: ICMP echo first when ``use_icmp``, then TCP connect unless it answered."""
     if use_icmp:
-        if icmp_echo(ip, timeout=timeout):
+        from icmplib import ICMPLibError
+
+        try:
+            answered = icmp_echo(ip, timeout=timeout)
+        except ICMPLibError as exc:  # e.g. no ICMPv6 socket for this address: TCP only
+            up, detail = tcp_connect(ip, ports, timeout)
+            return Check(up, TCP, f"icmp: {exc}; {detail}"[:200])
+        if answered:
             return Check(True, ICMP, "icmp echo reply")
         up, detail = tcp_connect(ip, ports, timeout)
         return Check(up, BOTH, f"no icmp echo reply; {detail}")
