@@ -64,6 +64,9 @@ def probe_method() -> tuple[bool, str]:
     return probing.icmp_permitted()
 
 
+_last_note = ""
+
+
 @dataclass(frozen=True)
 class ProbeResult:
     checked: int
@@ -84,8 +87,11 @@ def probe_all(*, timeout: float = 1.0, workers: int = 32) -> ProbeResult:
                   .select_related("building"))
     ports = probe_ports()
     use_icmp, note = probe_method()
-    if note:
-        logger.info("netops: %s", note)
+    global _last_note  # said once per process, and again when it changes
+    if note != _last_note:
+        if note:
+            logger.info("netops: %s", note)
+        _last_note = note
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(assets) or 1))) as pool:
         answers = list(pool.map(lambda a: probing.check(str(a.ip_address), use_icmp=use_icmp,
                                                         ports=ports, timeout=timeout), assets))
@@ -229,15 +235,20 @@ def refresh_links(*, asset: Any = None, at: dt.datetime | None = None) -> int:
             elif new == Reachability.UP:
                 _close_alert(Alert.objects.filter(link=link, closed_at__isnull=True).first(), at)
             for building in {b for b in (a_building, b_building) if b is not None}:
-                refresh_building(building, at)
+                refresh_building(building, at, create=False)  # its open-alert count
     return changed
 
 
-def refresh_building(building: Any, at: dt.datetime | None = None) -> None:
-    """The building's row in the map layer ``ag_bina_durumu``."""
+def refresh_building(building: Any, at: dt.datetime | None = None, *,
+                     create: bool = True) -> None:
+    """The building's row in the map layer ``ag_bina_durumu`` (its state is its probed
+    assets'; a link's change only updates the open-alert count of a building already there:
+    a building without probed assets gets no row)."""
     from modules.netops.models import BuildingNetworkStatus
 
     if building is None:
+        return
+    if not create and not BuildingNetworkStatus.objects.filter(building=building).exists():
         return
     states = AssetReachability.objects.filter(asset__building=building)
     up = states.filter(state=Reachability.UP).count()
