@@ -95,7 +95,8 @@ database_packages() {
 SYSTEM_PACKAGES="gdal-bin gettext ca-certificates openssl fonts-dejavu-core gcc libc6-dev libldap2-dev libsasl2-dev"
 # slapd and ldap-utils: the directory tests run a real OpenLDAP server as this user.
 # poppler-utils: pdftotext/pdffonts read the PDFs in the tests.
-TEST_PACKAGES="chromium python3-qgis qgis-providers slapd ldap-utils poppler-utils"
+# systemd: systemd-analyze verifies the netops monitor's unit (modules/netops/README.md).
+TEST_PACKAGES="chromium python3-qgis qgis-providers slapd ldap-utils poppler-utils systemd"
 
 if [ "$mode" = packages ]; then
   # What this machine would get: the apt packages bootstrap asks for (tests read it).

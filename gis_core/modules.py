@@ -109,6 +109,47 @@ ReportFigures = Callable[..., Sequence[ReportTable]]
 
 
 @dataclass(frozen=True)
+class OutageReceipt:
+    """What a module's outage handler made of an outage (e.g. the ticket it opened).
+
+    The module that reported the outage keeps it and hands it back with the outage's end,
+    so the handler finds its own record again without a table of its own.
+    """
+
+    module: str
+    ref: str
+    label: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Outage:
+    """An outage a module observed (netops: an asset or a network link went down or came
+    back), given to every module's ``outage_handlers``.
+
+    ``key`` names the outage for its whole life (``netops.alert:17``); ``event`` is
+    ``"opened"`` or ``"closed"``. With ``"closed"``, ``receipts`` holds what the handler's
+    own module returned for ``"opened"``.
+    """
+
+    key: str
+    event: str
+    title: str
+    at: Any
+    detail: str = ""
+    source_module: str = ""
+    asset: Any = None
+    link: Any = None
+    building: Any = None
+    receipts: tuple[OutageReceipt, ...] = ()
+
+
+#: ``handler(*, outage) -> OutageReceipt | None``; runs inside the reporter's transaction.
+OutageHandler = Callable[..., OutageReceipt | None]
+>>>>>>> netops2
+
+
+@dataclass(frozen=True)
 class Permission:
     """A capability a module checks, documented for operators.
 
@@ -153,6 +194,9 @@ class ModuleSpec:
     demo : callable or None
         ``demo(*, profile) -> dict`` loading the module's demo data; called by
         ``gis_core.demo.load_demo`` after the core demo.
+    outage_handlers
+        Called with every :class:`Outage` another module reports (:func:`report_outage`),
+        e.g. the helpdesk opening a ticket when netops sees an asset go down.
     """
 
     code: str
@@ -167,6 +211,7 @@ class ModuleSpec:
     dashboard_figures: Sequence[DashboardFigures] = field(default_factory=tuple)
     report_figures: Sequence[ReportFigures] = field(default_factory=tuple)
     demo: Callable[..., dict[str, Any]] | None = None
+    outage_handlers: Sequence[OutageHandler] = field(default_factory=tuple)
 
 
 class ModuleDeclarationError(ImproperlyConfigured):
@@ -294,6 +339,37 @@ def building_summaries(*, user: Any, building: Any) -> list[BuildingSummary]:
             if summary is not None:
                 result.append(summary)
     return result
+
+
+def report_outage(outage: Outage) -> list[OutageReceipt]:
+    """Give ``outage`` to every installed module's outage handlers; returns their receipts.
+
+    Each handler sees only its own module's receipts and runs in a savepoint: one that
+    fails with a typed error (``KentCBSError``) is logged and undone, and neither the outage
+    nor the other handlers are lost. A module that is not installed is simply not asked.
+    """
+    import logging
+    from dataclasses import replace
+
+    from django.db import transaction
+
+    from gis_core.errors import KentCBSError
+
+    receipts: list[OutageReceipt] = []
+    for spec in discover():
+        own = tuple(r for r in outage.receipts if r.module == spec.code)
+        for handler in spec.outage_handlers:
+            try:
+                with transaction.atomic():
+                    receipt = handler(outage=replace(outage, receipts=own))
+            except KentCBSError as exc:
+                logging.getLogger(__name__).warning(
+                    "module %s: outage %s (%s) not handled: [%s] %s", spec.code, outage.key,
+                    outage.event, exc.code, exc.english)
+                continue
+            if receipt is not None:
+                receipts.append(replace(receipt, module=spec.code))
+    return receipts
 
 
 def dashboard_figures(*, user: Any) -> list[DashboardFigure]:

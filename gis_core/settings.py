@@ -23,6 +23,8 @@ on the deploy profile; ``kentcbs check --deploy`` passes once its variables
 | ``KENTCBS_NETOPS_PURGE_GRACE_DAYS`` | days after the retention before a purge destroys them | 30 |
 | ``KENTCBS_REGISTERS_IT_UNIT`` | unit reminded of items without a unit | bilgi_islem |
 | ``KENTCBS_REGISTERS_ESIGN_RETENTION_DAYS`` | days an ended card keeps its holder | 730 |
+| ``KENTCBS_NETOPS_PROBE_METHOD`` | ``auto`` (ICMP where permitted, else TCP) or ``tcp`` | auto |
+| ``KENTCBS_NETOPS_OUTAGE_TICKETS`` | an outage opens a helpdesk ticket (``true``) | false |
 | ``KENTCBS_TILE_URL`` | an external basemap tile URL (opt-in; none by default) | none |
 | ``KENTCBS_TILE_ATTR`` | attribution text of that basemap | none |
 | ``KENTCBS_SIGNIN_FAILURES`` | failed sign-ins (per account, per address) before a lockout | 10 |
@@ -106,6 +108,11 @@ KENTCBS_NETOPS_WEBHOOK_TOKEN = os.environ.get("KENTCBS_NETOPS_WEBHOOK_TOKEN", ""
 KENTCBS_REGISTERS_IT_UNIT = os.environ.get("KENTCBS_REGISTERS_IT_UNIT", "bilgi_islem")
 KENTCBS_REGISTERS_ESIGN_RETENTION_DAYS = int(
     os.environ.get("KENTCBS_REGISTERS_ESIGN_RETENTION_DAYS", "730"))
+# auto: ICMP echo where the kernel permits unprivileged ping sockets, else TCP; tcp: never ICMP.
+KENTCBS_NETOPS_PROBE_METHOD = os.environ.get("KENTCBS_NETOPS_PROBE_METHOD", "auto")
+# An outage (asset or link down) opens a helpdesk ticket when the helpdesk is installed.
+KENTCBS_NETOPS_OUTAGE_TICKETS = os.environ.get("KENTCBS_NETOPS_OUTAGE_TICKETS", "").lower() in (
+    "1", "true", "yes", "on")
 # Outgoing e-mail (alerts): the municipality's SMTP relay (Django 6.1's MAILERS).
 MAILERS = {"default": {
     "BACKEND": "django.core.mail.backends.smtp.EmailBackend",

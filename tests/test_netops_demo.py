@@ -14,6 +14,7 @@ from modules.netops.models import (
     DeviceConfig,
     DhcpLease,
     LeaseFile,
+    LinkReachability,
     StateChange,
 )
 
@@ -27,6 +28,9 @@ def test_the_demo_gives_the_module_something_real_to_show() -> None:
     alerts = Alert.objects.all()
     assert alerts.exists() and not alerts.filter(closed_at__isnull=True).exists()
     assert len({a.building_id for a in alerts}) == 1  # one building's outage
+    assert alerts.filter(asset__isnull=False).exists()
+    assert alerts.filter(link__isnull=False).count() <= 1  # and its one link, if it has one
+    assert not LinkReachability.objects.filter(state="down").exists()
     assert StateChange.objects.filter(new_state="down").exists()
     assert set(BuildingNetworkStatus.objects.values_list("state", flat=True)) == {"up"}
     assert {s.target.code: s.state for s in backups.states()}["ebys-sunucusu"] == "overdue"

@@ -179,7 +179,8 @@ def test_the_building_panel_shows_the_network_status(listener) -> None:
     panels = building_summaries(user=User.objects.get(username="zabit"), building=hall)
     network = next(p for p in panels if p.title_en == "Network status")
     assert dict(network.lines) == {"Durum": "kısmi kesinti", "Erişilebilir cihaz": "1",
-                                   "Erişilemeyen cihaz": "1", "Açık kesinti": "1",
+                                   "Erişilemeyen cihaz": "1",
+                                   "Erişilemiyor: SW-2": UNREACHABLE, "Açık kesinti": "1",
                                    "Kesinti geçmişi (toplam)": "1"}
 
 

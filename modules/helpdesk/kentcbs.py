@@ -36,6 +36,12 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
     )
 
 
+def outage_ticket(**kwargs: Any) -> Any:
+    from modules.helpdesk.outages import outage_ticket as handle
+
+    return handle(**kwargs)
+
+
 def dashboard_figures(*, user: Any) -> Any:
     from modules.helpdesk.dashboard import figures
 
@@ -82,4 +88,5 @@ MODULE = ModuleSpec(
                           "helpdesk:activity_report")),
     ),
     demo=load_demo,
+    outage_handlers=(outage_ticket,),
 )

@@ -59,7 +59,7 @@ def _isc(assets: list[Any], today: dt.date) -> str:
 
 def load_demo(**_: Any) -> dict[str, Any]:
     from gis_core.audit import audit_context
-    from gis_core.models import Asset, Department
+    from gis_core.models import Asset, Department, NetworkLink
     from modules.netops import backups, monitoring, services
     from modules.netops.models import BackupRun, BackupTarget, DhcpLease
 
@@ -83,7 +83,11 @@ def load_demo(**_: Any) -> dict[str, Any]:
         by_building: dict[int, list[Any]] = {}
         for asset in assets:
             by_building.setdefault(asset.building_id, []).append(asset)
-        outage = max(by_building.values(), key=len)
+        # a building at the edge of the network (one link at most), not the hub, whose
+        # outage would take every link down with it
+        edge = [group for group in by_building.values()
+                if NetworkLink.objects.touching_building(group[0].building).count() <= 1]
+        outage = max(edge or list(by_building.values()), key=len)
         for asset in outage:
             monitoring.record_state(asset=asset, up=False, source="probe", detail="tcp: timed out",
                                     at=start + dt.timedelta(hours=2, minutes=15))

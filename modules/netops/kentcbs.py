@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Q
+
 from gis_core.modules import BuildingSummary, MenuItem, ModuleSpec, Permission
 
 NETWORK_ROLES = ("network_admin", "gis_admin")
@@ -12,30 +14,48 @@ IT_ROLES = ("technician", "network_admin", "gis_admin", "manager")
 
 
 def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
-    """Reachability of the building's networked assets and its open outages."""
+    """Reachability of the building's networked assets and links, open outages, and the
+    way to its outage history."""
     from django.urls import reverse
 
+    from gis_core.models import NetworkLink
     from modules.netops.choices import Reachability
-    from modules.netops.models import Alert, AssetReachability
-    from modules.netops.monitoring import open_alerts_for
+    from modules.netops.models import Alert, AssetReachability, LinkReachability
+    from modules.netops.monitoring import WATCHED_LINK_STATUSES, describe_link, open_alerts_for
 
     if not getattr(user, "is_authenticated", False):
         return None
     states = AssetReachability.objects.filter(asset__building=building)
-    if not states.exists():
+    links = list(NetworkLink.objects.touching_building(building)
+                 .filter(status__in=WATCHED_LINK_STATUSES).select_related(
+                     "a_asset__building", "b_asset__building", "a_building", "b_building")
+                 .order_by("pk"))
+    if not states.exists() and not links:
         return None
     down = states.filter(state=Reachability.DOWN).count()
     up = states.filter(state=Reachability.UP).count()
     status = "kesinti" if down and not up else "kısmi kesinti" if down else "çalışıyor"
-    visible = open_alerts_for(user).filter(building=building)
+    visible = open_alerts_for(user).filter(Q(building=building) | Q(other_building=building))
+    lines = [("Durum", status), ("Erişilebilir cihaz", str(up)),
+             ("Erişilemeyen cihaz", str(down))]
+    lines += [(f"Erişilemiyor: {s.asset.inventory_number}", s.asset.ip_address or "")
+              for s in states.filter(state=Reachability.DOWN).select_related("asset")
+              .order_by("asset__inventory_number")[:10]]
+    link_states = dict(LinkReachability.objects.filter(link__in=links)
+                       .values_list("link_id", "state"))
+    labels = dict(Reachability.choices)
+    lines += [(f"Bağlantı: {describe_link(link)}",
+               str(labels[link_states.get(link.pk, Reachability.UNKNOWN)]))
+              for link in links[:10]]
+    history = Alert.objects.filter(Q(building=building) | Q(other_building=building))
+    lines += [("Açık kesinti", str(visible.filter(closed_at__isnull=True).count())),
+              ("Kesinti geçmişi (toplam)", str(history.count()))]
     return BuildingSummary(
-        title_tr="Ağ durumu", title_en="Network status",
-        lines=(("Durum", status), ("Erişilebilir cihaz", str(up)),
-               ("Erişilemeyen cihaz", str(down)),
-               ("Açık kesinti", str(visible.filter(closed_at__isnull=True).count())),
-               ("Kesinti geçmişi (toplam)", str(Alert.objects.filter(building=building).count()))),
-        links=(("Ağ uyarıları", reverse("netops:alerts")),),
+        title_tr="Ağ durumu", title_en="Network status", lines=tuple(lines),
+        links=(("Kesinti geçmişi", reverse("netops:building_outages", args=[building.pk])),
+               ("Ağ uyarıları", reverse("netops:alerts"))),
     )
+
 
 def dashboard_figures(*, user: Any) -> Any:
     from modules.netops.dashboard import figures

@@ -178,6 +178,9 @@ class AssetReachability(models.Model):
     since = models.DateTimeField(_("şu andan beri / since"), default=timezone.now)
     checked_at = models.DateTimeField(_("son yoklama / last check"), default=timezone.now)
     detail = models.CharField(max_length=200, blank=True)
+    #: How the last check asked: ``icmp``, ``tcp``, ``icmp+tcp`` (no echo reply, then TCP), or
+    #: the external monitor's name for a state it reported.
+    method = models.CharField(_("yöntem / method"), max_length=15, blank=True)
 
     class Meta:
         verbose_name = _("erişilebilirlik / reachability")
@@ -199,6 +202,8 @@ class StateChange(models.Model):
     at = models.DateTimeField(default=timezone.now)
     source = models.CharField(max_length=15, choices=AlertSource.choices)
     detail = models.CharField(max_length=300, blank=True)
+    #: How the check that saw the change asked (see ``AssetReachability.method``).
+    method = models.CharField(_("yöntem / method"), max_length=15, blank=True)
 
     class Meta:
         verbose_name = _("durum değişikliği / state change")
@@ -209,13 +214,66 @@ class StateChange(models.Model):
         return f"{self.asset_id} {self.old_state}->{self.new_state} {self.at:%Y-%m-%d %H:%M}"
 
 
-class Alert(models.Model):
-    """One outage of one asset, open while it lasts: notified once when it starts and once
-    when it ends, to the IT unit responsible and to the departments housed in the building."""
+class LinkReachability(models.Model):
+    """The state of a network link (``gis_core.NetworkLink``), derived from its ends' states
+    by :func:`modules.netops.monitoring.link_state`, and since when. Kept apart from the
+    link's own ``status`` (what people record: planned, active, decommissioned...)."""
 
-    asset = models.ForeignKey("gis_core.Asset", on_delete=models.CASCADE, related_name="+")
+    link = models.OneToOneField("gis_core.NetworkLink", on_delete=models.CASCADE,
+                                related_name="reachability")
+    state = models.CharField(_("durum / state"), max_length=10, choices=Reachability.choices,
+                             default=Reachability.UNKNOWN)
+    since = models.DateTimeField(_("şu andan beri / since"), default=timezone.now)
+    checked_at = models.DateTimeField(_("son değerlendirme / last evaluated"),
+                                      default=timezone.now)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("bağlantı durumu / link state")
+        verbose_name_plural = _("bağlantı durumları / link states")
+
+    def __str__(self) -> str:
+        return f"link {self.link_id} {self.state}"
+
+
+class LinkStateChange(models.Model):
+    """A network link went down or came back; both ends' buildings, for their history."""
+
+    link = models.ForeignKey("gis_core.NetworkLink", on_delete=models.CASCADE,
+                             related_name="state_changes")
+    a_building = models.ForeignKey("gis_core.Building", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    b_building = models.ForeignKey("gis_core.Building", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    old_state = models.CharField(max_length=10, choices=Reachability.choices)
+    new_state = models.CharField(max_length=10, choices=Reachability.choices)
+    at = models.DateTimeField(default=timezone.now)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("bağlantı durum değişikliği / link state change")
+        verbose_name_plural = _("bağlantı durum değişiklikleri / link state changes")
+        indexes = [models.Index(fields=["link", "at"]), models.Index(fields=["a_building", "at"]),
+                   models.Index(fields=["b_building", "at"])]
+
+    def __str__(self) -> str:
+        return f"link {self.link_id} {self.old_state}->{self.new_state} {self.at:%Y-%m-%d %H:%M}"
+
+
+class Alert(models.Model):
+    """One outage of one asset or one network link, open while it lasts: notified once when
+    it starts and once when it ends, to the IT unit responsible and to the departments housed
+    in the building (for a link: in the buildings at both ends)."""
+
+    asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="+")
+    link = models.ForeignKey("gis_core.NetworkLink", null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="+")
     building = models.ForeignKey("gis_core.Building", null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")
+    #: A link's other end, when it is in another building.
+    other_building = models.ForeignKey("gis_core.Building", null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=15, choices=AlertSource.choices)
     title = models.CharField(_("başlık / title"), max_length=200)
     opened_at = models.DateTimeField(default=timezone.now)
@@ -223,13 +281,25 @@ class Alert(models.Model):
     #: e-mail addresses told of the outage (and later of its end)
     recipients = models.JSONField(default=list, blank=True)
     departments = models.JSONField(default=list, blank=True)
+    #: What other modules' outage handlers made of it (``gis_core.modules.OutageReceipt``
+    #: as dicts: module, ref, label, url), e.g. the helpdesk ticket it opened.
+    receipts = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("uyarı / alert")
         verbose_name_plural = _("uyarılar / alerts")
         ordering = ["-opened_at"]
-        constraints = [models.UniqueConstraint(fields=["asset"], condition=models.Q(
-            closed_at__isnull=True), name="netops_one_open_alert_per_asset")]
+        constraints = [
+            models.UniqueConstraint(fields=["asset"], condition=models.Q(
+                closed_at__isnull=True, asset__isnull=False),
+                name="netops_one_open_alert_per_asset"),
+            models.UniqueConstraint(fields=["link"], condition=models.Q(
+                closed_at__isnull=True, link__isnull=False),
+                name="netops_one_open_alert_per_link"),
+            models.CheckConstraint(condition=models.Q(asset__isnull=False, link__isnull=True)
+                                   | models.Q(asset__isnull=True, link__isnull=False),
+                                   name="netops_alert_asset_or_link"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -44,6 +44,37 @@ def alerts(request: HttpRequest) -> HttpResponse:
         "open": visible.filter(closed_at__isnull=True), "page": page})
 
 
+def building_outages(request: HttpRequest, pk: int) -> HttpResponse:
+    """A building's outage history: its assets' and links' outages, and every state change."""
+    from django.core.exceptions import PermissionDenied
+    from django.core.paginator import Paginator
+    from django.db.models import Q
+    from django.shortcuts import get_object_or_404
+
+    from gis_core.models import Building
+    from modules.netops.models import Alert, LinkStateChange, StateChange
+    from modules.netops.monitoring import may_see_building
+
+    building = get_object_or_404(Building, pk=pk)
+    if not may_see_building(request.user, building):
+        raise PermissionDenied(f"netops:building_outages {pk}")
+    outages = (Alert.objects.filter(Q(building=building) | Q(other_building=building))
+               .select_related("asset", "link").order_by("-opened_at"))
+    changes = sorted(
+        [("asset", c.at, c.asset.inventory_number, c.old_state, c.new_state,
+          c.method or c.get_source_display(), c.detail)
+         for c in StateChange.objects.filter(building=building).select_related("asset")
+         .order_by("-at")[:200]]
+        + [("link", c.at, str(c.link), c.old_state, c.new_state, "", c.detail)
+           for c in LinkStateChange.objects.filter(Q(a_building=building) | Q(b_building=building))
+           .select_related("link").order_by("-at")[:200]],
+        key=lambda row: row[1], reverse=True)[:200]
+    page = Paginator(outages, 50).get_page(request.GET.get("page"))
+    return render(request, "netops/building_outages.html", {
+        "building": building, "page": page, "changes": changes,
+        "open": outages.filter(closed_at__isnull=True).count()})
+
+
 def _json_body(request: HttpRequest) -> dict[str, object] | None:
     import json
 

@@ -114,14 +114,19 @@ class Command(BaseCommand):
             from modules.netops.backups import check_overdue
             from modules.netops.monitoring import probe_all
 
+            said = ""
             while True:
                 result = probe_all(timeout=options["timeout"])
                 if action == "monitor":
                     check_overdue()
+                if result.note != said:  # why not ICMP, in words: once, and when it changes
+                    self.stdout.write(result.note)
+                    said = result.note
                 self.stdout.write(
                     f"{timezone.localtime():%Y-%m-%d %H:%M:%S} {result.checked} cihaz yoklandı / "
-                    f"assets probed; {result.down} erişilemiyor / down; {result.changes} "
-                    f"durum değişikliği / state changes")
+                    f"assets probed ({result.method}); {result.down} erişilemiyor / down; "
+                    f"{result.changes} durum değişikliği / state changes; {result.link_changes} "
+                    f"bağlantı durumu değişti / link state changes")
                 self.stdout.flush()
                 if action == "probe":
                     break
