@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 
 from etl.models import Batch, Quarantine
-from gis_core.demo import MISTAKEN_UPLOADS, UPLOADS, load_demo
+from gis_core.demo import MISTAKEN_UPLOADS, STAGES, UPLOADS, load_demo
 from gis_core.errors import KentCBSError
 from gis_core.models import Asset, AssetTransition, Building, NetworkLink
 from layers.registry import registry
@@ -162,6 +162,12 @@ def test_demo_loads_a_living_city_and_a_second_load_changes_nothing() -> None:
 
 def test_demo_of_another_profile_is_refused_on_the_same_database() -> None:
     load_demo(profile="odunpazari", modules=False, city=False)
+    # What was done, stage by stage (kentcbs demo --timings, bench/demo_build.py).
+    assert [stage for stage, _wall, _cpu in STAGES] == [
+        "users, municipality", "city plan", "buildings, rooms, assets"]
+    assert all(wall > 0 and cpu >= 0 for _stage, wall, cpu in STAGES)
+    load_demo(profile="odunpazari", modules=False, city=False)
+    assert [stage for stage, _wall, _cpu in STAGES] == ["users, municipality"]
     with pytest.raises(KentCBSError) as info:
         load_demo(profile="efeler")
     assert info.value.code == "DEMO_OTHER_PROFILE"
