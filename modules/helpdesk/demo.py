@@ -201,6 +201,11 @@ class _Play:
     def _record(self, ticket: Ticket, by: Any, at: dt.datetime, reason: str,
                 kind: str = "~") -> None:
         values = {name: getattr(ticket, name) for name in self.ticket_fields}
+        # The ticket page orders its steps by date: two steps at one minute (assigned and
+        # started) stay in their order a microsecond apart.
+        last = self.history[-1] if kind == "~" and self.history else None
+        if last is not None and at <= last.history_date:
+            at = last.history_date + dt.timedelta(microseconds=1)
         self.history.append(self.ticket_history(
             **values, history_date=at, history_type=kind, history_user_id=by.pk,
             history_change_reason=reason, history_source=self.context.source,
