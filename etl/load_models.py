@@ -71,6 +71,8 @@ ALIASES: dict[str, dict[str, str]] = {
         "bina": "bina_kodu", "building": "bina_kodu", "kat": "kat_no", "floor": "kat_no",
         "oda_no": "kod", "oda_numarasi": "kod", "oda_kodu": "kod", "room": "kod",
         "room_number": "kod", "oda_adi": "ad", "room_name": "ad", "name": "ad",
+        "birim": "birim_kodu", "department": "birim_kodu", "mudurluk": "birim_kodu",
+        "kullanan_birim": "birim_kodu", "department_name": "birim_adi",
     },
     "bina_hizmet": {
         "bina_kodu": "kod", "code": "kod", "bina_adi": "ad", "name": "ad",
@@ -207,6 +209,8 @@ class Importer:
         self.srid = int(layer.srid)
         self.lookups = lookups
         self.user = user
+        #: The layer's fields the file has (after mapping); ``None``: not known.
+        self.columns: frozenset[str] | None = None
 
     def prepare(self, frame: gpd.GeoDataFrame, report: reports.BatchReport) -> list[pd.DataFrame]:
         """Fill what a row leaves to KentCBS before validation (a footprint from UAVT,
@@ -215,6 +219,24 @@ class Importer:
 
     def write(self, row: dict[str, Any], geom: Any) -> Outcome:
         raise NotImplementedError
+
+    def department(self, row: dict[str, Any]) -> Any:
+        """The row's department by its code or its name (Turkish case folding), ``None``
+        when the row names none.
+
+        Raises
+        ------
+        RowProblem
+            ``DEPARTMENT_UNKNOWN`` for a code or name of no department.
+        """
+        text = _text(row.get("birim_kodu")) or _text(row.get("birim_adi"))
+        if not text:
+            return None
+        found = self.lookups.departments.get(fold(text))
+        if found is None:
+            field_name = "birim_kodu" if _text(row.get("birim_kodu")) else "birim_adi"
+            raise RowProblem("DEPARTMENT_UNKNOWN", field_name, text)
+        return found
 
     def building(self, code: str, field_name: str = "bina_kodu") -> Any:
         found = self.lookups.buildings.get(fold(code))
@@ -452,6 +474,9 @@ class RoomImporter(Importer):
         if isinstance(outline, MultiPolygon) and len(outline) == 1:
             outline = outline[0]
         values: dict[str, Any] = {"name": _text(row.get("ad")), "floor": floor}
+        if self.columns is None or self.columns & {"birim_kodu", "birim_adi"}:
+            # a file without a department column keeps the rooms' departments
+            values["department"] = self.department(row)
         if outline is not None:
             values["outline"] = outline
         room = self.lookups.rooms.get((building.pk, fold(code)))
@@ -822,6 +847,7 @@ def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
     with audit_context(user=user, source="etl"), transaction.atomic():
         lookups = Lookups.read()
         importer = importer_class(layer, lookups, user)
+        importer.columns = frozenset(renamed.columns)
         early = importer.prepare(stored, report)
         result = validate_chunk(stored, layer, FileState(), boundary=boundary,
                                 unique_lookup=None)

@@ -16,15 +16,19 @@ a floor plan of rooms on every floor and their assets inside the rooms.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
 import os
 import random
 import tempfile
+import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -173,17 +177,32 @@ def _boundary(rng: random.Random, cx: float, cy: float) -> shapely.Polygon:
 
 
 def _ensure_municipality(profile_code: str) -> Municipality:
-    """The municipality row; created with a made-up boundary around the profile's centre."""
+    """The municipality, set up as any municipality is
+    (:func:`gis_core.municipality.set_up_municipality`) from a made-up boundary around the
+    profile's centre; the profile is only data (district, province, centre)."""
     existing = Municipality.objects.filter(code=profile_code).first()
     if existing is not None:
         return existing
-    rng = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
+    from gis_core.municipality import municipality_code, set_up_municipality
+    from layers.official import district
+
     profile = get_profile(profile_code)
-    to_storage = Transformer.from_crs(4326, settings.KENTCBS_SRID, always_xy=True)
-    cx, cy = to_storage.transform(*profile.centre)
-    return Municipality.objects.create(
-        code=profile.code, name=profile.name, province=profile.province, srid=profile.srid,
-        boundary=_multi(_boundary(rng, cx, cy)))
+    code = municipality_code(district(profile.province, profile.name))
+    if code != profile_code:
+        raise KentCBSError(
+            "DEMO_PROFILE_CODE", "The demo profile '{profile}' names the district {district}, "
+            "whose code is '{code}': the profile's code must be the district's.",
+            profile=profile_code, district=profile.name, code=code)
+    rng = random.Random(SEED)  # noqa: S311 - deterministic demo data, not security
+    # Drawn in the profile's own TM zone, handed over in lon/lat as a boundary file's would be.
+    to_zone = Transformer.from_crs(4326, profile.srid, always_xy=True)
+    to_lonlat = Transformer.from_crs(profile.srid, 4326, always_xy=True)
+    cx, cy = to_zone.transform(*profile.centre)
+    lonlat = shapely.transform(_boundary(rng, cx, cy),
+                               lambda xy: np.column_stack(to_lonlat.transform(xy[:, 0], xy[:, 1])))
+    # The made-up town (~185 km²) is smaller than any real district: no area check.
+    return set_up_municipality(province=profile.province, name=profile.name,
+                               boundary_lonlat=lonlat, check_area=False)
 
 
 def _plan_city(municipality: Municipality) -> City:
@@ -299,7 +318,6 @@ def _load_core(city: City) -> None:
             uavt_code=site.uavt_code, neighbourhood=neighbourhoods.get(site.neighbourhood),
             street=site.street, door_number=site.door_number, floor_count=floors)
         building.departments.set([departments[c] for c in dept_codes])
-        building._depts = [departments[c] for c in dept_codes]  # type: ignore[attr-defined]
         buildings.append(building)
         per_row = max(2, round(site.length / 9))
         for level in range(floors):
@@ -312,6 +330,8 @@ def _load_core(city: City) -> None:
                 room = Room.objects.create(
                     building=building, floor=floor, code=f"{level}{room_no:02d}",
                     outline=_geos(outline),
+                    # a floor per department, round the building's departments
+                    department=departments[dept_codes[level % len(dept_codes)]],
                     name=("Sistem odası" if room_no == 1 else
                           rng.choice(["Ofis", "Ofis", "Ofis", "Toplantı salonu", "Arşiv",
                                       "Müdür odası", "Bekleme salonu"])))
@@ -353,7 +373,7 @@ def _load_core(city: City) -> None:
                 tasinir_code="255.03.02.01", category=category,
                 status="in_service", brand=brand, model=model,
                 serial_number=f"SN{rng.randrange(16**8):08X}",
-                department=rng.choice(building._depts),  # type: ignore[attr-defined]
+                department=room.department,
                 assigned_person=rng.choice(PERSON_NAMES) if personal else "",
                 building=building, room=room,
                 location=Point(x, y, srid=settings.KENTCBS_SRID),
@@ -463,18 +483,23 @@ def load_demo(*, profile: str | None = None, modules: bool = True,
             "This database already holds the municipality '{existing}'. One deployment serves "
             "one municipality: load '{wanted}' into a new database (KENTCBS_HOME or "
             "DATABASE_URL).", existing=other.code, wanted=profile)
+    STAGES.clear()
     with audit_context(source="shell"):
-        users = _ensure_users()
-        municipality = _ensure_municipality(profile)
+        with _stage("users, municipality"):
+            users = _ensure_users()
+            municipality = _ensure_municipality(profile)
         missing = (not Neighbourhood.objects.exists() or not Building.objects.exists()
                    or (city and _uploads_missing()))
         if missing:  # drawn only when something of it is not there yet
-            plan = _plan_city(municipality)
-            _ensure_neighbourhoods(plan)
+            with _stage("city plan"):
+                plan = _plan_city(municipality)
+                _ensure_neighbourhoods(plan)
             if city:
-                _ingest_city(plan)
+                with _stage("city uploads (ETL)"):
+                    _ingest_city(plan)
             if not Building.objects.exists():
-                _load_core(plan)
+                with _stage("buildings, rooms, assets"):
+                    _load_core(plan)
         counts: dict[str, object] = {
             "profile": profile, "users": users,
             "neighbourhoods": Neighbourhood.objects.count(),
@@ -483,8 +508,35 @@ def load_demo(*, profile: str | None = None, modules: bool = True,
             "subscriptions": Subscription.objects.count(),
             "layers": _layer_counts(), "uploads": _upload_summary(),
         }
-        # Modules' demos run after the core's (gis_core.modules; the core names no module).
-        from gis_core.modules import load_module_demos
+        # Modules' demos run after the core's, each module's hook in turn
+        # (gis_core.modules.load_module_demos; the core names no module).
+        from gis_core.modules import discover
 
-        counts["modules"] = load_module_demos(profile=profile) if modules else {}
+        demos: dict[str, Any] = {}
+        if modules:
+            for spec in discover():
+                if spec.demo:
+                    with _stage(f"module {spec.code}"):
+                        demos[spec.code] = spec.demo(profile=profile)
+        counts["modules"] = demos
     return counts
+
+
+#: ``(stage, wall seconds, CPU seconds)`` of the last :func:`load_demo` in this process
+#: (``kentcbs demo --timings`` prints them; ``bench/demo_build.py`` reads them).
+STAGES: list[tuple[str, float, float]] = []
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its children that ended (the ETL's readers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+@contextlib.contextmanager
+def _stage(name: str) -> Iterator[None]:
+    wall, cpu = time.perf_counter(), _cpu_seconds()
+    try:
+        yield
+    finally:
+        STAGES.append((name, time.perf_counter() - wall, _cpu_seconds() - cpu))

@@ -128,6 +128,10 @@ class Room(models.Model):
     code = models.CharField(_("oda kodu / room code"), max_length=20)
     name = models.CharField(_("ad / name"), max_length=120, blank=True)
     outline = models.PolygonField(_("oda sınırı / outline"), srid=SRID, null=True, blank=True)
+    #: The department that uses the room (a building often houses several).
+    department = models.ForeignKey("gis_core.Department", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="rooms",
+                                   verbose_name=_("birim / department"))
     history = HistoricalRecords(bases=[HistorySource])
 
     objects = AuditedQuerySet.as_manager()

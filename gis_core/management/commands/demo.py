@@ -17,9 +17,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         # the demo profiles are data: gis_core/data/demo_profiles.yaml
         parser.add_argument("--profile", choices=sorted(demo_profiles()), default=None)
+        parser.add_argument("--no-modules", action="store_true",
+                            help="the core's demo only (no helpdesk tickets, ...)")
+        parser.add_argument("--timings", action="store_true",
+                            help="print wall and CPU seconds of each stage (to stderr)")
 
-    def handle(self, *args: Any, profile: str | None, **options: Any) -> None:
-        summary = load_demo(profile=profile)
+    def handle(self, *args: Any, profile: str | None, timings: bool = False,
+               no_modules: bool = False, **options: Any) -> None:
+        summary = load_demo(profile=profile, modules=not no_modules)
+        if timings:
+            from gis_core.demo import STAGES
+
+            for stage, wall, cpu in STAGES:
+                self.stderr.write(f"stage\t{stage}\t{wall:.2f}\t{cpu:.2f}")
         for key, value in summary.items():
             if isinstance(value, dict) and value and all(
                     isinstance(v, int) for v in value.values()):  # features per layer
