@@ -128,6 +128,9 @@ class ModuleSpec:
     demo : callable or None
         ``demo(*, profile) -> dict`` loading the module's demo data; called by
         ``gis_core.demo.load_demo`` after the core demo.
+    backup_reporters
+        ``reporter(*, ok, size_bytes, detail, actor)`` called after every
+        ``kentcbs db backup`` (good or failed), e.g. to record the run in a register.
     """
 
     code: str
@@ -141,6 +144,7 @@ class ModuleSpec:
     permissions: Sequence[Permission] = field(default_factory=tuple)
     dashboard_figures: Sequence[DashboardFigures] = field(default_factory=tuple)
     demo: Callable[..., dict[str, Any]] | None = None
+    backup_reporters: Sequence[Callable[..., Any]] = field(default_factory=tuple)
 
 
 class ModuleDeclarationError(ImproperlyConfigured):

@@ -134,6 +134,7 @@ def test_sighup_reload_and_worker_rotation_fail_no_request(tmp_path: Path) -> No
         wait_until(lambda: not (children(proc.pid) & before), deadline,
                    "the old workers never left after the second SIGHUP")
         # 3. rotations: max 40 (+0..10) requests a worker, 2 workers
+        seen.update(children(proc.pid))
         rotated_from = len(seen)
         load.wait_for(250, deadline)
         watcher_stop.set()
