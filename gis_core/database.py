@@ -135,6 +135,21 @@ def django_database_settings() -> dict[str, object]:
     return config
 
 
+def replica_database_settings(url: str) -> dict[str, object]:
+    """Django's ``DATABASES['replica']`` for ``KENTCBS_REPLICA_URL`` (a hot standby).
+
+    A short connect timeout: a replica that does not answer costs a request at most this
+    long before its reads fall back to the primary (``gis_core.routers``). In tests the
+    alias mirrors the test database.
+    """
+    config: dict[str, object] = dict(dj_database_url.parse(url, engine=DB_ENGINE))
+    config["CONN_MAX_AGE"] = int(os.environ.get("KENTCBS_DB_CONN_MAX_AGE", "60"))
+    config["CONN_HEALTH_CHECKS"] = True
+    config["OPTIONS"] = {"connect_timeout": int(os.environ.get("KENTCBS_REPLICA_TIMEOUT", "2"))}
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
 @dataclass(frozen=True)
 class PostgresBinaries:
     """Where the PostgreSQL server programs of one major version live."""
