@@ -200,6 +200,14 @@ def default_folder() -> Path:
 
 def backup(*, to: Path | None, media_root: Path) -> BackupResult:
     """Copy the database and ``media_root`` into a new folder with a manifest."""
+    try:
+        return _backup(to=to, media_root=media_root)
+    except OSError as exc:  # a full disk, a folder that cannot be written
+        raise BackupError("BACKUP_IO", "The backup could not be written: {reason}",
+                          reason=f"{exc.strerror or exc} ({exc.filename or ''})") from None
+
+
+def _backup(*, to: Path | None, media_root: Path) -> BackupResult:
     folder = (to or default_folder()).resolve()
     if folder.exists() and any(folder.iterdir()):
         raise BackupError("BACKUP_FOLDER_NOT_EMPTY",
@@ -410,6 +418,10 @@ def restore(folder: Path, *, media_root: Path, until: str | None = None) -> dict
         if url:
             raise BackupError("BACKUP_MODE_MISMATCH", "This backup is of an embedded cluster; "
                               "unset DATABASE_URL to restore it.")
+        if until and not manifest.get("point_in_time_recovery"):
+            raise BackupError("BACKUP_NO_PITR", "WAL archiving was not on when {path} was "
+                              "taken: it restores to its own moment only (leave out --until).",
+                              path=folder)
         cluster = database.EmbeddedCluster()
         cluster.stop()
         if cluster.data_dir.exists():

@@ -116,8 +116,12 @@ def test_backup_change_restore_gives_back_the_backup_point(site: Site) -> None:
 
 def test_point_in_time_restore_from_the_wal_archive(site: Site) -> None:
     # the first backup switches archiving on; it is active from the next start
-    _first, info = _backup(site, "first")
+    first, info = _backup(site, "first")
     assert info["point_in_time_recovery"] is False
+    refused = site.run("db", "restore", str(first), "--until", "2030-01-01 00:00:00+00",
+                       ok=False)
+    assert "BACKUP_NO_PITR" in refused.stderr  # type: ignore[attr-defined]
+    assert site.sql("SELECT count(*) FROM parcel") == [(500,)]  # nothing was touched
     site.run("db", "stop")
     site.run("db", "start")
     folder, info = _backup(site, "base")
