@@ -40,7 +40,7 @@ import dj_database_url
 from psycopg2 import sql
 
 from gis_core import database
-from gis_core.errors import KentCBSError
+from gis_core.errors import KentCBSError, bilingual
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -239,9 +239,9 @@ def _backup_embedded(target: Path, notes: list[str]) -> dict[str, Any]:
                           "'kentcbs db start' and back up again.")
     archiving = cluster.enable_archiving()
     if not archiving:
-        notes.append("WAL archiving is switched on from the next start of the database "
-                     "(kentcbs db stop, kentcbs db start); until then a backup restores to "
-                     "its own moment only.")
+        notes.append(bilingual(
+            "WAL archiving is switched on from the next start of the database (kentcbs db "
+            "stop, kentcbs db start); until then a backup restores to its own moment only."))
     # The client needs no file access to the cluster: it streams over the socket (trust).
     _tool("pg_basebackup", ["-h", str(cluster.socket_dir), "-p", str(cluster.port),
                             "-U", database.DB_USER, "-D", str(target), "-Ft", "-z",
@@ -460,6 +460,7 @@ def report(*, ok: bool, size_bytes: int | None, detail: str,
         try:
             reporter(ok=ok, size_bytes=size_bytes, detail=detail[:300], actor="kentcbs db backup")
         except Exception as exc:  # noqa: BLE001 (a module's failure is reported, never fatal)
+            first = (str(exc).strip().splitlines() or [""])[0]
             failures.append(f"{getattr(reporter, '__module__', reporter)}: "
-                            f"{type(exc).__name__}: {str(exc)[:200]}")
+                            f"{type(exc).__name__}: {first[:200]}")
     return failures

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from gis_core import backup, database
-from gis_core.errors import KentCBSError
+from gis_core.errors import KentCBSError, bilingual
 
 
 def _reporters() -> list[Any]:
@@ -115,4 +115,5 @@ class Command(BaseCommand):
     def _report(self, *, ok: bool, size: int | None, detail: str) -> None:
         for failure in backup.report(ok=ok, size_bytes=size, detail=detail,
                                      reporters=_reporters()):
-            self.stderr.write(f"kentcbs: backup register not updated: {failure}")
+            self.stderr.write("kentcbs: " + bilingual(
+                "The backup register was not updated: {failure}", failure=failure))
