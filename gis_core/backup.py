@@ -299,6 +299,8 @@ def scratch_cluster() -> Iterator[database.EmbeddedCluster]:
         with contextlib.suppress(KentCBSError):
             cluster.stop()
         shutil.rmtree(home, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            base.rmdir()  # only when no other verification runs
 
 
 def _extract_base_backup(source: Path, data_dir: Path) -> None:
