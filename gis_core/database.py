@@ -135,6 +135,21 @@ def django_database_settings() -> dict[str, object]:
     return config
 
 
+def replica_database_settings(url: str) -> dict[str, object]:
+    """Django's ``DATABASES['replica']`` for ``KENTCBS_REPLICA_URL`` (a hot standby).
+
+    A short connect timeout: a replica that does not answer costs a request at most this
+    long before its reads fall back to the primary (``gis_core.routers``). In tests the
+    alias mirrors the test database.
+    """
+    config: dict[str, object] = dict(dj_database_url.parse(url, engine=DB_ENGINE))
+    config["CONN_MAX_AGE"] = int(os.environ.get("KENTCBS_DB_CONN_MAX_AGE", "60"))
+    config["CONN_HEALTH_CHECKS"] = True
+    config["OPTIONS"] = {"connect_timeout": int(os.environ.get("KENTCBS_REPLICA_TIMEOUT", "2"))}
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
 @dataclass(frozen=True)
 class PostgresBinaries:
     """Where the PostgreSQL server programs of one major version live."""
@@ -380,7 +395,7 @@ class EmbeddedCluster:
                 port=self.port,
             )
         options = (f"-p {self.port} -k {self.socket_dir} "
-                   "-c listen_addresses=127.0.0.1")
+                   "-c listen_addresses=127.0.0.1" + self._archive_options())
         command = [bins.tool("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file),
                    "-w", "-t", "60", "-o", options, "start"]
         while True:
@@ -395,6 +410,50 @@ class EmbeddedCluster:
                 time.sleep(0.5)
                 if self._accepts_connections():
                     return
+
+    # -- WAL archiving (point-in-time recovery) ---------------------------
+    @property
+    def wal_archive(self) -> Path:
+        """Where the cluster archives its WAL once ``kentcbs db backup`` switched it on.
+
+        The folder's existence is the switch: the first backup creates it, and every
+        start of the cluster from then on runs with ``archive_mode = on``.
+        """
+        return self.root / "wal_archive"
+
+    @property
+    def archiving_configured(self) -> bool:
+        return self.wal_archive.is_dir()
+
+    def archive_command(self) -> str:
+        target = self.wal_archive
+        return f"test ! -f {target}/%f && cp %p {target}/%f"
+
+    def _archive_options(self) -> str:
+        if not self.archiving_configured:
+            return ""
+        # pg_ctl hands -o to a shell; postgres takes a -c value literally (no quotes)
+        return f' -c archive_mode=on -c "archive_command={self.archive_command()}"'
+
+    def enable_archiving(self) -> bool:
+        """Create the archive folder; True when the running server already archives.
+
+        ``archive_mode`` only changes at a restart: until then a base backup is still
+        complete (it carries its own WAL) but cannot be rolled forward in time.
+        """
+        self.wal_archive.mkdir(parents=True, exist_ok=True)
+        if self.as_root:
+            entry = pwd.getpwnam(SYSTEM_USER)
+            os.chown(self.wal_archive, entry.pw_uid, entry.pw_gid)
+        if not self.is_running():
+            return False
+        conn = self.connect()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_setting('archive_mode')")
+                return bool(cur.fetchone()[0] == "on")
+        finally:
+            conn.close()
 
     def stop(self) -> None:
         if not self.is_running():

@@ -146,7 +146,6 @@ class Outage:
 
 #: ``handler(*, outage) -> OutageReceipt | None``; runs inside the reporter's transaction.
 OutageHandler = Callable[..., OutageReceipt | None]
->>>>>>> netops2
 
 
 @dataclass(frozen=True)
@@ -197,6 +196,9 @@ class ModuleSpec:
     outage_handlers
         Called with every :class:`Outage` another module reports (:func:`report_outage`),
         e.g. the helpdesk opening a ticket when netops sees an asset go down.
+    backup_reporters
+        ``reporter(*, ok, size_bytes, detail, actor)`` called after every
+        ``kentcbs db backup`` (good or failed), e.g. to record the run in a register.
     """
 
     code: str
@@ -212,6 +214,7 @@ class ModuleSpec:
     report_figures: Sequence[ReportFigures] = field(default_factory=tuple)
     demo: Callable[..., dict[str, Any]] | None = None
     outage_handlers: Sequence[OutageHandler] = field(default_factory=tuple)
+    backup_reporters: Sequence[Callable[..., Any]] = field(default_factory=tuple)
 
 
 class ModuleDeclarationError(ImproperlyConfigured):

@@ -185,6 +185,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": django_database_settings()}
+# Reads from a streaming replica (gis_core/routers.py, docs/SCALING.md).
+if os.environ.get("KENTCBS_REPLICA_URL", "").strip():
+    from gis_core.database import replica_database_settings
+
+    DATABASES["replica"] = replica_database_settings(os.environ["KENTCBS_REPLICA_URL"].strip())
+    DATABASE_ROUTERS = ["gis_core.routers.ReplicaRouter"]
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+                      "gis_core.routers.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,11 +18,12 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.utils import DatabaseError
 from psycopg2 import sql
 
 from gis_core.errors import bilingual
+from gis_core.routers import read_alias, reader
 from ogc_api.cql2 import CRS84_SRID, FilterError, Translator, north_first, parse_filter
 
 if TYPE_CHECKING:
@@ -519,12 +520,12 @@ def run_page(query: ItemsQuery, names: list[str], *, single: Any = None) -> Page
     """Run a page query; one bad stored geometry never fails the page (NULL geometry instead)."""
     statement = features_sql(query, names, single=single)
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=read_alias()), reader().cursor() as cursor:
             cursor.execute(statement)
             row = cursor.fetchone()
     except DatabaseError:
         # Retry the page geometry by geometry: a broken one becomes null, the rest is served.
-        with transaction.atomic(), connection.cursor() as cursor:
+        with transaction.atomic(using=read_alias()), reader().cursor() as cursor:
             cursor.execute(features_sql(query, names, safe=True, single=single))
             row = cursor.fetchone()
     return Page(features=row[0], count=int(row[1]), last_key=row[2], more=bool(row[3]))
@@ -535,7 +536,7 @@ def number_matched(query: ItemsQuery) -> int | None:
     layer = query.layer
     select = sql.SQL("SELECT 1 FROM {} WHERE {}").format(
         table_ref(layer), where_clause(query, with_cursor=False))
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:
         cursor.execute(sql.SQL("EXPLAIN (FORMAT JSON) {}").format(select))
         plan = cursor.fetchone()[0]
         estimate = plan[0]["Plan"]["Plan Rows"]

@@ -11,9 +11,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import connection
 from django.db.utils import DatabaseError
 from psycopg2 import sql
+
+from gis_core.routers import reader
 
 if TYPE_CHECKING:
     from layers.schema import LayerDefinition
@@ -106,11 +107,11 @@ def forget_prepared(*, connection: Any, **kwargs: Any) -> None:
     connection.ogc_tile_statements = set()
 
 
-def _prepared_on() -> set[str]:
-    """Names prepared on this database session (emptied by :func:`forget_prepared`)."""
-    prepared = getattr(connection, "ogc_tile_statements", None)
+def _prepared_on(db: Any) -> set[str]:
+    """Names prepared on ``db``'s database session (emptied by :func:`forget_prepared`)."""
+    prepared = getattr(db, "ogc_tile_statements", None)
     if prepared is None:
-        prepared = connection.ogc_tile_statements = set()
+        prepared = db.ogc_tile_statements = set()
     return prepared
 
 
@@ -122,10 +123,10 @@ def _tile_bytes(cursor: Any, statement: TileStatement, z: int, x: int, y: int) -
     plain statement is used, so a failed ``EXECUTE`` can never abort the caller's
     transaction.
     """
-    if connection.in_atomic_block:
+    if cursor.db.in_atomic_block:
         cursor.execute(statement.plain, {"z": z, "x": x, "y": y})
         return bytes(cursor.fetchone()[0] or b"")
-    prepared = _prepared_on()
+    prepared = _prepared_on(cursor.db)
     if statement.name not in prepared:
         cursor.execute(statement.prepare)
         prepared.add(statement.name)
@@ -148,7 +149,7 @@ def _row_scoped_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, 
     """A tile of a layer with a row rule: one statement, values inlined, never prepared
     (the rule differs from caller to caller)."""
     literals = (sql.Literal(z), sql.Literal(x), sql.Literal(y))
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:  # the replica when configured
         cursor.execute(tile_sql(layer, fields, parameters=literals, rows=rows))
         data = bytes(cursor.fetchone()[0] or b"")
         grid = 256
@@ -167,7 +168,7 @@ def render_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: in
     """
     if rows is not None:
         return _row_scoped_tile(layer, fields, z, x, y, rows)
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:  # the replica when configured
         data = _tile_bytes(cursor, _statement(cursor, layer, fields, None), z, x, y)
         grid = 256
         while len(data) > MAX_TILE_BYTES and grid >= 16:

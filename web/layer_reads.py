@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connection
 from psycopg2 import sql
 
+from gis_core.routers import reader
 from layers.codelists import codelist
 from ogc_api.config import LayerView
 from ogc_api.selectors import layer_view, layer_views
@@ -140,7 +141,7 @@ def _identify_layer(view: LayerView, *, lon: float, lat: float, tolerance: float
         cols=sql.SQL(", ").join(columns), g=geom, s=sql.Literal(tolerance / 4),
         table=sql.Identifier(layer.table_schema, layer.table_name), point=point, where=where,
         id=sql.Identifier(layer.id_column), limit=sql.Literal(IDENTIFY_LIMIT))
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:  # the replica when configured
         cursor.execute(statement)
         rows = cursor.fetchall()
     labels = {f.codelist: _code_labels(f.codelist, lang) for f in infos if f.codelist}
@@ -190,7 +191,7 @@ def labels(*, user: Any, code: str, bbox: tuple[float, float, float, float]
         "ST_Length({g}) DESC, ST_Area({g}) DESC) AS l WHERE a IS NOT NULL LIMIT {limit}").format(
         label=label, anchor=anchor, table=sql.Identifier(layer.table_schema, layer.table_name),
         where=where, g=geom, limit=sql.Literal(LABEL_LIMIT))
-    with connection.cursor() as cursor:
+    with reader().cursor() as cursor:  # the replica when configured
         cursor.execute(statement)
         return [{"text": text, "lon": x, "lat": y} for text, x, y in cursor.fetchall()]
 

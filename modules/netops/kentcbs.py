@@ -67,6 +67,21 @@ def report_figures(*, user: Any, year: int) -> Any:
     from modules.netops.report import report_figures as figures
 
     return figures(user=user, year=year)
+#: The backup register's entry for KentCBS's own database and media (``kentcbs db backup``).
+KENTCBS_BACKUP_CODE = "kentcbs"
+
+
+def report_kentcbs_backup(*, ok: bool, size_bytes: int | None, detail: str, actor: str) -> None:
+    """Record a ``kentcbs db backup`` run in the backup register (entry made on first use)."""
+    from modules.netops.backups import report_run
+    from modules.netops.choices import BackupKind, BackupPolicy, Importance
+    from modules.netops.models import BackupTarget
+
+    BackupTarget.objects.get_or_create(code=KENTCBS_BACKUP_CODE, defaults={
+        "name": "KentCBS (veritabanı ve dosyalar)", "kind": BackupKind.KENTCBS,
+        "importance": Importance.CRITICAL, "policy": BackupPolicy.DAILY})
+    report_run(code=KENTCBS_BACKUP_CODE, ok=ok, actor=actor, size_bytes=size_bytes,
+               detail=detail)
 
 
 def load_demo(**kwargs: Any) -> dict[str, Any]:
@@ -89,6 +104,7 @@ MODULE = ModuleSpec(
     dashboard_figures=(dashboard_figures,),
     report_figures=(report_figures,),
     demo=load_demo,
+    backup_reporters=(report_kentcbs_backup,),
     permissions=(
         Permission("netops.whois", "5651 IP dağıtım kayıtlarını sorgulama",
                    "Look up Law 5651 IP distribution records", NETWORK_ROLES,
