@@ -510,13 +510,14 @@ STREET_FIELDS = re.compile(r"(sokak|cadde|yol_adi|adres)")
 
 def normalise_values(frame: pd.DataFrame, layer: Any, *, department: str | None = None,
                      aliases: dict[str, dict[str, str]] | None = None,
-                     codes: dict[str, list[str]] | None = None
+                     codes: dict[str, list[str]] | None = None, streets: bool = True
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Normalise the values of code-list and street fields; return the frame and one
     warning per changed value (``VALUE_NORMALISED``: "Emek Mahallesi" -> "Emek", "KONUT" ->
     "Konut", "Atatürk Cad." -> "Atatürk Cadde"; ``VALUE_ALIAS``: a stored alias applied).
 
     Only distinct values are examined (a file of a million rows has a few hundred).
+    ``streets=False`` leaves street names as written (code-list fields only).
     """
     from etl.validate import _problems, empty_problems
 
@@ -545,7 +546,7 @@ def normalise_values(frame: pd.DataFrame, layer: Any, *, department: str | None 
                 found = matcher.match(value)
                 if found.code is not None and found.code != value:
                     changes[value] = (found.code, found.how)
-        elif STREET_FIELDS.search(name):
+        elif streets and STREET_FIELDS.search(name):
             changes = {}
             for value in pd.unique(series.dropna()):
                 if isinstance(value, str):
