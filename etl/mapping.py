@@ -58,6 +58,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("@name",), "ad": ("@name",), "adi": ("@name",), "isim": ("@name",),
     "isim_adi": ("@name",), "adi_soyadi": ("@name",),
     "uavt": ("@uavt",), "uavt_kodu": ("@uavt",), "uavt_no": ("@uavt",), "uavt_kod": ("@uavt",),
+    "uavt_code": ("@uavt",), "uavt_number": ("@uavt",), "uavt_id": ("@uavt",),
     "bina_kodu": ("@uavt", "bina_kodu"), "adres_kodu": ("@uavt",),
     "yil": ("yapim_yili",), "yapim_yil": ("yapim_yili",), "insa_yili": ("yapim_yili",),
     "yapi_yili": ("yapim_yili",), "year": ("yapim_yili",), "year_built": ("yapim_yili",),
