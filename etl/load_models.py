@@ -1,16 +1,16 @@
 """Inventories through the ETL's door: layers backed by core models.
 
-Service buildings (``bina_hizmet``), floors and rooms (``oda``), IT assets (``bt_varlik``)
-and network links (``ag_baglanti``) are kept in ``gis_core`` models, not in registry
-tables. An inventory sheet (XLSX, ODS, CSV) or a GeoPackage for them goes through the same
-reading, column mapping (``--mapping`` and name folding, plus the headers of Taşınır Kayıt
-ve Yönetim Sistemi exports), validation against the layer's standard and reports as any
-upload; its rows are then written one by one through the core services
-(:mod:`gis_core.services`), each in a savepoint of the batch's one transaction, so that
-history records every change and a core rule (asset within its building, room in the
-asset's building, scrapped is final, ...) becomes a per-row reason, never a failure of
-the batch. Rows are matched to stored objects by their key (inventory number, building
-code, building and room code): a file sent again changes nothing.
+Service buildings (``bina_hizmet``), floors and rooms (``oda``), IT assets (``bt_varlik``),
+network links (``ag_baglanti``) and neighbourhood boundaries (``mahalle``) are kept in
+``gis_core`` models, not in registry tables. An inventory sheet (XLSX, ODS, CSV) or a
+GeoPackage for them goes through the same reading, column mapping (``--mapping`` and name
+folding, plus the headers of Taşınır Kayıt ve Yönetim Sistemi exports), validation against
+the layer's standard and reports as any upload; its rows are then written one by one through
+the core services (:mod:`gis_core.services`), each in a savepoint of the batch's one
+transaction, so that history records every change and a core rule (asset within its
+building, room in the asset's building, scrapped is final, ...) becomes a per-row reason,
+never a failure of the batch. Rows are matched to stored objects by their key (inventory
+number, building code, building and room code): a file sent again changes nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from etl import report as reports
 from etl.errors import UploadRefused
+from etl.mapping import normalise_values
 from etl.models import Batch, Quarantine
 from etl.normalise import Diagnostic, load_mapping, match_fields, resolve_crs, to_storage
 from etl.read import open_upload, read_chunks, require_geometry, table_crs
@@ -719,9 +720,37 @@ class SubscriptionImporter(Importer):
         return Outcome("updated")
 
 
+class NeighbourhoodImporter(Importer):
+    """``mahalle``: the neighbourhood boundaries, by their official name (the layer's key
+    ``ad``, "Mahallesi" already stripped by validation); a name not stored yet is a new
+    neighbourhood. A file without ``uavt_kodu`` leaves the stored codes as they are."""
+
+    def write(self, row: dict[str, Any], geom: Any) -> Outcome:
+        from gis_core.models import Neighbourhood
+        from gis_core.services import save_with_rules
+
+        if isinstance(geom, shapely.Polygon):
+            geom = shapely.MultiPolygon([geom])
+        name = _text(row.get("ad"))
+        values: dict[str, Any] = {"name": name, "geom": _geos(geom, self.srid)}
+        if "uavt_kodu" in row:
+            values["uavt_code"] = _text(row.get("uavt_kodu"))
+        found = Neighbourhood.objects.filter(name=name).first()
+        if found is None:
+            found = Neighbourhood()
+            _changed(found, values)
+            save_with_rules(found)
+            return Outcome("inserted")
+        if not _changed(found, values):
+            return Outcome("unchanged")
+        save_with_rules(found)
+        return Outcome("updated")
+
+
 IMPORTERS: dict[str, type[Importer]] = {
     "bina_hizmet": BuildingImporter, "oda": RoomImporter, "bt_varlik": AssetImporter,
-    "ag_baglanti": LinkImporter, "abonelik": SubscriptionImporter}
+    "ag_baglanti": LinkImporter, "abonelik": SubscriptionImporter,
+    "mahalle": NeighbourhoodImporter}
 
 
 def _subscription_layer_data() -> dict[str, Any]:
@@ -842,6 +871,10 @@ def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
     renamed = original.rename(columns=match.rename)
     renamed = renamed[[c for c in renamed.columns if c in layer.field_names]
                       + [renamed.geometry.name]]
+    # code-list values: "Emek Mahallesi" -> "Emek", the department's aliases -> entries, each
+    # change a warning (an inventory keeps its street names and addresses as written)
+    renamed, value_notes = normalise_values(renamed, layer, department=batch.department,
+                                            streets=False)
     stored = to_storage(renamed, srid)
     user = batch.user if getattr(batch.user, "is_authenticated", False) else None
     with audit_context(user=user, source="etl"), transaction.atomic():
@@ -851,7 +884,7 @@ def run_models(batch: Batch, layer: Any, path: Path, workdir: Path,
         early = importer.prepare(stored, report)
         result = validate_chunk(stored, layer, FileState(), boundary=boundary,
                                 unique_lookup=None)
-        problems = pd.concat([result.problems, *early], ignore_index=True)
+        problems = pd.concat([result.problems, value_notes, *early], ignore_index=True)
         if importer_class.assigned:
             problems = problems[~((problems["code"] == "REQUIRED")
                                   & problems["field"].isin(importer_class.assigned))]

@@ -58,6 +58,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("@name",), "ad": ("@name",), "adi": ("@name",), "isim": ("@name",),
     "isim_adi": ("@name",), "adi_soyadi": ("@name",),
     "uavt": ("@uavt",), "uavt_kodu": ("@uavt",), "uavt_no": ("@uavt",), "uavt_kod": ("@uavt",),
+    "uavt_code": ("@uavt",), "uavt_number": ("@uavt",), "uavt_id": ("@uavt",),
     "bina_kodu": ("@uavt", "bina_kodu"), "adres_kodu": ("@uavt",),
     "yil": ("yapim_yili",), "yapim_yil": ("yapim_yili",), "insa_yili": ("yapim_yili",),
     "yapi_yili": ("yapim_yili",), "year": ("yapim_yili",), "year_built": ("yapim_yili",),
@@ -510,13 +511,14 @@ STREET_FIELDS = re.compile(r"(sokak|cadde|yol_adi|adres)")
 
 def normalise_values(frame: pd.DataFrame, layer: Any, *, department: str | None = None,
                      aliases: dict[str, dict[str, str]] | None = None,
-                     codes: dict[str, list[str]] | None = None
+                     codes: dict[str, list[str]] | None = None, streets: bool = True
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Normalise the values of code-list and street fields; return the frame and one
     warning per changed value (``VALUE_NORMALISED``: "Emek Mahallesi" -> "Emek", "KONUT" ->
     "Konut", "Atatürk Cad." -> "Atatürk Cadde"; ``VALUE_ALIAS``: a stored alias applied).
 
     Only distinct values are examined (a file of a million rows has a few hundred).
+    ``streets=False`` leaves street names as written (code-list fields only).
     """
     from etl.validate import _problems, empty_problems
 
@@ -545,7 +547,7 @@ def normalise_values(frame: pd.DataFrame, layer: Any, *, department: str | None 
                 found = matcher.match(value)
                 if found.code is not None and found.code != value:
                     changes[value] = (found.code, found.how)
-        elif STREET_FIELDS.search(name):
+        elif streets and STREET_FIELDS.search(name):
             changes = {}
             for value in pd.unique(series.dropna()):
                 if isinstance(value, str):

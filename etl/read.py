@@ -47,6 +47,9 @@ TURKISH_LETTERS = frozenset("çğıöşüÇĞİÖŞÜ")
 #: Letters that decode from Turkish bytes under the wrong code page.
 IMPLAUSIBLE = frozenset("ýðþÝÐÞ¦¤¬¯±³¹²º¿×÷") | frozenset(chr(c) for c in range(0x80, 0xA0))
 
+#: A sample's WKT values longer than this are not parsed to tell the CRS (one huge polygon
+#: must not cost the suggestion its time; ``--crs`` or a file with a CRS does it then).
+SAMPLE_WKT_CHARS = 200_000
 WKT_COLUMNS = ("wkt", "geom", "geometry", "the_geom", "geometri", "wkb", "wkt_geom",
                "geom_wkt", "geometri_wkt")
 #: Coordinate column pairs by their folded names (:func:`etl.textnorm.field_key`), the
@@ -715,6 +718,17 @@ def _table_geometry(info: SourceInfo, header: list[str], sample: list[list[str]]
         if info.format == "csv":
             check_nesting(max_bracket_depth(info.dataset, b"(", b")"), limits=limits,
                           name=info.original.name)
+        # a WKT column names no CRS either (the XLSX template's is in the layer's zone):
+        # its coordinates tell degrees from TM metres, as a coordinate pair's do
+        at = header.index(wkt)
+        texts = [row[at] for row in sample if at < len(row) and row[at]]
+        if texts and max(len(t) for t in texts) <= SAMPLE_WKT_CHARS:
+            geoms = _parse_wkt_or_wkb(np.array(texts, dtype=object))
+            points = shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
+            if len(points):
+                _assume_crs(info, points[:, 0], points[:, 1], wkt, "")
+                if info.csv_geometry.pop("swap", None):  # WKT is easting first
+                    info.crs, info.crs_assumed = None, None
     elif lon and lat and lon != lat:
         info.csv_geometry = {"lon": lon, "lat": lat}
         position = {c: i for i, c in enumerate(header)}
@@ -743,7 +757,7 @@ def _assume_crs(info: SourceInfo, xs: np.ndarray, ys: np.ndarray, lon: str, lat:
     if not ok.any():
         return
     x, y = float(np.median(xs[ok])), float(np.median(ys[ok]))
-    columns = f"{lon}, {lat}"
+    columns = f"{lon}, {lat}" if lat else lon
     zone = int(settings.KENTCBS_SRID)
     tail = (" If they are in another CRS, send the file again with that CRS (e.g. --crs "
             "EPSG:5254).")

@@ -128,3 +128,34 @@ def quality_scores(*, user: Any, department: str | None = None, layer: str | Non
         for code, n in counted.items():
             score.problems[code] = score.problems.get(code, 0) + n
     return sorted(scores.values(), key=lambda s: (s.month, s.department, s.layer))
+
+
+@dataclass(frozen=True)
+class RuleScore:
+    """How often one rule failed over a set of scores."""
+
+    code: str
+    #: Problems of this rule, summed over the scores.
+    problems: int
+    #: Problems per 1,000 features read in those scores.
+    per_thousand: float
+
+
+def failing_rules(scores: list[QualityScore], *, limit: int | None = None) -> list[RuleScore]:
+    """The rules that fail most over ``scores`` (most problems first, then by code).
+
+    Examples
+    --------
+    >>> a = QualityScore("fen", "bina", date(2026, 12, 1), 1, 10, 8, {"RANGE": 2})
+    >>> b = QualityScore("fen", "yol", date(2026, 12, 1), 1, 30, 30, {"RANGE": 1, "TYPE": 1})
+    >>> [(r.code, r.problems, round(r.per_thousand, 1)) for r in failing_rules([a, b])]
+    [('RANGE', 3, 75.0), ('TYPE', 1, 25.0)]
+    """
+    features = sum(score.features for score in scores)
+    totals: dict[str, int] = defaultdict(int)
+    for score in scores:
+        for code, n in score.problems.items():
+            totals[code] += n
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [RuleScore(code, n, 1000.0 * n / features if features else 0.0)
+            for code, n in ranked]

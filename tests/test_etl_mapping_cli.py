@@ -105,8 +105,9 @@ def test_auto_map_uses_the_saved_mapping(env, tmp_path: Path) -> None:
 
 def test_neighbourhood_file_name_column_with_mahallesi(env, tmp_path: Path) -> None:
     """The municipal neighbourhood file of the issue (``name`` = "X Mahallesi"): every
-    feature validates once mapped. The layer is kept in KentCBS (model-backed), so it is
-    checked as a dry run."""
+    feature is mapped and loaded into the neighbourhoods under its official name."""
+    from gis_core.models import Neighbourhood
+
     names = neighbourhoods()[:5]
     path = tmp_path / "mahalleler.gpkg"
     gpd.GeoDataFrame({"name": [f"{n} Mahallesi" for n in names],
@@ -115,9 +116,11 @@ def test_neighbourhood_file_name_column_with_mahallesi(env, tmp_path: Path) -> N
                                                                  X0 + i * 500 + 400, Y0 + 400)])
                                for i in range(len(names))], crs=5254).to_file(path)
     done = kentcbs("ingest", "mahalle", str(path), "--department", "cbs", "--auto-map",
-                   "--dry-run", env=env)
+                   env=env)
     assert done.returncode == 0, done.stderr
     batch = Batch.objects.get()
     assert (batch.status, batch.count_read, batch.count_loaded, batch.count_rejected) == (
-        "dry_run", len(names), len(names), 0)
+        "loaded", len(names), len(names), 0)
+    stored = dict(Neighbourhood.objects.filter(name__in=names).values_list("name", "uavt_code"))
+    assert stored == {n: str(1000 + i) for i, n in enumerate(names)}
     assert "[VALUE_NORMALISED]" in done.stdout

@@ -127,3 +127,50 @@ def test_the_quality_page_shows_the_scores_and_exports_them(tmp_path):
     clerk = signed_in(member("fen.katip", "fen_isleri", "data_entry"))
     own = clerk.get("/reports/quality/").content.decode()
     assert "fen_isleri" in own and "imar_sehircilik" not in own
+
+
+def test_trend_charts_failing_rules_and_menu_match_the_hand_count(tmp_path):
+    """imar_sehircilik into bina: November 5 read, 4 accepted (80 %); December 10 + 4 read,
+    8 + 4 accepted (12/14 = 85.7 %). fen_isleri: December 2 read, 1 accepted (50 %).
+    Over the 21 features: RANGE 3 times (142.9 per 1,000), BELOW_MIN_AREA once (47.6)."""
+    import re
+
+    from tests.people import signed_in
+
+    nov = send(tmp_path, "nov", range(20, 25), too_high=(21,))
+    dec1 = send(tmp_path, "dec1", range(0, 10), too_high=(2,), tiny=(5,))
+    dec2 = send(tmp_path, "dec2", range(40, 44))
+    fen = send(tmp_path, "fen", range(60, 62), department="fen_isleri", too_high=(61,))
+    in_month(nov, 2026, 11)
+    for batch in (dec1, dec2, fen):
+        in_month(batch, 2026, 12)
+    admin = signed_in(member_of("cbs.admin", ("cbs", "gis_admin")))
+
+    html = admin.get("/reports/quality/?layer=bina").content.decode()
+
+    def columns(department: str) -> list[str]:
+        figure = re.search(rf'<figure class="trend" data-department="{department}" '
+                           rf'data-layer="bina">(.*?)</figure>', html, re.S)
+        assert figure is not None, department
+        return re.findall(r'<rect [^>]*data-value="([^"]+)"', figure.group(1))
+
+    assert columns("imar_sehircilik") == ["80", "85.7"]  # November, then December
+    assert columns("fen_isleri") == ["50"]
+    rules = re.findall(r'<tr data-rule="(\w+)"><td><code>\w+</code></td>'
+                       r'<td class="num">(\d+)</td><td class="num">([\d,]+)</td>', html)
+    assert rules == [("RANGE", "3", "142,9"), ("BELOW_MIN_AREA", "1", "47,6")]
+    chart = re.search(r'<div id="rules-chart">(.*?)</div>', html, re.S).group(1)
+    assert re.findall(r'data-value="([^"]+)"', chart) == ["142.9", "47.6"]
+    assert 'id="nav-quality"' in html  # the GIS unit's menu entry
+    # the department filter: one department's report card, its rules only
+    card = admin.get("/reports/quality/?department=fen_isleri").content.decode()
+    assert 'id="report-card"' in card
+    assert re.findall(r'<tr data-rule="(\w+)">', card) == ["RANGE"]
+    assert 'data-department="imar_sehircilik"' not in card
+    # a clerk: their own report card without asking, no menu entry for the whole page
+    clerk = signed_in(member("fen.katip2", "fen_isleri", "data_entry"))
+    own = clerk.get("/reports/quality/").content.decode()
+    assert 'id="report-card"' in own and 'id="nav-quality"' not in own
+    assert re.findall(r'<figure class="trend" data-department="(\w+)"', own) == ["fen_isleri"]
+    manager = signed_in(member("park.mudur", "park_bahceler", "manager"))
+    assert 'id="nav-quality"' in manager.get("/").content.decode()

@@ -37,6 +37,13 @@ def frame(request: HttpRequest) -> dict[str, Any]:
             _entry(request, "nav-upload", reverse("web:upload"), _("Upload data"))]
     if may_see_dashboard(user):
         menu.append(_entry(request, "nav-dashboard", reverse("web:dashboard"), _("Dashboard")))
+    from web.views_quality import sees_every_department
+
+    quality = reverse("web:quality")
+    if request.path.startswith(quality):
+        menu[2]["active"] = False  # the quality page is under /reports/, not one of them
+    if sees_every_department(user):
+        menu.append(_entry(request, "nav-quality", quality, _("Data quality")))
     allowed = set(menu_for(user))
     groups = []
     for spec in discover():

@@ -7,8 +7,10 @@ those who may see them, uploads are offered and accepted only for editable layer
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth.decorators import login_required
@@ -93,8 +95,17 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch, layer = _batch_or_404(request, pk)
     see = reports.may_see_rejected(user=request.user, batch=batch, layer=layer)
     data = reports.read_report(batch, with_problems=see)
-    problems = Paginator(data.problems, reports.PROBLEMS_PER_PAGE).get_page(
-        request.GET.get("page"))
+    # the problem table's filters: only a rule or a field the report has is a filter
+    rule_choices = sorted({str(p.get("code")) for p in data.problems if p.get("code")})
+    field_choices = sorted({str(p.get("field")) for p in data.problems if p.get("field")})
+    rule = request.GET.get("rule", "").strip()
+    rule = rule if rule in rule_choices else ""
+    field = request.GET.get("field", "").strip()
+    field = field if field in field_choices else ""
+    shown = [p for p in data.problems if (not rule or p.get("code") == rule)
+             and (not field or p.get("field") == field)]
+    problems = Paginator(shown, reports.PROBLEMS_PER_PAGE).get_page(request.GET.get("page"))
+    filter_query = urlencode({k: v for k, v in (("rule", rule), ("field", field)) if v})
     fmap = reports.error_map(batch) if see else None
     if see and data.problem_count:
         reports.record_rejected_read(user=request.user, batch=batch, layer=layer,
@@ -102,11 +113,15 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "web/reports/detail.html", {
         "batch": batch, "layer": layer, "layer_title": _title(layer), "see": see,
         "data": data, "problems": problems, "map": fmap,
+        "rule": rule, "field": field, "rule_choices": rule_choices,
+        "field_choices": field_choices, "filter_query": filter_query,
+        "filtered_rows": len({p.get("row") for p in shown}),
         "status_label": reports.STATUS_LABELS.get(batch.status, batch.status),
         "policy_label": POLICY_LABELS.get(batch.policy, batch.policy),
         "refused": batch.status in (BatchStatusChoices.REFUSED, BatchStatusChoices.FAILED),
         "shift": reports.refused_shift(user=request.user, pk=batch.pk),
         "has_gpkg": see and reports.media_file(batch.report_gpkg) is not None,
+        "map_name_json": json.dumps(fmap.map_name) if fmap is not None else "",
         "undo": undo_panel(user=request.user, batch=batch, layer=layer),
     })
 
