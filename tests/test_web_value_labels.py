@@ -52,8 +52,8 @@ def _client(lang: str) -> Client:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("lang", "degraded", "down"), [("tr", "kısmi kesinti", "kesinti"),
-                                                        ("en", "partial outage", "outage")])
+@pytest.mark.parametrize(("lang", "degraded", "down"), [("tr", "Kısmi kesinti", "Kesinti"),
+                                                        ("en", "Partial outage", "Outage")])
 def test_enum_values_show_their_labels_in_legend_identify_table_and_xlsx(
         statuses: dict[str, Any], lang: str, degraded: str, down: str) -> None:
     client = _client(lang)

@@ -94,7 +94,17 @@ def _choice_labels(layer: Any, source_path: str, lang: str) -> dict[str, str]:
     except (LookupError, FieldDoesNotExist, AttributeError):
         return {}
     with translation.override(lang):
-        return {str(value): str(text) for value, text in (field.flatchoices or [])}
+        return {str(value): _capfirst(str(text), lang) for value, text in
+                (field.flatchoices or [])}
+
+
+def _capfirst(text: str, lang: str) -> str:
+    """The first letter upper case, as legend lines are ("kısmi kesinti" -> "Kısmi kesinti");
+    Turkish dotted i becomes İ."""
+    if not text:
+        return text
+    first = "İ" if lang == "tr" and text[0] == "i" else text[0].upper()
+    return first + text[1:]
 
 
 def value_labels(layer: Any, name: str, *, lang: str) -> dict[str, str]:
