@@ -116,7 +116,9 @@ def value_labels(layer: Any, name: str, *, lang: str) -> dict[str, str]:
     """
     fdef = layer.field(name)
     if fdef.codelist:
-        return _code_labels(fdef.codelist, lang)
+        # A list whose words are its codes (the neighbourhood names) needs no words.
+        return {code: text for code, text in _code_labels(fdef.codelist, lang).items()
+                if text != code}
     if fdef.enum is not None and layer.is_model_backed:
         labels = _choice_labels(layer, fdef.source_path, lang)
         return {str(v): labels[str(v)] for v in fdef.enum if str(v) in labels}
