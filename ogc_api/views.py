@@ -434,8 +434,8 @@ def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse
         known = {f.name for f in view.layer.fields}
         unknown = [n for n in asked if n not in known]
         if unknown:
-            return _error(400, "InvalidParameterValue",
-                          f"unknown properties: {', '.join(unknown)}")
+            return _error(400, "InvalidParameterValue", "unknown properties: {names}",
+                          names=", ".join(unknown))
         fields = [n for n in view.fields if n in asked]
     if z > tiles.MAX_ZOOM or x >= 2**z or y >= 2**z:
         return _error(400, "InvalidParameterValue", "tile outside the tile matrix set")

@@ -122,3 +122,5 @@ def test_the_viewer_asks_tiles_for_its_styling_fields_only(statuses: dict[str, A
     assert props("?properties=") == [{}] * len(full)
     bad = client.get(url + "?properties=nosuchfield")
     assert bad.status_code == 400
+    assert bad.json()["description"] == ("bilinmeyen öznitelikler: nosuchfield / "
+                                         "unknown properties: nosuchfield")
