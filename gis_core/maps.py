@@ -14,8 +14,8 @@ from typing import Any, cast
 
 import folium
 from branca.element import Element, Figure, MacroElement
-from jinja2 import Template
 from django.templatetags.static import static
+from jinja2 import Template
 
 
 class MetricScale(MacroElement):
