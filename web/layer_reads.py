@@ -116,9 +116,7 @@ def value_labels(layer: Any, name: str, *, lang: str) -> dict[str, str]:
     """
     fdef = layer.field(name)
     if fdef.codelist:
-        # A list whose words are its codes (the neighbourhood names) needs no words.
-        return {code: text for code, text in _code_labels(fdef.codelist, lang).items()
-                if text != code}
+        return _code_labels(fdef.codelist, lang)
     if fdef.enum is not None and layer.is_model_backed:
         labels = _choice_labels(layer, fdef.source_path, lang)
         return {str(v): labels[str(v)] for v in fdef.enum if str(v) in labels}

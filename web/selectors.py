@@ -225,7 +225,10 @@ def map_layers(*, layers: list[Any], lang: str = "tr", user: Any = None
                     "label": layer.style.label if layer.style.label in shown else None,
                     "fields": [{"name": name, "title": layer.field(name).title.text(lang),
                                 "type": layer.field(name).type,
-                                "labels": value_labels(layer, name, lang=lang)}
+                                # A list whose words are its codes (neighbourhood names)
+                                # needs no words in the page.
+                                "labels": {code: text for code, text in value_labels(
+                                    layer, name, lang=lang).items() if text != code}}
                                for name in shown]})
     return out
 
