@@ -13,17 +13,29 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import folium
-from branca.element import Element, Figure
+from branca.element import Element, Figure, MacroElement
 from django.templatetags.static import static
+from jinja2 import Template
+
+
+class MetricScale(MacroElement):
+    """Leaflet's scale bar in metres only (folium's ``control_scale`` adds feet and miles)."""
+
+    _template = Template("{% macro script(this, kwargs) %}L.control.scale({imperial: false})"
+                         ".addTo({{ this._parent.get_name() }});{% endmacro %}")
 
 
 class OfflineMap(folium.Map):
-    """A folium map whose Leaflet comes from the app's static files."""
+    """A folium map whose Leaflet comes from the app's static files; its scale bar (when
+    ``control_scale``) in metres only."""
 
     default_js = [("leaflet", "leaflet/leaflet.js")]
     default_css = [("leaflet_css", "leaflet/leaflet.css")]
 
     def render(self, **kwargs: Any) -> Any:
+        if self.control_scale:
+            self.control_scale = False
+            self.add_child(MetricScale())
         self.default_js = [(name, static(path)) for name, path in type(self).default_js]
         self.default_css = [(name, static(path)) for name, path in type(self).default_css]
         return super().render(**kwargs)

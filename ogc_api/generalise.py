@@ -60,6 +60,23 @@ END $$;
 """  # the schema is SCHEMA
 
 
+#: The occupied cells, closed (dilated, then eroded, by a 2x2 cell square): a row or
+#: column of empty cells between built-up ones is filled. Without it a regular street grid
+#: whose spacing is near the cell size draws as a sieve of one-cell holes (measured at
+#: zoom 15 over 20 m plots: 113 KB of outlines for one view, slower to draw than the
+#: footprints); the outline keeps its place (a closing neither grows nor shifts a block
+#: of two cells or more).
+_CLOSED_CELLS = sql.SQL("""
+    SELECT i - di AS i, j - dj AS j
+      FROM (SELECT DISTINCT i + di AS i, j + dj AS j
+              FROM (SELECT DISTINCT floor((x + %(hw)s) / %(c)s)::bigint AS i,
+                                    floor((%(hw)s - y) / %(c)s)::bigint AS j
+                      FROM kentcbs_gen_points) AS occupied,
+                   (VALUES (0, 0), (1, 0), (0, 1), (1, 1)) AS grow(di, dj)) AS dilated,
+           (VALUES (0, 0), (1, 0), (0, 1), (1, 1)) AS shrink(di, dj)
+     GROUP BY 1, 2 HAVING count(*) = 4""")
+
+
 def applies(layer: LayerDefinition, rows: str | None) -> bool:
     """Whether ``layer`` gets generalised tiles (a table-backed polygon layer, all rows)."""
     return (rows is None and not layer.is_model_backed and "Polygon" in layer.geometry_type
@@ -132,12 +149,9 @@ def build(layer: LayerDefinition, *, force: bool = True, wait: bool = True) -> i
                           FROM (SELECT j, min(i) AS i0, max(i) AS i1
                                   FROM (SELECT i, j, i - row_number() OVER
                                                (PARTITION BY j, i / %(per)s ORDER BY i) AS run
-                                          FROM (SELECT DISTINCT
-                                                       floor((x + %(hw)s) / %(c)s)::bigint AS i,
-                                                       floor((%(hw)s - y) / %(c)s)::bigint AS j
-                                                  FROM kentcbs_gen_points) AS cells) AS runs
+                                          FROM ({closed}) AS cells) AS runs
                                  GROUP BY j, i / %(per)s, run) AS rects) AS tiles
-                 GROUP BY tx, ty""").format(s=sql.Identifier(SCHEMA)),
+                 GROUP BY tx, ty""").format(s=sql.Identifier(SCHEMA), closed=_CLOSED_CELLS),
                 {"source": source, "z": z, "per": per_tile, "hw": HALF_WORLD, "c": cell})
         cursor.execute(sql.SQL(
             "INSERT INTO {}.state (source, stale, built) VALUES (%s, false, now()) "

@@ -418,12 +418,25 @@ def tileset(call: Call, collection_id: str) -> HttpResponse:
     return HttpResponse(json.dumps(_tileset(call, view), ensure_ascii=False), content_type=JSON)
 
 
-@gate(params=frozenset({"f"}), documents=False)
+@gate(params=frozenset({"f", "properties"}), documents=False)
 def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse:
     view = call.view(collection_id)
     query_string = call.request.META.get("QUERY_STRING")
     if query_string and call.request.GET.get("f", "mvt") != "mvt":
         return _error(400, "InvalidParameterValue", "f must be mvt")
+    fields = list(view.fields)
+    if "properties" in call.request.GET:
+        # Only these attributes in the tile (OGC API - Features Part 6's ``properties``):
+        # a viewer that identifies features on the server asks for its styling fields only,
+        # and a tile of footprints shrinks to geometry and id. Empty: id only.
+        # A field the caller may not see is left out, as from the items.
+        asked = [n for n in call.request.GET["properties"].split(",") if n]
+        known = {f.name for f in view.layer.fields}
+        unknown = [n for n in asked if n not in known]
+        if unknown:
+            return _error(400, "InvalidParameterValue", "unknown properties: {names}",
+                          names=", ".join(unknown))
+        fields = [n for n in view.fields if n in asked]
     if z > tiles.MAX_ZOOM or x >= 2**z or y >= 2**z:
         return _error(400, "InvalidParameterValue", "tile outside the tile matrix set")
     generalised = z < tiles.min_zoom(view.layer)
@@ -434,7 +447,7 @@ def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse
     if generalised:  # the built-up outline of a dense polygon layer (ogc_api.generalise)
         data = generalise.render_tile(view.layer, z, x, y)
     else:
-        data = tiles.render_tile(view.layer, list(view.fields), z, x, y, rows=view.rows)
+        data = tiles.render_tile(view.layer, fields, z, x, y, rows=view.rows)
     response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
     response["Cache-Control"] = "private, max-age=60"
     return response

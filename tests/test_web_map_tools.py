@@ -517,6 +517,28 @@ def test_dense_polygon_layer_is_drawn_generalised_below_its_detail_zoom(town, tm
 
 
 @pytest.mark.django_db
+def test_outlines_of_a_regular_grid_have_no_one_cell_holes(town, tmp_path) -> None:
+    """A 20 m plot grid near the cell size (about 15 m at zoom 15) draws as solid blocks,
+    not as a sieve: the occupied cells are closed before they become outlines."""
+    from layers.registry import registry
+    from ogc_api import generalise
+
+    lon, lat = town["park"]
+    _footprints(tmp_path, "grid.geojson", lon, lat, 900, 7_300_000_000)  # 30 x 30 plots
+    layer = registry.get("bina")
+    generalise.build(layer)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT z, sum(ST_NumInteriorRings(d.geom)), count(*) FROM kentcbs_gen.outline o, "
+            "ST_Dump(o.geom) AS d WHERE source = 'cbs.bina' AND z IN (13, 14, 15) GROUP BY z")
+        rows = {z: (holes, parts) for z, holes, parts in cursor.fetchall()}
+    assert set(rows) == {13, 14, 15}
+    for z, (holes, parts) in rows.items():
+        # One block (split only where it crosses a tile edge), and no holes in it.
+        assert holes == 0 and parts <= 4, (z, holes, parts)
+
+
+@pytest.mark.django_db
 def test_map_centres_come_from_the_boundary_longitude_first() -> None:
     """Every folium map opens on the municipality's boundary, (lon, lat) never swapped."""
     from django.contrib.gis.geos import MultiPolygon, Point, Polygon

@@ -51,9 +51,12 @@ def bar_chart(rows: Sequence[Row], *, title: str, colour: str = "#1f4e79",
     for index, (label, value, url) in enumerate(rows):
         y = top + index * (bar + gap)
         length = max(0.0, value * scale)
-        text = escape(label if len(label) <= 22 else label[:21] + "…")
+        # About 6.8 px a letter at 12 px: 20 letters fit the 144 px before the bar (a longer
+        # name was cut at its start); the whole name is the row's tooltip.
+        text = escape(label if len(label) <= 20 else label[:19].rstrip() + "…")
         parts.append(
-            f'<a href="{escape(url)}"><text x="{label_width - 6}" y="{y + bar - 5}" '
+            f'<a href="{escape(url)}"><title>{escape(label)}: {_shown(value)}</title>'
+            f'<text x="{label_width - 6}" y="{y + bar - 5}" '
             f'text-anchor="end" font-size="12" fill="#222">{text}</text>'
             f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar}" '
             f'fill="{colour}" data-value="{_number(value)}"/>'

@@ -23,7 +23,7 @@ from psycopg2 import sql
 
 from ogc_api.config import LayerView
 from ogc_api.query import ParameterError, parse_items, where_clause
-from web.layer_reads import export_rows
+from web.layer_reads import export_rows, value_labels
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -59,6 +59,16 @@ def _cell(value: Any) -> Any:
     if isinstance(value, memoryview):
         return bytes(value)
     return value
+
+
+def _sheet_cell(value: Any) -> Any:
+    """A value as Excel takes it: a timezone-aware time becomes local wall-clock time
+    (Excel has no time zones; openpyxl refuses aware datetimes)."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        from django.utils import timezone
+
+        return timezone.localtime(value).replace(tzinfo=None)
+    return _cell(value)
 
 
 def _wkt(chunk: list[tuple[Any, ...]]) -> list[str]:
@@ -99,9 +109,15 @@ def write_xlsx(view: LayerView, where: sql.Composable, *, lang: str) -> str:
     layer = view.layer
     sheet.append([layer.id_column, *(layer.field(name).title.text(lang) for name in view.fields),
                   f"WKT (EPSG:{layer.srid})"])
+    # A spreadsheet is read by people: stored codes become their words (code lists,
+    # enums); CSV and GeoPackage keep the codes, so they load back unchanged.
+    words = [value_labels(layer, name, lang=lang) for name in view.fields]
     for chunk in export_rows(view, where):
         for row, wkt in zip(chunk, _wkt(chunk), strict=True):
-            sheet.append([*(_cell(v) for v in row[:-1]), wkt[:32_000]])
+            cells = [_cell(row[0]), *(w.get(str(v), v) if w and v is not None
+                                      else _sheet_cell(v)
+                                      for w, v in zip(words, row[1:-1], strict=True))]
+            sheet.append([*cells, wkt[:32_000]])
     book.save(path)
     return path
 

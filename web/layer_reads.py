@@ -62,18 +62,66 @@ class FieldInfo:
     title: str
     type: str
     codelist: str | None
+    #: Words for the field's stored values (code list or enum), empty when it has none.
+    labels: dict[str, str]
 
 
 def field_infos(view: LayerView, *, lang: str) -> list[FieldInfo]:
     """The fields ``view`` shows (personal ones only to those allowed), with titles."""
     layer = view.layer
     return [FieldInfo(name, layer.field(name).title.text(lang), layer.field(name).type,
-                      layer.field(name).codelist) for name in view.fields]
+                      layer.field(name).codelist, value_labels(layer, name, lang=lang))
+            for name in view.fields]
 
 
 def _code_labels(name: str, lang: str) -> dict[str, str]:
     return {entry.code: (entry.label_en if lang == "en" else entry.label_tr)
             for entry in codelist(name)}
+
+
+def _choice_labels(layer: Any, source_path: str, lang: str) -> dict[str, str]:
+    """The ``choices`` of the model field behind a model-backed layer's column, in ``lang``."""
+    from django.core.exceptions import FieldDoesNotExist
+    from django.utils import translation
+
+    from layers.views import resolve_model
+
+    try:
+        model = resolve_model(layer)
+        parts = source_path.split(".")
+        for part in parts[:-1]:
+            model = model._meta.get_field(part).related_model
+        field = model._meta.get_field(parts[-1])
+    except (LookupError, FieldDoesNotExist, AttributeError):
+        return {}
+    with translation.override(lang):
+        return {str(value): _capfirst(str(text), lang) for value, text in
+                (field.flatchoices or [])}
+
+
+def _capfirst(text: str, lang: str) -> str:
+    """The first letter upper case, as legend lines are ("kısmi kesinti" -> "Kısmi kesinti");
+    Turkish dotted i becomes İ."""
+    if not text:
+        return text
+    first = "İ" if lang == "tr" and text[0] == "i" else text[0].upper()
+    return first + text[1:]
+
+
+def value_labels(layer: Any, name: str, *, lang: str) -> dict[str, str]:
+    """Words for the stored values of field ``name`` of ``layer`` in ``lang``.
+
+    From the field's code list; for an ``enum`` of a model-backed layer, from the model
+    field's ``choices`` (their translations). A value without a word keeps its own text.
+    Used by the legend, identify, the attribute table and the XLSX export alike.
+    """
+    fdef = layer.field(name)
+    if fdef.codelist:
+        return _code_labels(fdef.codelist, lang)
+    if fdef.enum is not None and layer.is_model_backed:
+        labels = _choice_labels(layer, fdef.source_path, lang)
+        return {str(v): labels[str(v)] for v in fdef.enum if str(v) in labels}
+    return {}
 
 
 def audit(*, user: Any, view: LayerView, path: str, query: str, bbox: str = "",
@@ -144,14 +192,13 @@ def _identify_layer(view: LayerView, *, lon: float, lat: float, tolerance: float
     with reader().cursor() as cursor:  # the replica when configured
         cursor.execute(statement)
         rows = cursor.fetchall()
-    labels = {f.codelist: _code_labels(f.codelist, lang) for f in infos if f.codelist}
     features = []
     for row in rows:
         values = row[1:-1]
         fields = []
         for info, value in zip(infos, values, strict=True):
             shown = _json_value(value)
-            text = labels.get(info.codelist or "", {}).get(str(value), None) if value else None
+            text = info.labels.get(str(value)) if value is not None else None
             fields.append({"name": info.name, "title": info.title, "value": shown,
                            **({"label": text} if text else {})})
         features.append({"id": _json_value(row[0]),

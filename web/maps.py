@@ -152,7 +152,11 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
         }
         # Added to the map by map.js once the first view is set (the permalink's view,
         # else this one): a layer added here would fetch this view's tiles first.
-        grid = OfflineVectorGrid(tile_url(layer), name=layer.code, options=options,
+        # Identify asks the server, so a tile carries only what the style reads: the
+        # rules' fields (a million footprints' tiles shrink to geometry and id).
+        styled = sorted({rule.field for rule in layer.style.rules})
+        url = f"{tile_url(layer)}?properties={','.join(styled)}"
+        grid = OfflineVectorGrid(url, name=layer.code, options=options,
                                  show=False, control=False)
         grid.add_to(fmap)
         names[layer.code] = grid.get_name()

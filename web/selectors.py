@@ -191,19 +191,18 @@ def search(*, user: Any, query: str) -> list[dict[str, Any]]:
 
 def legend_entries(layer: Any, *, lang: str) -> list[dict[str, Any]]:
     """Legend lines of a layer: its own style, then one line per style rule."""
+    from web.layer_reads import value_labels
     from web.maps import path_style, rule_styles
 
     base = path_style(layer)
     entries = [{"label": layer.title.text(lang), "style": base}]
-    field_codelists = {f.name: f.codelist for f in layer.fields if f.codelist}
-    labels: dict[str, dict[str, tuple[str, str]]] = {}
+    words: dict[str, dict[str, str]] = {}
     for rule in rule_styles(layer):
-        list_name = field_codelists.get(rule["field"])
-        if list_name and list_name not in labels:
-            labels[list_name] = _labels(list_name)
-        tr, en = labels.get(list_name or "", {}).get(rule["value"], (rule["value"],) * 2)
-        entries.append({"label": en if lang == "en" else tr, "style": {**base, **rule["style"]},
-                        "rule": True})
+        field = rule["field"]
+        if field not in words:
+            words[field] = value_labels(layer, field, lang=lang)
+        entries.append({"label": words[field].get(rule["value"], rule["value"]),
+                        "style": {**base, **rule["style"]}, "rule": True})
     return entries
 
 
@@ -214,6 +213,7 @@ def map_layers(*, layers: list[Any], lang: str = "tr", user: Any = None
     for the map page and its attribute tables."""
     from layers.access import visible_fields
     from ogc_api.generalise import lowest_zoom as min_zoom
+    from web.layer_reads import value_labels
 
     out = []
     for layer in layers:
@@ -224,7 +224,12 @@ def map_layers(*, layers: list[Any], lang: str = "tr", user: Any = None
                     "legend": legend_entries(layer, lang=lang),
                     "label": layer.style.label if layer.style.label in shown else None,
                     "fields": [{"name": name, "title": layer.field(name).title.text(lang),
-                                "type": layer.field(name).type} for name in shown]})
+                                "type": layer.field(name).type,
+                                # A list whose words are its codes (neighbourhood names)
+                                # needs no words in the page.
+                                "labels": {code: text for code, text in value_labels(
+                                    layer, name, lang=lang).items() if text != code}}
+                               for name in shown]})
     return out
 
 

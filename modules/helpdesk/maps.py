@@ -6,10 +6,13 @@ import json
 from collections.abc import Sequence
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from gis_core.maps import OfflineMap, RenderedMap, add_features, location, popup, render_parts
 from modules.helpdesk.statistics import BuildingLoad
 
+#: Outline of a building with open tickets past their resolution due time.
+OVERDUE_COLOUR = "#d7191c"
 #: Sequential shades (light to dark) for ticket load classes.
 SHADES = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 
@@ -36,19 +39,26 @@ def load_map(loads: Sequence[BuildingLoad], *, centre: tuple[float, float]) -> R
         geometry = json.loads(load.geojson)
         new_url = reverse("helpdesk:ticket_new") + f"?building={load.building_id}"
         page_url = reverse("helpdesk:building", args=[load.building_id])
+        lines = [(_("Tickets: %(tickets)s, open: %(open)s") % {
+            "tickets": load.tickets, "open": load.open}, "")]
+        tooltip = f"{load.code}: {load.tickets}"
+        if load.overdue:
+            past_due = _("Past due: %(count)s") % {"count": load.overdue}
+            lines.append((past_due, "overdue"))
+            tooltip += f" · {past_due}"
         features.append({"type": "Feature", "geometry": geometry, "properties": {
-            "code": load.code, "tickets": load.tickets,
-            "colour": shade(load.tickets, maximum),
-            "tooltip": f"{load.code}: {load.tickets}",
-            "popup": popup(f"{load.name} ({load.code})",
-                           [(f"Talep: {load.tickets} — açık: {load.open}", "")],
-                           [("Arıza / talep bildir", new_url, "helpdesk-new"),
-                            ("Bina sayfası", page_url, "")])}})
+            "code": load.code, "tickets": load.tickets, "overdue": load.overdue,
+            "colour": shade(load.tickets, maximum), "tooltip": tooltip,
+            "popup": popup(f"{load.name} ({load.code})", lines,
+                           [(_("Report a fault or a request"), new_url, "helpdesk-new"),
+                            (_("Building page"), page_url, "")])}})
         bounds.extend(_corners(geometry))
     if features:
+        # Past-due tickets: a thick red outline, as the lists' red badge.
         add_features(fmap, features, name="helpdesk_load", style=lambda f: {
-            "color": "#555555", "weight": 1, "fillColor": f["properties"]["colour"],
-            "fillOpacity": 0.8})
+            "color": OVERDUE_COLOUR if f["properties"]["overdue"] else "#555555",
+            "weight": 4 if f["properties"]["overdue"] else 1,
+            "fillColor": f["properties"]["colour"], "fillOpacity": 0.8})
     refit = ""
     if bounds:
         lats = [p[0] for p in bounds]

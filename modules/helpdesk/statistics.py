@@ -230,6 +230,8 @@ class BuildingLoad:
     tickets: int
     open: int
     geojson: str
+    #: Open tickets past their resolution due time (flagged on the map).
+    overdue: int = 0
 
 
 def building_load(*, user: Any, date_from: dt.date | None = None,
@@ -242,11 +244,13 @@ def building_load(*, user: Any, date_from: dt.date | None = None,
         visible = cursor.mogrify(visible_sql, visible_params).decode()
         cursor.execute(f"""
             SELECT b.id, b.code, b.name, COALESCE(c.tickets, 0), COALESCE(c.open, 0),
-                   ST_AsGeoJSON(ST_Transform(b.footprint, 4326), 7)
+                   ST_AsGeoJSON(ST_Transform(b.footprint, 4326), 7), COALESCE(c.overdue, 0)
             FROM {tables['building']} b
             LEFT JOIN (
                 SELECT t.building_id, count(*) AS tickets,
-                       count(*) FILTER (WHERE t.status NOT IN ('resolved', 'closed')) AS open
+                       count(*) FILTER (WHERE t.status NOT IN ('resolved', 'closed')) AS open,
+                       count(*) FILTER (WHERE t.status NOT IN ('resolved', 'closed')
+                                        AND t.resolution_due_at < now()) AS overdue
                 FROM {tables['ticket']} t
                 WHERE t.id IN ({visible.replace('%', '%%')}) {period_sql}
                 GROUP BY t.building_id) c ON c.building_id = b.id

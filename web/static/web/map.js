@@ -109,7 +109,8 @@
       var url = "/map/building-at.json?lon=" + ev.latlng.lng.toFixed(7) + "&lat=" + ev.latlng.lat.toFixed(7);
       fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); }).then(function (d) {
         if (d.id) { showBuilding(d.id, false); }
-        else { document.getElementById("detail").textContent = t.no_building; }
+        /* No building here: identify (map_tools.js) already lists what is under the cursor. */
+        else { document.getElementById("detail").textContent = ""; }
       });
     });
     if (cfg.building) { showBuilding(cfg.building, true); }

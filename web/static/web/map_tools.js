@@ -211,6 +211,15 @@
     (OPS[field ? field.type : "string"] || OPS.string).forEach(function (op) {
       ops.appendChild(el("option", {value: op}, op === "LIKE" ? t.contains : op));
     });
+    /* A field with words for its values (code list, enum) offers them; the filter sends the code. */
+    var list = document.getElementById("filter-values"); list.textContent = "";
+    var words = field && field.labels ? field.labels : {};
+    Object.keys(words).forEach(function (code) { list.appendChild(el("option", {value: words[code]})); });
+  }
+  function codeOf(field, value) {
+    var words = field.labels || {}, folded = value.toLocaleLowerCase(cfg.lang === "en" ? "en" : "tr");
+    var hit = Object.keys(words).filter(function (code) { return words[code].toLocaleLowerCase(cfg.lang === "en" ? "en" : "tr") === folded; })[0];
+    return hit !== undefined ? hit : value;
   }
   document.getElementById("filter-field").addEventListener("change", fillOps);
   function exportQuery() { var f = cql(); return f ? "?filter=" + encodeURIComponent(f) : ""; }
@@ -220,7 +229,7 @@
       (table.sort ? "&sortby=" + encodeURIComponent(table.sort) : "") + (f ? "&filter=" + encodeURIComponent(f) : "");
     ["csv", "xlsx", "gpkg"].forEach(function (fmt) { document.getElementById("export-" + fmt).href = url(urls["export"], code, fmt) + exportQuery(); });
     var list = document.getElementById("filter-list"); list.textContent = "";
-    table.filters.forEach(function (flt) { list.appendChild(el("span", {"class": "chip"}, flt.title + " " + (flt.op === "LIKE" ? t.contains : flt.op) + " " + flt.value)); });
+    table.filters.forEach(function (flt) { list.appendChild(el("span", {"class": "chip"}, flt.title + " " + (flt.op === "LIKE" ? t.contains : flt.op) + " " + (flt.shown || flt.value))); });
     document.getElementById("table-count").textContent = t.loading;
     return fetch(url(urls.items, code) + q, {credentials: "same-origin", headers: {Accept: "application/geo+json"}})
       .then(function (r) { return r.json().then(function (d) { return {ok: r.ok, d: d}; }); })
@@ -240,7 +249,10 @@
         head.appendChild(tr);
         d.features.forEach(function (feat) {
           var row = el("tr", {"data-id": String(feat.id)});
-          fields.forEach(function (fld) { row.appendChild(el("td", {}, shown(feat.properties[fld.name]))); });
+          fields.forEach(function (fld) {
+            var value = feat.properties[fld.name], word = fld.labels && value !== null && value !== undefined ? fld.labels[String(value)] : null;
+            row.appendChild(el("td", {"data-value": value === null || value === undefined ? "" : String(value)}, shown(value, word ? {label: word} : null)));
+          });
           row.addEventListener("click", function () { select(code, feat.id, feat.geometry, true); });
           body.appendChild(row);
         });
@@ -264,7 +276,8 @@
     var name = document.getElementById("filter-field").value, value = document.getElementById("filter-value").value;
     var field = fieldsOf(table.code).filter(function (f) { return f.name === name; })[0];
     if (!field || value === "") { return; }
-    table.filters.push({field: name, title: field.title, type: field.type, op: document.getElementById("filter-op").value, value: value});
+    var op = document.getElementById("filter-op").value, code = op === "LIKE" ? value : codeOf(field, value);
+    table.filters.push({field: name, title: field.title, type: field.type, op: op, value: code, shown: value});
     table.offset = 0; loadTable();
   });
   window.kentcbsOpenTable = openTable;
