@@ -33,8 +33,12 @@ from gis_core.modules import ReportTable
 
 #: Dotted paths of ``producer(*, year) -> list[tuple[kind, name, renewed_on, valid_until]]``
 #: giving the licences, domains, certificates and e-signature cards renewed in ``year``.
-#: The registers that keep them (licences.py ...) are listed here when they are merged.
-RENEWAL_PRODUCERS: tuple[str, ...] = ()
+#: See :mod:`modules.registers.renewals` for what counts as a renewal.
+RENEWAL_PRODUCERS: tuple[str, ...] = (
+    "modules.registers.renewals.licences",
+    "modules.registers.renewals.domains",
+    "modules.registers.renewals.esign_cards",
+)
 
 #: Age bands of the assets (years since the purchase date, at the year's end).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
