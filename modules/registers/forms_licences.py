@@ -43,9 +43,9 @@ class LicenceForm(forms.ModelForm):
 
 
 class AssignForm(forms.Form):
-    asset = forms.CharField(label=_("device inventory number"),
+    asset = forms.CharField(label=_("Device inventory number"),
                             max_length=40, required=False)
-    username = forms.CharField(label=_("user name"), max_length=150,
+    username = forms.CharField(label=_("User name"), max_length=150,
                                required=False)
 
 
@@ -62,7 +62,7 @@ class DomainForm(forms.ModelForm):
 
 
 class CertificateForm(forms.ModelForm):
-    pem = forms.FileField(label=_("certificate file (PEM/DER; fills the fields)"),
+    pem = forms.FileField(label=_("Certificate file (PEM/DER; fills the fields)"),
                           required=False)
 
     class Meta:

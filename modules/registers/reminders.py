@@ -26,7 +26,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from modules.registers.reminder_items import ReminderItem
 
@@ -161,7 +161,8 @@ def _remind(*, today: dt.date, sources: Sequence[Source] | None) -> RemindResult
             if not digest.recipients:
                 digest.recipients = recipients(unit)
             if not digest.recipients:
-                digest.error = gettext("no recipients")
+                # stored as the English msgid; the page shows it in the reader's language
+                digest.error = gettext_noop("no recipients")
                 digest.save(update_fields=["recipients", "error"])
                 failed += 1
                 continue
