@@ -58,8 +58,8 @@ def test_an_overdue_line_payment_reaches_its_paying_unit_and_the_map(
     assert set(digests) == {("fen@belediye.bel.tr",)}
     body = digests[("fen@belediye.bel.tr",)]
     # the October instalment (1500 TL, unpaid): overdue for 39 days; the contract end too
-    assert "0222 111 11 11" in body and "31.10.2026" in body and "1500.00 TL" in body
-    assert "hattının 31.10.2026 vadeli 1500.00 TL ödemesi gecikti" in body
+    assert "0222 111 11 11" in body and "31.10.2026" in body and "1500,00 TL" in body
+    assert "hattının 31.10.2026 vadeli 1500,00 TL ödemesi gecikti" in body
     assert "39 gün gecikmiş" in body
     assert "31.01.2027" in body
     digest = ReminderDigest.objects.get(day=TODAY)
@@ -99,7 +99,8 @@ def test_line_payments_on_the_reminders_page_and_the_dashboard(
         page = signed_in(registry.tech).get("/registers/reminders/").content.decode()
         figures = reminders.dashboard_figures(user=registry.tech)
     assert "0222 111 11 11" in page and "0222 222 22 22" in page
-    assert "0222 111 11 11 hattının 31.10.2026 vadeli 1500.00 TL ödemesi gecikti" in page
+    assert "0222 111 11 11 hattının 31.10.2026 vadeli 1500,00 TL ödemesi gecikti" in page
+    assert "31.01.2026 <strong class=\"alert\">312 gündür gecikmiş</strong>" in page
     (figure,) = figures
     assert figure.value == "5 / 9"
     rows = {label: value for label, value, _url in figure.rows}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -41,7 +42,7 @@ class StockCount(models.Model):
 
     def __str__(self) -> str:
         where = f"{self.building.name} / {self.room}" if self.room_id else self.building.name
-        return f"{self.year} sayımı · {where}"
+        return gettext("{year} count · {where}").format(year=self.year, where=where)
 
 
 class CountedItem(models.Model):
@@ -453,7 +454,8 @@ class LineBilling(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subscription}: {self.amount} TL / {self.period_months} ay"
+        return gettext("{line}: {amount} TL every {months} months").format(
+            line=self.subscription, amount=self.amount, months=self.period_months)
 
 
 class LinePayment(models.Model):

@@ -270,6 +270,7 @@ def _page(subscription: Subscription) -> str:
 def _items(*, today: dt.date, horizon: int, contract_horizon: int | None) -> list[ReminderItem]:
     """Unpaid due dates up to ``today + horizon`` (overdue ones included) and contract ends
     within ``contract_horizon`` days (``None``: each plan's own notice)."""
+    from django.utils.formats import number_format
     from django.utils.translation import gettext
 
     items: list[ReminderItem] = []
@@ -283,7 +284,7 @@ def _items(*, today: dt.date, horizon: int, contract_horizon: int | None) -> lis
                 "The {amount} TL instalment of the line {line} is due on {date}")
         items.append(ReminderItem(
             unit=item.department, kind=kind,
-            title=text.format(amount=item.outstanding, line=subscription,
+            title=text.format(amount=number_format(item.outstanding, 2), line=subscription,
                               date=f"{item.due_date:%d.%m.%Y}"),
             due=item.due_date, url=_page(subscription)))
     plans = {billing.subscription_id: billing for billing in _billings()}

@@ -1,4 +1,5 @@
-"""``{{ date|due_words }}``: an expiry in words, in the user's language ("12 days left")."""
+"""``{{ date|due_words }}``: an expiry in words, in the user's language ("12 days left");
+``{{ date|payment_due_words }}``: the same for an instalment ("overdue for 12 days")."""
 
 from __future__ import annotations
 
@@ -28,3 +29,15 @@ def due_words(due: dt.date | None, today: dt.date | None = None) -> SafeString |
     css = "warning" if days <= 60 else "ok"
     return format_html('{} <span class="{}">{}</span>', when, css, ngettext(
         "{days} day left", "{days} days left", days).format(days=days))
+
+
+@register.filter
+def payment_due_words(due: dt.date, today: dt.date | None = None) -> SafeString | str:
+    """An instalment's due date in words: "overdue for 12 days" once past (not "expired")."""
+    today = today or timezone.localdate()
+    days = (today - due).days
+    if days <= 0:
+        return due_words(due, today)
+    return format_html('{} <strong class="alert">{}</strong>', due.strftime("%d.%m.%Y"),
+                       ngettext("overdue for {days} day", "overdue for {days} days",
+                                days).format(days=days))
