@@ -213,4 +213,5 @@ def reminder_page(request: HttpRequest) -> HttpResponse:
         digests = digests.filter(department__code__in=user_access(request.user).departments)
     rows = [(item, item.days_left(today), reminders.kind_word(item.kind)) for item in coming]
     return render(request, "registers/reminders.html", {
-        "today": today, "due_today": due_today, "rows": rows, "digests": digests[:30]})
+        "today": today, "due_today": due_today, "rows": rows, "digests": digests[:30],
+        "it_unit": reminders.it_unit()})
