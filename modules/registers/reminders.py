@@ -2,15 +2,16 @@
 
 Every register that has due dates offers a *source*: ``source(*, today) -> list[ReminderItem]``
 returning the items that should be reminded of on ``today`` (licences, domains, hosting, TLS
-certificates, e-signature cards and KEP accounts here; line payments from
-``modules.registers.payments.due_reminders`` once it is wired into :data:`SOURCES`).
+certificates, e-signature cards and KEP accounts, and line payments
+(``modules.registers.payments.due_reminders``: overdue instalments every day)).
 :func:`remind` groups the items by unit and sends one e-mail per unit (SMTP through
 ``settings.MAILERS``) to the unit's active members; a unit with no unit of its own goes to the
 IT directorate (``KENTCBS_REGISTERS_IT_UNIT``), and so does the digest of a unit none of whose
 members has an e-mail address. Each digest is stored (``ReminderDigest``,
 one per unit and day), so a second run on the same day sends nothing new; a digest whose
 e-mail failed is retried by the next run. ``kentcbs registers remind`` runs it daily (cron or
-a systemd timer); the page ``/registers/reminders/`` shows the same items.
+a systemd timer) and then rebuilds the overdue-lines map (``payments.refresh_overdue_map``);
+the page ``/registers/reminders/`` shows the same items.
 """
 
 from __future__ import annotations
