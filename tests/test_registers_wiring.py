@@ -182,3 +182,24 @@ def test_renewals_in_the_activity_report(registry: Registry) -> None:
     assert renewals(2025) == [("Lisans", "Netcad GIS", "2025-12-20", "2026-12-31")]
     # the holder is personal data: never in the report
     assert "Zeynep" not in repr(renewals(2026))
+
+
+def test_the_map_is_refreshed_even_when_a_digest_cannot_be_sent(
+        registry: Registry, lines: Any, settings: Any) -> None:
+    from gis_core.errors import KentCBSError
+    from modules.registers.models import LineBuildingStatus
+    from tests.conftest import free_port
+    from tests.test_registers_remind import _mailer
+
+    fen = member("fen.mudur", "fen_isleri", "manager")
+    fen.email = "fen@belediye.bel.tr"
+    fen.save()
+    LineBuildingStatus.objects.all().delete()
+    _mailer(settings, free_port())  # nothing listens there
+    with time_machine.travel(_at(TODAY), tick=False), \
+            pytest.raises(KentCBSError) as failed:
+        call_command("registers", "remind", stdout=io.StringIO())
+    assert failed.value.code == "REGISTERS_DIGEST_NOT_SENT"
+    # nothing paid: both buildings have overdue lines (the hall's and the annex's)
+    assert sorted(LineBuildingStatus.objects.values_list("building__code", flat=True)) == [
+        "B001", "B002"]
