@@ -91,6 +91,17 @@ class CountCorrection(models.Model):
     def __str__(self) -> str:
         return f"{self.inventory_number}: {self.action}"
 
+    @property
+    def action_label(self) -> str:
+        """What was done, in the reader's language (``action`` is the stored record, Turkish
+        first, as the count report prints it)."""
+        if self.kind == "misplaced":
+            room = getattr(self.asset, "room", None) if self.asset_id else None
+            return gettext("room corrected: now in {room}").format(room=room or "-")
+        if self.kind == "missing":
+            return gettext("not found: building and room cleared")
+        return gettext("registered as a new asset")
+
 
 class StoreRoom(models.Model):
     """A store room (depo) holding consumables; usually a room of a building."""
