@@ -49,7 +49,8 @@ def test_two_missing_one_extra_one_misplaced_then_corrected(registry: Registry,
         "DB-0001", "DB-0002", "DB-0010", "DB-0013", "YENI-777"]
     # a number without a room is refused with a message, not counted
     page = tech.post(scan, {"number": "DB-0099"}, follow=True)
-    assert "Choose the room you are counting in." in page.content.decode()
+    assert "Sayım yaptığınız odayı seçin." in page.content.decode()
+    assert "Choose the room you are counting in." not in page.content.decode()  # one language
     assert not count.items.filter(inventory_number="DB-0099").exists()
 
     from modules.registers.count_report import count_report
@@ -85,6 +86,17 @@ def test_two_missing_one_extra_one_misplaced_then_corrected(registry: Registry,
     assert found.room == police and found.status == "in_service"
     assert AssetTransition.objects.filter(asset=found, from_status="").exists()
     assert Asset.objects.get(inventory_number="DB-0014").room == office  # in repair: untouched
+
+    # the corrections on the page, in the reader's language only
+    page = tech.get(reverse("registers:count_differences", args=[count.pk])).content.decode()
+    assert "DB-0013: oda düzeltildi: şimdi 101 Fen İşleri Ofisi" in page
+    assert "DB-0011: bulunamadı: bina ve oda kaydı kaldırıldı" in page
+    assert "YENI-777: yeni demirbaş olarak kaydedildi" in page and "room corrected" not in page
+    tech.cookies["django_language"] = "en"
+    page = tech.get(reverse("registers:count_differences", args=[count.pk])).content.decode()
+    assert "DB-0013: room corrected: now in 101 Fen İşleri Ofisi" in page
+    assert "oda düzeltildi" not in page and "bulunamadı" not in page
+    tech.cookies["django_language"] = "tr"
 
     assert differences(count) == []
     after = count_report(count).totals

@@ -33,8 +33,12 @@ from gis_core.modules import ReportTable
 
 #: Dotted paths of ``producer(*, year) -> list[tuple[kind, name, renewed_on, valid_until]]``
 #: giving the licences, domains, certificates and e-signature cards renewed in ``year``.
-#: The registers that keep them (licences.py ...) are listed here when they are merged.
-RENEWAL_PRODUCERS: tuple[str, ...] = ()
+#: See :mod:`modules.registers.renewals` for what counts as a renewal.
+RENEWAL_PRODUCERS: tuple[str, ...] = (
+    "modules.registers.renewals.licences",
+    "modules.registers.renewals.domains",
+    "modules.registers.renewals.esign_cards",
+)
 
 #: Age bands of the assets (years since the purchase date, at the year's end).
 AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
@@ -204,14 +208,20 @@ def upload_table(year: int, *, user: Any) -> ReportTable:
 
 
 def activity_report(*, user: Any, year: int, today: dt.date | None = None) -> ActivityReport:
-    """Every figure of ``year``'s activity report, for ``user`` (a manager or GIS admin)."""
+    """Every figure of ``year``'s activity report, for ``user`` (a manager or GIS admin).
+
+    The tables are the municipality's (Turkish) activity report: their rows are made in
+    Turkish whatever the reader's language (labels of choices, renewal kinds ...)."""
+    from django.utils import translation
+
     from gis_core.modules import report_figures
 
     today = today or timezone.localdate()
     as_of = min(dt.date(year, 12, 31), today)
-    tables = [*asset_tables(year, as_of), *consumable_tables(year), line_payment_table(year),
-              renewal_table(year), upload_table(year, user=user),
-              *report_figures(user=user, year=year)]
+    with translation.override("tr"):
+        tables = [*asset_tables(year, as_of), *consumable_tables(year),
+                  line_payment_table(year), renewal_table(year), upload_table(year, user=user),
+                  *report_figures(user=user, year=year)]
     return ActivityReport(year=year, as_of=as_of, tables=tuple(tables))
 
 
@@ -272,7 +282,7 @@ def report_pdf(report: ActivityReport) -> bytes:
         rows = [[_p(h, styles["head"]) for h in table.columns]]
         rows += [[_p(v, styles["cell"]) for v in row] for row in table.rows]
         if not table.rows:
-            rows.append([_p("Kayıt yok / none", styles["cell"])]
+            rows.append([_p("Kayıt yok", styles["cell"])]
                         + [_p("", styles["cell"])] * (len(table.columns) - 1))
         story.append(_grid(rows, widths))
         if table.note_tr:

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from modules.registers.errors import RegistersError
 from modules.registers.models import Domain, TlsCertificate
@@ -20,7 +21,8 @@ from modules.registers.reminders import ReminderItem, fires_on
 
 def _domain_item(domain: Domain) -> ReminderItem:
     return ReminderItem(unit=domain.department, kind="domain",
-                        title=f"Alan adı / domain: {domain.name} ({domain.registrar})",
+                        title=gettext("Domain name: {name} ({registrar})").format(
+                            name=domain.name, registrar=domain.registrar),
                         due=domain.expires_on,
                         url=reverse("registers:domains") + f"#domain-{domain.pk}")
 
@@ -28,15 +30,16 @@ def _domain_item(domain: Domain) -> ReminderItem:
 def _hosting_item(domain: Domain) -> ReminderItem:
     assert domain.hosting_expires_on is not None
     return ReminderItem(unit=domain.department, kind="hosting",
-                        title=f"Barındırma / hosting: {domain.name} ({domain.hosting_provider})",
+                        title=gettext("Hosting: {name} ({provider})").format(
+                            name=domain.name, provider=domain.hosting_provider),
                         due=domain.hosting_expires_on,
                         url=reverse("registers:domains") + f"#domain-{domain.pk}")
 
 
 def _certificate_item(cert: TlsCertificate) -> ReminderItem:
     return ReminderItem(unit=cert.department, kind="certificate",
-                        title=f"TLS sertifikası / TLS certificate: {cert.common_name} "
-                              f"({cert.issuer})",
+                        title=gettext("TLS certificate: {name} ({issuer})").format(
+                            name=cert.common_name, issuer=cert.issuer),
                         due=cert.expires_on,
                         url=reverse("registers:domains") + f"#certificate-{cert.pk}")
 

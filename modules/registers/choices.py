@@ -5,36 +5,36 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CountStatusChoices(models.TextChoices):
-    OPEN = "open", _("Sayım sürüyor / Counting")
-    CLOSED = "closed", _("Kapandı / Closed")
+    OPEN = "open", _("Counting")
+    CLOSED = "closed", _("Closed")
 
 
 class DifferenceKindChoices(models.TextChoices):
-    MISSING = "missing", _("Eksik (bulunamadı) / Missing")
-    EXTRA = "extra", _("Fazla (kayıtsız) / Extra (not registered)")
-    MISPLACED = "misplaced", _("Yanlış odada / In the wrong room")
+    MISSING = "missing", _("Missing")
+    EXTRA = "extra", _("Extra (not registered)")
+    MISPLACED = "misplaced", _("In the wrong room")
 
 
 class ConsumableKindChoices(models.TextChoices):
-    TONER = "toner", _("Toner / Toner")
-    DRUM = "drum", _("Drum / Drum")
-    INK = "ink", _("Mürekkep kartuşu / Ink cartridge")
-    CABLE = "cable", _("Kablo / Cable")
-    DISK = "disk", _("Disk / Disk")
-    PAPER = "paper", _("Kağıt / Paper")
-    OTHER = "other", _("Diğer / Other")
+    TONER = "toner", _("Toner")
+    DRUM = "drum", _("Drum")
+    INK = "ink", _("Ink cartridge")
+    CABLE = "cable", _("Cable")
+    DISK = "disk", _("Disk")
+    PAPER = "paper", _("Paper")
+    OTHER = "other", _("Other")
 
 
 class MovementKindChoices(models.TextChoices):
-    RECEIPT = "receipt", _("Giriş / Receipt")
-    ISSUE = "issue", _("Çıkış / Issue")
+    RECEIPT = "receipt", _("Receipt")
+    ISSUE = "issue", _("Issue")
 
 
 class BillingPeriodChoices(models.IntegerChoices):
     """How often a line is invoiced (months between two due dates)."""
 
-    MONTHLY = 1, _("Aylık / Monthly")
-    BIMONTHLY = 2, _("İki ayda bir / Every two months")
-    QUARTERLY = 3, _("Üç ayda bir / Quarterly")
-    HALF_YEARLY = 6, _("Altı ayda bir / Half-yearly")
-    YEARLY = 12, _("Yıllık / Yearly")
+    MONTHLY = 1, _("Monthly")
+    BIMONTHLY = 2, _("Every two months")
+    QUARTERLY = 3, _("Quarterly")
+    HALF_YEARLY = 6, _("Half-yearly")
+    YEARLY = 12, _("Yearly")

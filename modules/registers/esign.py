@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from modules.registers.models import ESignatureCard, PersonalDataPurge
 from modules.registers.reminders import ReminderItem, fires_on
@@ -67,8 +68,9 @@ def log_read(*, user: Any, cards: Iterable[ESignatureCard], path: str, via: str 
 
 def _item(card: ESignatureCard) -> ReminderItem:
     return ReminderItem(unit=card.department, kind=card.kind,
-                        title=f"{card.get_kind_display()}: seri / serial {card.serial} "
-                              f"({card.issuer})",
+                        title=gettext("{kind}: serial {serial} ({issuer})").format(
+                            kind=card.get_kind_display(), serial=card.serial,
+                            issuer=card.issuer),
                         due=card.expires_on,
                         url=reverse("registers:esign_detail", args=[card.pk]))
 

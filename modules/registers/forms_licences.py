@@ -37,16 +37,15 @@ class LicenceForm(forms.ModelForm):
             in_use = self.instance.assignments.count()
             if seats < in_use:
                 raise forms.ValidationError(
-                    _("%(in_use)s lisans kullanımda; adet bundan az olamaz. / "
-                      "%(in_use)s seats are in use; the seats cannot be fewer."),
+                    _("%(in_use)s seats are in use; the seats cannot be fewer."),
                     params={"in_use": in_use}, code="seats_in_use")
         return seats
 
 
 class AssignForm(forms.Form):
-    asset = forms.CharField(label=_("cihaz demirbaş no / device inventory number"),
+    asset = forms.CharField(label=_("Device inventory number"),
                             max_length=40, required=False)
-    username = forms.CharField(label=_("kullanıcı adı / user name"), max_length=150,
+    username = forms.CharField(label=_("User name"), max_length=150,
                                required=False)
 
 
@@ -63,8 +62,7 @@ class DomainForm(forms.ModelForm):
 
 
 class CertificateForm(forms.ModelForm):
-    pem = forms.FileField(label=_("sertifika dosyası (PEM/DER; alanları doldurur) / "
-                                  "certificate file (PEM/DER; fills the fields)"),
+    pem = forms.FileField(label=_("Certificate file (PEM/DER; fills the fields)"),
                           required=False)
 
     class Meta:
@@ -89,11 +87,10 @@ class CertificateForm(forms.ModelForm):
             try:
                 data.update(read_pem(upload.read(1_000_000)))
             except RegistersError as error:
-                self.add_error("pem", error.text)
+                self.add_error("pem", error.localized)
         for name in ("common_name", "issuer", "expires_on"):
             if not data.get(name):
-                self.add_error(name, _("Bu alan zorunlu (ya da sertifika dosyası yükleyin). / "
-                                       "Required (or upload the certificate file)."))
+                self.add_error(name, _("Required (or upload the certificate file)."))
         return data
 
 

@@ -41,6 +41,8 @@ def expiry_figures(*, user: Any) -> Any:
     from modules.registers.reminders import dashboard_figures as figures
 
     return figures(user=user)
+
+
 def line_panel(**kwargs: Any) -> BuildingSummary | None:
     from modules.registers.payments import building_panel as panel
 
@@ -71,13 +73,11 @@ MODULE = ModuleSpec(
                  "Domains and certificates", IT_ROLES),
         MenuItem("registers:esign", "E-imza ve KEP", "E-signature and KEP", IT_ROLES),
         MenuItem("registers:reminders", "Hatırlatmalar", "Reminders"),
-    ),
-    building_panels=(building_panel, licence_panel),
-    dashboard_figures=(expiry_figures,),
         MenuItem("registers:lines", "Hat ödemeleri", "Line payments", IT_ROLES),
         MenuItem("registers:report_index", "Faaliyet raporu", "Activity report", REPORT_ROLES),
     ),
-    building_panels=(building_panel, line_panel),
+    building_panels=(building_panel, licence_panel, line_panel),
+    dashboard_figures=(expiry_figures,),
     demo=load_demo,
     permissions=(
         # Which rooms a user sees is the selector's (modules.registers.selectors).

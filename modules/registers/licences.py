@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from modules.registers.errors import RegistersError
 from modules.registers.models import LicenceAssignment, SoftwareLicence
@@ -84,8 +85,8 @@ def set_seats(*, licence: SoftwareLicence, seats: int) -> SoftwareLicence:
 def _item(licence: SoftwareLicence) -> ReminderItem:
     assert licence.ends_on is not None
     return ReminderItem(unit=licence.department, kind="licence",
-                        title=f"Lisans yenileme / licence renewal: {licence.product} "
-                              f"({licence.seats} adet / seats)",
+                        title=gettext("Licence renewal: {product} ({seats} seats)").format(
+                            product=licence.product, seats=licence.seats),
                         due=licence.ends_on,
                         url=reverse("registers:licence_detail", args=[licence.pk]))
 
@@ -118,6 +119,6 @@ def building_panel(*, user: Any, building: Any) -> Any:
     products = used.values("licence").distinct().count()
     return BuildingSummary(
         title_tr="Yazılım lisansları", title_en="Software licences",
-        lines=(("Kullanılan lisans / seats used", str(used.count())),
-               ("Ürün / products", str(products))),
-        links=(("Lisanslar / licences", reverse("registers:licences")),))
+        lines=((gettext("Seats used"), str(used.count())),
+               (gettext("Products"), str(products))),
+        links=((gettext("Licences"), reverse("registers:licences")),))

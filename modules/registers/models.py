@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -20,12 +21,12 @@ from modules.registers.choices import (
 class StockCount(models.Model):
     """A year-end count (sayım) of one building or one room."""
 
-    year = models.PositiveSmallIntegerField(_("yıl / year"))
+    year = models.PositiveSmallIntegerField(_("year"))
     building = models.ForeignKey("gis_core.Building", on_delete=models.PROTECT,
-                                 related_name="+", verbose_name=_("bina / building"))
+                                 related_name="+", verbose_name=_("building"))
     room = models.ForeignKey("gis_core.Room", null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+", verbose_name=_("oda / room"))
-    status = models.CharField(_("durum / status"), max_length=10,
+                             related_name="+", verbose_name=_("room"))
+    status = models.CharField(_("status"), max_length=10,
                               choices=CountStatusChoices.choices,
                               default=CountStatusChoices.OPEN)
     started_at = models.DateTimeField(auto_now_add=True)
@@ -35,29 +36,29 @@ class StockCount(models.Model):
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("sayım / stock count")
-        verbose_name_plural = _("sayımlar / stock counts")
+        verbose_name = _("stock count")
+        verbose_name_plural = _("stock counts")
         ordering = ["-year", "-started_at"]
 
     def __str__(self) -> str:
         where = f"{self.building.name} / {self.room}" if self.room_id else self.building.name
-        return f"{self.year} sayımı · {where}"
+        return gettext("{year} count · {where}").format(year=self.year, where=where)
 
 
 class CountedItem(models.Model):
     """One inventory number seen (scanned or typed) during a count, and where."""
 
     count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="items")
-    inventory_number = models.CharField(_("demirbaş no / inventory number"), max_length=40)
+    inventory_number = models.CharField(_("inventory number"), max_length=40)
     room = models.ForeignKey("gis_core.Room", null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+", verbose_name=_("sayıldığı oda / counted in room"))
+                             related_name="+", verbose_name=_("counted in room"))
     counted_at = models.DateTimeField(auto_now_add=True)
     counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        verbose_name = _("sayılan taşınır / counted item")
-        verbose_name_plural = _("sayılan taşınırlar / counted items")
+        verbose_name = _("counted item")
+        verbose_name_plural = _("counted items")
         ordering = ["count", "counted_at", "id"]
         constraints = [models.UniqueConstraint(fields=["count", "inventory_number"],
                                                name="registers_counted_once")]
@@ -70,19 +71,19 @@ class CountCorrection(models.Model):
     """A correction applied to the register after a count (the asset's history has the step)."""
 
     count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="corrections")
-    kind = models.CharField(_("fark / difference"), max_length=10,
+    kind = models.CharField(_("difference"), max_length=10,
                             choices=DifferenceKindChoices.choices)
-    inventory_number = models.CharField(_("demirbaş no / inventory number"), max_length=40)
+    inventory_number = models.CharField(_("inventory number"), max_length=40)
     asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
-    action = models.CharField(_("yapılan işlem / action"), max_length=300)
+    action = models.CharField(_("action"), max_length=300)
     at = models.DateTimeField(auto_now_add=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
-        verbose_name = _("sayım düzeltmesi / count correction")
-        verbose_name_plural = _("sayım düzeltmeleri / count corrections")
+        verbose_name = _("count correction")
+        verbose_name_plural = _("count corrections")
         ordering = ["count", "at", "id"]
         constraints = [models.CheckConstraint(condition=Q(kind__in=DifferenceKindChoices.values),
                                               name="registers_correction_kind_valid")]
@@ -90,20 +91,31 @@ class CountCorrection(models.Model):
     def __str__(self) -> str:
         return f"{self.inventory_number}: {self.action}"
 
+    @property
+    def action_label(self) -> str:
+        """What was done, in the reader's language (``action`` is the stored record, Turkish
+        first, as the count report prints it)."""
+        if self.kind == "misplaced":
+            room = getattr(self.asset, "room", None) if self.asset_id else None
+            return gettext("room corrected: now in {room}").format(room=room or "-")
+        if self.kind == "missing":
+            return gettext("not found: building and room cleared")
+        return gettext("registered as a new asset")
+
 
 class StoreRoom(models.Model):
     """A store room (depo) holding consumables; usually a room of a building."""
 
-    code = models.SlugField(_("kod / code"), max_length=30, unique=True)
-    name = models.CharField(_("ad / name"), max_length=120)
+    code = models.SlugField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=120)
     building = models.ForeignKey("gis_core.Building", on_delete=models.PROTECT,
-                                 related_name="+", verbose_name=_("bina / building"))
+                                 related_name="+", verbose_name=_("building"))
     room = models.ForeignKey("gis_core.Room", null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+", verbose_name=_("oda / room"))
+                             related_name="+", verbose_name=_("room"))
 
     class Meta:
-        verbose_name = _("depo / store room")
-        verbose_name_plural = _("depolar / store rooms")
+        verbose_name = _("store room")
+        verbose_name_plural = _("store rooms")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -113,19 +125,19 @@ class StoreRoom(models.Model):
 class ConsumableItem(models.Model):
     """A consumable (sarf malzemesi): toner and drum per printer model, cables, disks ..."""
 
-    code = models.SlugField(_("malzeme kodu / item code"), max_length=40, unique=True)
-    name = models.CharField(_("ad / name"), max_length=150)
-    kind = models.CharField(_("tür / kind"), max_length=10,
+    code = models.SlugField(_("item code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=10,
                             choices=ConsumableKindChoices.choices)
-    unit = models.CharField(_("birim / unit"), max_length=20, default="adet")
-    printer_model = models.CharField(_("uyumlu yazıcı modeli / printer model"), max_length=80,
+    unit = models.CharField(_("unit"), max_length=20, default="adet")
+    printer_model = models.CharField(_("printer model"), max_length=80,
                                      blank=True)
-    is_active = models.BooleanField(_("etkin / active"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("sarf malzemesi / consumable")
-        verbose_name_plural = _("sarf malzemeleri / consumables")
+        verbose_name = _("consumable")
+        verbose_name_plural = _("consumables")
         ordering = ["name"]
         constraints = [models.CheckConstraint(condition=Q(kind__in=ConsumableKindChoices.values),
                                               name="registers_consumable_kind_valid")]
@@ -139,12 +151,12 @@ class Stock(models.Model):
 
     item = models.ForeignKey(ConsumableItem, on_delete=models.PROTECT, related_name="stocks")
     store = models.ForeignKey(StoreRoom, on_delete=models.PROTECT, related_name="stocks")
-    quantity = models.IntegerField(_("miktar / quantity"), default=0)
-    minimum = models.PositiveIntegerField(_("asgari stok / minimum level"), default=0)
+    quantity = models.IntegerField(_("quantity"), default=0)
+    minimum = models.PositiveIntegerField(_("minimum level"), default=0)
 
     class Meta:
-        verbose_name = _("stok / stock")
-        verbose_name_plural = _("stoklar / stock")
+        verbose_name = _("stock")
+        verbose_name_plural = _("stocks")
         ordering = ["item", "store"]
         constraints = [
             models.UniqueConstraint(fields=["item", "store"], name="registers_stock_unique"),
@@ -165,30 +177,30 @@ class StockMovement(models.Model):
 
     item = models.ForeignKey(ConsumableItem, on_delete=models.PROTECT, related_name="movements")
     store = models.ForeignKey(StoreRoom, on_delete=models.PROTECT, related_name="movements")
-    kind = models.CharField(_("tür / kind"), max_length=10,
+    kind = models.CharField(_("kind"), max_length=10,
                             choices=MovementKindChoices.choices)
-    quantity = models.PositiveIntegerField(_("miktar / quantity"))
-    at = models.DateTimeField(_("tarih / date"))
+    quantity = models.PositiveIntegerField(_("quantity"))
+    at = models.DateTimeField(_("date"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
-    document = models.CharField(_("belge no / document number"), max_length=60, blank=True)
-    supplier = models.CharField(_("tedarikçi / supplier"), max_length=150, blank=True)
+    document = models.CharField(_("document number"), max_length=60, blank=True)
+    supplier = models.CharField(_("supplier"), max_length=150, blank=True)
     room = models.ForeignKey("gis_core.Room", null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="+", verbose_name=_("verilen oda / issued to room"))
+                             related_name="+", verbose_name=_("issued to room"))
     department = models.ForeignKey("gis_core.Department", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("verilen birim / issued to department"))
+                                   verbose_name=_("issued to department"))
     asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+", verbose_name=_("verilen cihaz / issued to asset"))
-    note = models.CharField(_("not / note"), max_length=300, blank=True)
+                              related_name="+", verbose_name=_("issued to asset"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
     #: The helpdesk ticket ("sarf malzemesi") this issue fulfils, by its number: a reference,
     #: not a foreign key, so the module never depends on the helpdesk being installed.
-    ticket_number = models.CharField(_("talep no / ticket number"), max_length=30, blank=True,
+    ticket_number = models.CharField(_("ticket number"), max_length=30, blank=True,
                                      db_index=True)
 
     class Meta:
-        verbose_name = _("stok hareketi / stock movement")
-        verbose_name_plural = _("stok hareketleri / stock movements")
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
         ordering = ["at", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0),
@@ -219,22 +231,22 @@ class StockMovement(models.Model):
 class SoftwareLicence(models.Model):
     """A software licence: product, seats owned, term; seats are assigned to assets or users."""
 
-    product = models.CharField(_("ürün / product"), max_length=150)
-    vendor = models.CharField(_("üretici / vendor"), max_length=120, blank=True)
-    seats = models.PositiveIntegerField(_("lisans adedi / seats"))
-    starts_on = models.DateField(_("başlangıç / start"), null=True, blank=True)
-    ends_on = models.DateField(_("bitiş (boşsa süresiz) / end (empty: perpetual)"),
+    product = models.CharField(_("product"), max_length=150)
+    vendor = models.CharField(_("vendor"), max_length=120, blank=True)
+    seats = models.PositiveIntegerField(_("seats"))
+    starts_on = models.DateField(_("start"), null=True, blank=True)
+    ends_on = models.DateField(_("end (empty: perpetual)"),
                                null=True, blank=True)
     department = models.ForeignKey("gis_core.Department", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("sorumlu birim / responsible unit"))
-    contract = models.CharField(_("sözleşme / contract"), max_length=120, blank=True)
-    note = models.CharField(_("not / note"), max_length=300, blank=True)
+                                   verbose_name=_("responsible unit"))
+    contract = models.CharField(_("contract"), max_length=120, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("yazılım lisansı / software licence")
-        verbose_name_plural = _("yazılım lisansları / software licences")
+        verbose_name = _("software licence")
+        verbose_name_plural = _("software licences")
         ordering = ["product", "id"]
         constraints = [models.CheckConstraint(condition=Q(seats__gt=0),
                                               name="registers_licence_seats_positive"),
@@ -253,18 +265,18 @@ class LicenceAssignment(models.Model):
     licence = models.ForeignKey(SoftwareLicence, on_delete=models.CASCADE,
                                 related_name="assignments")
     asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+", verbose_name=_("cihaz / asset"))
+                              related_name="+", verbose_name=_("asset"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                              on_delete=models.PROTECT, related_name="+",
-                             verbose_name=_("kullanıcı / user"))
+                             verbose_name=_("user"))
     assigned_at = models.DateTimeField(auto_now_add=True)
     assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("lisans ataması / licence assignment")
-        verbose_name_plural = _("lisans atamaları / licence assignments")
+        verbose_name = _("licence assignment")
+        verbose_name_plural = _("licence assignments")
         ordering = ["licence", "assigned_at", "id"]
         constraints = [
             models.CheckConstraint(condition=(Q(asset__isnull=False, user=None)
@@ -283,22 +295,22 @@ class LicenceAssignment(models.Model):
 class Domain(models.Model):
     """A domain name of the municipality, its registrar and (optionally) its hosting."""
 
-    name = models.CharField(_("alan adı / domain name"), max_length=253, unique=True)
-    registrar = models.CharField(_("kayıt kuruluşu / registrar"), max_length=120)
-    expires_on = models.DateField(_("alan adı bitişi / domain expiry"))
-    hosting_provider = models.CharField(_("barındırma firması / hosting provider"),
+    name = models.CharField(_("domain name"), max_length=253, unique=True)
+    registrar = models.CharField(_("registrar"), max_length=120)
+    expires_on = models.DateField(_("domain expiry"))
+    hosting_provider = models.CharField(_("hosting provider"),
                                         max_length=120, blank=True)
-    hosting_expires_on = models.DateField(_("barındırma bitişi / hosting expiry"), null=True,
+    hosting_expires_on = models.DateField(_("hosting expiry"), null=True,
                                           blank=True)
     department = models.ForeignKey("gis_core.Department", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("sorumlu birim / responsible unit"))
-    note = models.CharField(_("not / note"), max_length=300, blank=True)
+                                   verbose_name=_("responsible unit"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("alan adı / domain name")
-        verbose_name_plural = _("alan adları / domain names")
+        verbose_name = _("domain name")
+        verbose_name_plural = _("domain names")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -308,22 +320,22 @@ class Domain(models.Model):
 class TlsCertificate(models.Model):
     """A TLS (SSL) certificate: subject, issuer, serial and expiry."""
 
-    common_name = models.CharField(_("sertifika adı (CN) / common name"), max_length=253)
+    common_name = models.CharField(_("common name"), max_length=253)
     domain = models.ForeignKey(Domain, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="certificates",
-                               verbose_name=_("alan adı / domain name"))
-    issuer = models.CharField(_("sağlayıcı / issuer"), max_length=200)
-    serial = models.CharField(_("seri no / serial number"), max_length=80, blank=True)
-    expires_on = models.DateField(_("bitiş / expiry"))
+                               verbose_name=_("domain name"))
+    issuer = models.CharField(_("issuer"), max_length=200)
+    serial = models.CharField(_("serial number"), max_length=80, blank=True)
+    expires_on = models.DateField(_("expiry"))
     department = models.ForeignKey("gis_core.Department", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("sorumlu birim / responsible unit"))
-    note = models.CharField(_("not / note"), max_length=300, blank=True)
+                                   verbose_name=_("responsible unit"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("TLS sertifikası / TLS certificate")
-        verbose_name_plural = _("TLS sertifikaları / TLS certificates")
+        verbose_name = _("TLS certificate")
+        verbose_name_plural = _("TLS certificates")
         ordering = ["expires_on", "common_name"]
 
     def __str__(self) -> str:
@@ -338,29 +350,28 @@ class ESignatureCard(models.Model):
     ``kentcbs registers purge`` once the card has been expired or revoked for the retention.
     """
 
-    KINDS = (("esign", _("E-imza kartı / E-signature card")),
-             ("kep", _("KEP hesabı / KEP account")))
-    kind = models.CharField(_("tür / kind"), max_length=10, choices=KINDS, default="esign")
-    holder_name = models.CharField(_("sahibi / holder"), max_length=150, blank=True,
-                                   help_text=_("Kişisel veri (KVKK) / personal data (KVKK)"))
-    kep_address = models.CharField(_("KEP adresi / KEP address"), max_length=200, blank=True,
-                                   help_text=_("Kişisel veri (KVKK) / personal data (KVKK)"))
-    serial = models.CharField(_("seri no / serial number"), max_length=80)
-    issuer = models.CharField(_("sağlayıcı / issuer"), max_length=120)
-    issued_on = models.DateField(_("veriliş / issued"), null=True, blank=True)
-    expires_on = models.DateField(_("bitiş / expiry"))
-    revoked_on = models.DateField(_("iptal / revoked"), null=True, blank=True)
+    KINDS = (("esign", _("E-signature card")),
+             ("kep", _("KEP account")))
+    kind = models.CharField(_("kind"), max_length=10, choices=KINDS, default="esign")
+    holder_name = models.CharField(_("holder"), max_length=150, blank=True,
+                                   help_text=_("personal data (KVKK)"))
+    kep_address = models.CharField(_("KEP address"), max_length=200, blank=True,
+                                   help_text=_("personal data (KVKK)"))
+    serial = models.CharField(_("serial number"), max_length=80)
+    issuer = models.CharField(_("issuer"), max_length=120)
+    issued_on = models.DateField(_("issued"), null=True, blank=True)
+    expires_on = models.DateField(_("expiry"))
+    revoked_on = models.DateField(_("revoked"), null=True, blank=True)
     department = models.ForeignKey("gis_core.Department", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("birim / unit"))
-    holder_purged_at = models.DateTimeField(_("kişisel veri silindi / personal data purged"),
+                                   verbose_name=_("unit"))
+    holder_purged_at = models.DateTimeField(_("personal data purged"),
                                             null=True, blank=True)
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("e-imza kartı veya KEP hesabı / e-signature card or KEP account")
-        verbose_name_plural = _("e-imza kartları ve KEP hesapları / "
-                                "e-signature cards and KEP accounts")
+        verbose_name = _("e-signature card or KEP account")
+        verbose_name_plural = _("e-signature cards and KEP accounts")
         ordering = ["expires_on", "serial"]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=("esign", "kep")),
@@ -376,18 +387,18 @@ class ESignatureCard(models.Model):
 class ReminderDigest(models.Model):
     """One reminder digest of one day for one responsible unit (idempotent re-runs)."""
 
-    day = models.DateField(_("gün / day"))
+    day = models.DateField(_("day"))
     department = models.ForeignKey("gis_core.Department", on_delete=models.PROTECT,
-                                   related_name="+", verbose_name=_("birim / unit"))
-    items = models.JSONField(_("hatırlatmalar / items"), default=list)
-    recipients = models.JSONField(_("alıcılar / recipients"), default=list)
-    sent_at = models.DateTimeField(_("gönderildi / sent"), null=True, blank=True)
-    error = models.CharField(_("hata / error"), max_length=300, blank=True)
+                                   related_name="+", verbose_name=_("unit"))
+    items = models.JSONField(_("items"), default=list)
+    recipients = models.JSONField(_("recipients"), default=list)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("hatırlatma özeti / reminder digest")
-        verbose_name_plural = _("hatırlatma özetleri / reminder digests")
+        verbose_name = _("reminder digest")
+        verbose_name_plural = _("reminder digests")
         ordering = ["-day", "department"]
         constraints = [models.UniqueConstraint(fields=["day", "department"],
                                                name="registers_digest_once_a_day")]
@@ -400,14 +411,14 @@ class PersonalDataPurge(models.Model):
     """A run of ``kentcbs registers purge``: what personal data was cleared, when, by whom."""
 
     at = models.DateTimeField(auto_now_add=True)
-    actor = models.CharField(_("yapan / actor"), max_length=150)
-    before = models.DateField(_("bu tarihten önce biten / ended before"))
-    cards = models.PositiveIntegerField(_("kart / cards"), default=0)
-    history_rows = models.PositiveIntegerField(_("geçmiş kaydı / history rows"), default=0)
+    actor = models.CharField(_("actor"), max_length=150)
+    before = models.DateField(_("ended before"))
+    cards = models.PositiveIntegerField(_("cards"), default=0)
+    history_rows = models.PositiveIntegerField(_("history rows"), default=0)
 
     class Meta:
-        verbose_name = _("kişisel veri imhası / personal data purge")
-        verbose_name_plural = _("kişisel veri imhaları / personal data purges")
+        verbose_name = _("personal data purge")
+        verbose_name_plural = _("personal data purges")
         ordering = ["-at"]
 
     def __str__(self) -> str:
@@ -429,23 +440,23 @@ class LineBilling(models.Model):
 
     subscription = models.OneToOneField("gis_core.Subscription", on_delete=models.CASCADE,
                                         related_name="billing",
-                                        verbose_name=_("abonelik / subscription"))
+                                        verbose_name=_("subscription"))
     period_months = models.PositiveSmallIntegerField(
-        _("fatura dönemi / billing period"), choices=BillingPeriodChoices.choices,
+        _("billing period"), choices=BillingPeriodChoices.choices,
         default=BillingPeriodChoices.MONTHLY)
-    amount = models.DecimalField(_("dönem tutarı (TL) / amount per period (TRY)"),
+    amount = models.DecimalField(_("amount per period (TRY)"),
                                  max_digits=12, decimal_places=2)
-    first_due = models.DateField(_("ilk ödeme tarihi / first due date"))
+    first_due = models.DateField(_("first due date"))
     paying_department = models.ForeignKey(
         "gis_core.Department", null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", verbose_name=_("ödeyen birim / paying department"))
+        related_name="+", verbose_name=_("paying department"))
     end_notice_days = models.PositiveSmallIntegerField(
-        _("sözleşme bitişi uyarısı (gün) / contract-end notice (days)"), default=60)
+        _("contract-end notice (days)"), default=60)
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("hat ödeme planı / line billing plan")
-        verbose_name_plural = _("hat ödeme planları / line billing plans")
+        verbose_name = _("line billing plan")
+        verbose_name_plural = _("line billing plans")
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0),
                                    name="registers_billing_amount_not_negative"),
@@ -454,19 +465,20 @@ class LineBilling(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.subscription}: {self.amount} TL / {self.period_months} ay"
+        return gettext("{line}: {amount} TL every {months} months").format(
+            line=self.subscription, amount=self.amount, months=self.period_months)
 
 
 class LinePayment(models.Model):
     """A payment made against one due date of a line (several may settle one due date)."""
 
     subscription = models.ForeignKey("gis_core.Subscription", on_delete=models.PROTECT,
-                                     related_name="+", verbose_name=_("abonelik / subscription"))
-    due_date = models.DateField(_("ödendiği vade / due date paid"))
-    amount = models.DecimalField(_("tutar (TL) / amount (TRY)"), max_digits=12,
+                                     related_name="+", verbose_name=_("subscription"))
+    due_date = models.DateField(_("due date paid"))
+    amount = models.DecimalField(_("amount (TRY)"), max_digits=12,
                                  decimal_places=2)
-    paid_on = models.DateField(_("ödeme tarihi / paid on"))
-    reference = models.CharField(_("fatura/dekont no / invoice or receipt"), max_length=60,
+    paid_on = models.DateField(_("paid on"))
+    reference = models.CharField(_("invoice or receipt"), max_length=60,
                                  blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
@@ -474,8 +486,8 @@ class LinePayment(models.Model):
     history = HistoricalRecords(bases=[HistorySource])
 
     class Meta:
-        verbose_name = _("hat ödemesi / line payment")
-        verbose_name_plural = _("hat ödemeleri / line payments")
+        verbose_name = _("line payment")
+        verbose_name_plural = _("line payments")
         ordering = ["due_date", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0),
                                               name="registers_payment_amount_positive")]
@@ -502,8 +514,8 @@ class LineBuildingStatus(models.Model):
     refreshed_on = models.DateField()
 
     class Meta:
-        verbose_name = _("gecikmiş hat ödemesi olan bina / building with overdue lines")
-        verbose_name_plural = _("gecikmiş hat ödemesi olan binalar / buildings with overdue lines")
+        verbose_name = _("building with overdue lines")
+        verbose_name_plural = _("buildings with overdue lines")
 
     def __str__(self) -> str:
         return f"{self.building_id}: {self.overdue_lines}"

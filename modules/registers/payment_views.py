@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gis_core.errors import KentCBSError
 from gis_core.params import id_param
@@ -46,14 +47,14 @@ def lines_page(request: HttpRequest) -> HttpResponse:
                                request_id=request.headers.get("X-Request-Id")):
                 payments.record_payment(
                     subscription=subscription,
-                    due_date=_date(request.POST.get("due_date"), name="vade / due date"),
+                    due_date=_date(request.POST.get("due_date"), name=gettext("due date")),
                     amount=_amount(request.POST.get("amount")),
                     paid_on=_date(request.POST.get("paid_on") or today.isoformat(),
-                                  name="ödeme tarihi / paid on"),
+                                  name=gettext("paid on")),
                     reference=request.POST.get("reference", ""), user=request.user, today=today)
-            messages.success(request, "Ödeme kaydedildi / payment recorded")
+            messages.success(request, gettext("Payment recorded."))
         except KentCBSError as error:
-            messages.error(request, error.text)
+            messages.error(request, error.localized)
         return redirect("registers:lines")
     return render(request, "registers/lines.html", {
         "today": today,
@@ -104,7 +105,7 @@ def report_file(request: HttpRequest, year: int, fmt: str) -> HttpResponse:
         report = activity_report(user=request.user, year=_report_year(year))
         body = report_pdf(report) if fmt == "pdf" else report_xlsx(report)
     except KentCBSError as error:
-        return HttpResponse(error.text, status=404, content_type="text/plain; charset=utf-8")
+        return HttpResponse(error.localized, status=404, content_type="text/plain; charset=utf-8")
     response = HttpResponse(body, content_type="application/pdf" if fmt == "pdf" else XLSX)
     disposition = "inline" if fmt == "pdf" else "attachment"
     response["Content-Disposition"] = f'{disposition}; filename="faaliyet-raporu-{year}.{fmt}"'

@@ -267,41 +267,61 @@ def _page(subscription: Subscription) -> str:
     return f"{reverse('registers:lines')}#line-{subscription.pk}"
 
 
+def _items(*, today: dt.date, horizon: int, contract_horizon: int | None) -> list[ReminderItem]:
+    """Unpaid due dates up to ``today + horizon`` (overdue ones included) and contract ends
+    within ``contract_horizon`` days (``None``: each plan's own notice)."""
+    from django.utils.formats import number_format
+    from django.utils.translation import gettext
+
+    items: list[ReminderItem] = []
+    for item in open_dues(until=today + dt.timedelta(days=horizon)):
+        subscription = item.subscription
+        if item.due_date < today:
+            kind, text = KIND_OVERDUE, gettext(
+                "The {amount} TL instalment of the line {line} due on {date} is overdue")
+        else:
+            kind, text = KIND_DUE, gettext(
+                "The {amount} TL instalment of the line {line} is due on {date}")
+        items.append(ReminderItem(
+            unit=item.department, kind=kind,
+            title=text.format(amount=number_format(item.outstanding, 2), line=subscription,
+                              date=f"{item.due_date:%d.%m.%Y}"),
+            due=item.due_date, url=_page(subscription)))
+    plans = {billing.subscription_id: billing for billing in _billings()}
+    longest = (max([DEFAULT_NOTICE_DAYS, *(b.end_notice_days for b in plans.values())])
+               if contract_horizon is None else contract_horizon)
+    ending = Subscription.objects.filter(end_date__gte=today,
+                                         end_date__lte=today + dt.timedelta(days=longest))
+    for subscription in ending.order_by("end_date", "pk"):
+        plan = plans.get(subscription.pk)
+        notice = plan.end_notice_days if plan else DEFAULT_NOTICE_DAYS
+        if contract_horizon is not None:
+            notice = contract_horizon
+        end = subscription.end_date
+        if end is not None and end <= today + dt.timedelta(days=notice):
+            items.append(ReminderItem(
+                unit=plan.paying_department if plan else None, kind=KIND_CONTRACT_END,
+                title=gettext("The contract of the line {line} ends on {date}").format(
+                    line=subscription, date=f"{end:%d.%m.%Y}"),
+                due=end, url=_page(subscription)))
+    return sorted(items, key=lambda r: (r.due, r.kind, r.title))
+
+
 def due_reminders(*, today: dt.date) -> list[ReminderItem]:
-    """What the paying units must act on ``today``.
+    """What the paying units must act on ``today`` (a source of the daily digest).
 
     - ``line_payment_overdue``: every unpaid due date before ``today``;
     - ``line_payment_due``: unpaid due dates in the next ``DUE_SOON_DAYS`` days;
     - ``line_contract_end``: contracts ending within the plan's ``end_notice_days``
       (``DEFAULT_NOTICE_DAYS`` for a line without a plan, then for no unit).
     """
-    items: list[ReminderItem] = []
-    horizon = today + dt.timedelta(days=DUE_SOON_DAYS)
-    for item in open_dues(until=horizon):
-        subscription = item.subscription
-        if item.due_date < today:
-            kind, text = KIND_OVERDUE, "ödemesi gecikti"
-        else:
-            kind, text = KIND_DUE, "ödemesi yaklaşıyor"
-        items.append(ReminderItem(
-            unit=item.department, kind=kind,
-            title=f"{subscription} hattının {item.due_date:%d.%m.%Y} vadeli "
-                  f"{item.outstanding} TL {text}",
-            due=item.due_date, url=_page(subscription)))
-    plans = {billing.subscription_id: billing for billing in _billings()}
-    longest = max([DEFAULT_NOTICE_DAYS, *(b.end_notice_days for b in plans.values())])
-    ending = Subscription.objects.filter(end_date__gte=today,
-                                         end_date__lte=today + dt.timedelta(days=longest))
-    for subscription in ending.order_by("end_date", "pk"):
-        plan = plans.get(subscription.pk)
-        notice = plan.end_notice_days if plan else DEFAULT_NOTICE_DAYS
-        end = subscription.end_date
-        if end is not None and end <= today + dt.timedelta(days=notice):
-            items.append(ReminderItem(
-                unit=plan.paying_department if plan else None, kind=KIND_CONTRACT_END,
-                title=f"{subscription} hattının sözleşmesi {end:%d.%m.%Y} tarihinde bitiyor",
-                due=end, url=_page(subscription)))
-    return sorted(items, key=lambda r: (r.due, r.kind, r.title))
+    return _items(today=today, horizon=DUE_SOON_DAYS, contract_horizon=None)
+
+
+def upcoming(*, today: dt.date, horizon: int = 60) -> list[ReminderItem]:
+    """Overdue instalments, instalments and contract ends within ``horizon`` days (the
+    reminders page and the dashboard figure)."""
+    return _items(today=today, horizon=horizon, contract_horizon=horizon)
 
 
 @transaction.atomic
@@ -347,15 +367,18 @@ def building_panel(*, user: Any, building: Any) -> Any:
         subscription__in=subscriptions)}
     cost = sum((monthly_cost(s, plans.get(s.pk)) for s in subscriptions), ZERO)
     status = LineBuildingStatus.objects.filter(building=building).first()
-    lines: list[tuple[str, str]] = [("Hat", str(len(subscriptions))),
-                                    ("Aylık maliyet", f"{cost} TL")]
+    from django.utils.translation import gettext
+
+    lines: list[tuple[str, str]] = [(gettext("Lines"), str(len(subscriptions))),
+                                    (gettext("Monthly cost"), f"{cost} TL")]
     if status is not None:
-        lines.append(("Gecikmiş hat ödemesi",
-                      f"{status.overdue_lines} hat, {status.overdue_amount} TL "
-                      f"({status.oldest_due:%d.%m.%Y} vadeden beri)"))
+        lines.append((gettext("Overdue line payments"),
+                      gettext("{lines} lines, {amount} TL (since the {date} instalment)").format(
+                          lines=status.overdue_lines, amount=status.overdue_amount,
+                          date=f"{status.oldest_due:%d.%m.%Y}")))
     return BuildingSummary(title_tr="Hat ödemeleri", title_en="Line payments",
                            lines=tuple(lines),
-                           links=(("Hat ödemeleri", reverse("registers:lines")),))
+                           links=((gettext("Line payments"), reverse("registers:lines")),))
 
 
 # -- demo ------------------------------------------------------------------------------------

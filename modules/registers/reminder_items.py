@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-
-from gis_core.models import Department
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,12 +16,20 @@ class ReminderItem:
     """Something a responsible unit must act on by ``due``.
 
     ``unit`` is the responsible department (None: the IT directorate's own list);
-    ``kind`` a stable ASCII code (``line_payment_overdue`` ...); ``title`` the text shown
-    (Turkish); ``url`` the page where it is handled (a path inside KentCBS).
+    ``kind`` a stable ASCII code (``licence``, ``line_payment_overdue`` ...); ``title`` the
+    text shown (in the language active when the item was made); ``url`` the page where it is
+    handled (a path inside KentCBS).
     """
 
-    unit: Department | None
+    unit: Any  # gis_core.models.Department or None (the IT directorate)
     kind: str
     title: str
     due: dt.date
-    url: str
+    url: str = ""
+
+    def days_left(self, today: dt.date) -> int:
+        return (self.due - today).days
+
+    def as_json(self, today: dt.date) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "due": self.due.isoformat(),
+                "days": self.days_left(today), "url": self.url}

@@ -2,15 +2,16 @@
 
 Every register that has due dates offers a *source*: ``source(*, today) -> list[ReminderItem]``
 returning the items that should be reminded of on ``today`` (licences, domains, hosting, TLS
-certificates, e-signature cards and KEP accounts here; line payments from
-``modules.registers.payments.due_reminders`` once it is wired into :data:`SOURCES`).
+certificates, e-signature cards and KEP accounts, and line payments
+(``modules.registers.payments.due_reminders``: overdue instalments every day)).
 :func:`remind` groups the items by unit and sends one e-mail per unit (SMTP through
 ``settings.MAILERS``) to the unit's active members; a unit with no unit of its own goes to the
 IT directorate (``KENTCBS_REGISTERS_IT_UNIT``), and so does the digest of a unit none of whose
 members has an e-mail address. Each digest is stored (``ReminderDigest``,
 one per unit and day), so a second run on the same day sends nothing new; a digest whose
 e-mail failed is retried by the next run. ``kentcbs registers remind`` runs it daily (cron or
-a systemd timer); the page ``/registers/reminders/`` shows the same items.
+a systemd timer) and then rebuilds the overdue-lines map (``payments.refresh_overdue_map``);
+the page ``/registers/reminders/`` shows the same items.
 """
 
 from __future__ import annotations
@@ -25,30 +26,15 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+
+from modules.registers.reminder_items import ReminderItem
 
 logger = logging.getLogger(__name__)
 
 #: Days before the due date on which a reminder fires (and on no other day).
 REMINDER_DAYS = (60, 30, 7)
-
-
-@dataclass(frozen=True)
-class ReminderItem:
-    """One thing to remind a unit of: what it is, when it is due, where to see it."""
-
-    unit: Any  # gis_core.models.Department or None (the IT directorate)
-    kind: str
-    title: str
-    due: dt.date
-    url: str = ""
-
-    def days_left(self, today: dt.date) -> int:
-        return (self.due - today).days
-
-    def as_json(self, today: dt.date) -> dict[str, Any]:
-        return {"kind": self.kind, "title": self.title, "due": self.due.isoformat(),
-                "days": self.days_left(today), "url": self.url}
 
 
 Source = Callable[..., list[ReminderItem]]
@@ -60,9 +46,10 @@ def fires_on(due: dt.date | None, today: dt.date) -> bool:
 
 
 def _sources() -> list[Source]:
-    from modules.registers import certificates, esign, licences
+    from modules.registers import certificates, esign, licences, payments
 
-    return [licences.due_reminders, certificates.due_reminders, esign.due_reminders]
+    return [licences.due_reminders, certificates.due_reminders, esign.due_reminders,
+            payments.due_reminders]
 
 
 #: The sources :func:`collect` asks; a callable so that the list is read at run time.
@@ -125,14 +112,16 @@ def _absolute(url: str) -> str:
 
 
 def digest_text(unit: Any, items: Sequence[dict[str, Any]], today: dt.date) -> tuple[str, str]:
-    """Subject and body of one unit's digest (Turkish first, English second)."""
-    subject = (f"[KentCBS] {today:%d.%m.%Y} hatırlatmaları / reminders: {unit.name} "
-               f"({len(items)})")
-    lines = [f"{unit.name}: süresi yaklaşanlar / coming due", ""]
+    """Subject and body of one unit's digest, in the active language (:func:`remind` makes it
+    the site's language, ``LANGUAGE_CODE``)."""
+    subject = gettext("[KentCBS] Reminders of {day}: {unit} ({count})").format(
+        day=f"{today:%d.%m.%Y}", unit=unit.name, count=len(items))
+    lines = [gettext("{unit}: coming due and overdue").format(unit=unit.name), ""]
     for item in items:
         due = dt.date.fromisoformat(item["due"])
-        lines.append(f"- {due:%d.%m.%Y} ({item['days']} gün kaldı / days left): "
-                     f"{item['title']}")
+        days = int(item["days"])
+        when = (gettext("{days} days left") if days >= 0 else gettext("{days} days overdue"))
+        lines.append(f"- {due:%d.%m.%Y} ({when.format(days=abs(days))}): {item['title']}")
         if item.get("url"):
             lines.append(f"  {_absolute(item['url'])}")
     return subject, "\n".join(lines) + "\n"
@@ -150,9 +139,14 @@ class RemindResult:
 def remind(*, today: dt.date | None = None,
            sources: Sequence[Source] | None = None) -> RemindResult:
     """Send today's digests (one per unit); already sent digests of the day are skipped."""
+    today = today or timezone.localdate()
+    with translation.override(settings.LANGUAGE_CODE):
+        return _remind(today=today, sources=sources)
+
+
+def _remind(*, today: dt.date, sources: Sequence[Source] | None) -> RemindResult:
     from modules.registers.models import ReminderDigest
 
-    today = today or timezone.localdate()
     items = collect(today=today, sources=sources)
     sent = skipped = failed = 0
     groups = by_unit(items)
@@ -168,7 +162,8 @@ def remind(*, today: dt.date | None = None,
             if not digest.recipients:
                 digest.recipients = recipients(unit)
             if not digest.recipients:
-                digest.error = "alıcı yok / no recipients"
+                # stored as the English msgid; the page shows it in the reader's language
+                digest.error = gettext_noop("no recipients")
                 digest.save(update_fields=["recipients", "error"])
                 failed += 1
                 continue
@@ -191,10 +186,10 @@ def remind(*, today: dt.date | None = None,
 
 def upcoming(*, today: dt.date, horizon: int = 60) -> list[ReminderItem]:
     """Everything due within ``horizon`` days or already overdue (for the page)."""
-    from modules.registers import certificates, esign, licences
+    from modules.registers import certificates, esign, licences, payments
 
     items: list[ReminderItem] = []
-    for source in (licences.upcoming, certificates.upcoming, esign.upcoming):
+    for source in (licences.upcoming, certificates.upcoming, esign.upcoming, payments.upcoming):
         items.extend(source(today=today, horizon=horizon))
     return sorted(items, key=lambda i: (i.due, i.kind, i.title))
 
@@ -215,16 +210,22 @@ def visible_to(user: Any, items: Sequence[ReminderItem]) -> list[ReminderItem]:
     return out
 
 
-KIND_WORDS = {"licence": ("Lisans", "Licence"), "domain": ("Alan adı", "Domain"),
-              "hosting": ("Barındırma", "Hosting"), "certificate": ("TLS sertifikası", "TLS"),
-              "esign": ("E-imza kartı", "E-signature card"), "kep": ("KEP hesabı", "KEP account"),
-              "payment": ("Hat ödemesi", "Line payment")}
+#: What each ``ReminderItem.kind`` is called (dashboard rows, reminders page).
+KIND_WORDS = {"licence": gettext_lazy("Licence"), "domain": gettext_lazy("Domain name"),
+              "hosting": gettext_lazy("Hosting"), "certificate": gettext_lazy("TLS certificate"),
+              "esign": gettext_lazy("E-signature card"), "kep": gettext_lazy("KEP account"),
+              "line_payment_overdue": gettext_lazy("Line payment (overdue)"),
+              "line_payment_due": gettext_lazy("Line payment"),
+              "line_contract_end": gettext_lazy("Line contract end")}
+
+
+def kind_word(kind: str) -> str:
+    return str(KIND_WORDS.get(kind, kind))
 
 
 def dashboard_figures(*, user: Any) -> list[Any]:
     """Expiring in 60 days or overdue, by kind (IT staff)."""
     from django.urls import reverse
-    from django.utils.translation import get_language
 
     from gis_core.modules import DashboardFigure
     from gis_core.selectors import is_it_staff
@@ -233,7 +234,6 @@ def dashboard_figures(*, user: Any) -> list[Any]:
         return []
     today = timezone.localdate()
     items = upcoming(today=today)
-    english = (get_language() or "tr").startswith("en")
     url = reverse("registers:reminders")
     counts: dict[str, int] = {}
     for item in items:
@@ -242,10 +242,9 @@ def dashboard_figures(*, user: Any) -> list[Any]:
     return [DashboardFigure(
         code="registers_expiring", title_tr="Süresi dolanlar ve dolmak üzere olanlar",
         title_en="Expired and expiring", value=f"{overdue} / {len(items)}", url=url,
-        rows=tuple((KIND_WORDS.get(k, (k, k))[1 if english else 0], float(n), url)
-                   for k, n in sorted(counts.items())),
+        rows=tuple((kind_word(k), float(n), url) for k, n in sorted(counts.items())),
         unit_tr="kayıt", unit_en="items",
-        note_tr="Süresi geçmiş / 60 gün içinde bitecek lisans, alan adı, barındırma, "
-                "sertifika, e-imza ve KEP kayıtları.",
-        note_en="Overdue / ending within 60 days: licences, domains, hosting, certificates, "
-                "e-signature cards and KEP accounts.")]
+        note_tr="Süresi geçmiş ya da 60 gün içinde bitecek lisans, alan adı, barındırma, "
+                "sertifika, e-imza, KEP kayıtları ve hat ödemeleri.",
+        note_en="Overdue or ending within 60 days: licences, domains, hosting, certificates, "
+                "e-signature cards, KEP accounts and line payments.")]

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gis_core.choices import AssetStatusChoices
 from modules.registers.choices import CountStatusChoices, DifferenceKindChoices
@@ -121,10 +122,10 @@ def differences(count: StockCount) -> list[Difference]:
         asset = found.get(item.inventory_number)
         if asset is None:
             out.append(Difference(DifferenceKindChoices.EXTRA, item.inventory_number, None,
-                                  None, item.room, "kayıtsız / not registered"))
+                                  None, item.room, gettext("not registered")))
         elif asset.status == AssetStatusChoices.SCRAPPED:
             out.append(Difference(DifferenceKindChoices.EXTRA, item.inventory_number, asset,
-                                  asset.room, item.room, "hurda kaydı var / scrapped"))
+                                  asset.room, item.room, gettext("registered as scrapped")))
         elif asset.room_id != item.room_id:
             out.append(Difference(DifferenceKindChoices.MISPLACED, item.inventory_number, asset,
                                   asset.room, item.room))

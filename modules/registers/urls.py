@@ -1,7 +1,6 @@
 from django.urls import path
 
-from modules.registers import views, views_licences
-from modules.registers import payment_views, views
+from modules.registers import payment_views, views, views_licences
 
 app_name = "registers"
 

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gis_core.errors import KentCBSError
 from gis_core.params import id_param
@@ -60,7 +61,7 @@ def room_fixtures_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         body = fixtures_pdf([room], title=f"Dayanıklı Taşınırlar Listesi {room}")
     except KentCBSError as error:
-        return HttpResponse(error.text, status=503, content_type="text/plain; charset=utf-8")
+        return HttpResponse(error.localized, status=503, content_type="text/plain; charset=utf-8")
     return _pdf(body, f"demirbas-listesi-{room.building.code}-{room.code}.pdf")
 
 
@@ -74,7 +75,7 @@ def building_fixtures_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         body = fixtures_pdf(rooms, title=f"Dayanıklı Taşınırlar Listesi {building.name}")
     except KentCBSError as error:
-        return HttpResponse(error.text, status=503, content_type="text/plain; charset=utf-8")
+        return HttpResponse(error.localized, status=503, content_type="text/plain; charset=utf-8")
     return _pdf(body, f"demirbas-listesi-{building.code}.pdf")
 
 
@@ -89,14 +90,14 @@ def count_list(request: HttpRequest) -> HttpResponse:
         if building is None and room is not None:
             building = room.building
         if building is None:
-            messages.error(request, "Bina seçin / choose a building")
+            messages.error(request, gettext("Choose a building."))
             return redirect("registers:count_list")
         try:
             with _audit(request):
                 count = services.start_count(building=building, room=room,
                                              year=timezone.localdate().year, user=request.user)
         except KentCBSError as error:
-            messages.error(request, error.text)
+            messages.error(request, error.localized)
             return redirect("registers:count_list")
         return redirect("registers:count_scan", pk=count.pk)
     return render(request, "registers/count_list.html", {
@@ -130,12 +131,13 @@ def count_scan(request: HttpRequest, pk: int) -> HttpResponse:
                         count=count, inventory_number=request.POST.get("number", ""),
                         room=room, user=request.user)
                     if created:
-                        messages.success(request, f"{item.inventory_number} eklendi / added")
+                        messages.success(request, gettext("{number} added").format(
+                            number=item.inventory_number))
                     else:
-                        messages.warning(request, f"{item.inventory_number} zaten sayıldı / "
-                                                  "already counted")
+                        messages.warning(request, gettext("{number} was already counted").format(
+                            number=item.inventory_number))
         except KentCBSError as error:
-            messages.error(request, error.text)
+            messages.error(request, error.localized)
         url = reverse("registers:count_scan", args=[count.pk])
         return redirect(f"{url}?room={room.pk}" if room else url)
     items = list(count.items.select_related("room").order_by("-counted_at", "-id"))
@@ -151,12 +153,12 @@ def count_differences(request: HttpRequest, pk: int) -> HttpResponse:
             with _audit(request):
                 if request.POST.get("action") == "correct":
                     done = services.apply_corrections(count=count, user=request.user)
-                    messages.success(request, f"{len(done)} düzeltme uygulandı / corrections "
-                                              "applied")
+                    messages.success(request, gettext("{count} corrections applied").format(
+                        count=len(done)))
                 elif request.POST.get("action") == "close":
                     services.close_count(count=count)
         except KentCBSError as error:
-            messages.error(request, error.text)
+            messages.error(request, error.localized)
         return redirect("registers:count_differences", pk=count.pk)
     return render(request, "registers/count_differences.html", {
         "count": count, "report": count_report(count)})
@@ -170,7 +172,7 @@ def count_report_file(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         try:
             return _pdf(count_report_pdf(report), f"{name}.pdf")
         except KentCBSError as error:
-            return HttpResponse(error.text, status=503,
+            return HttpResponse(error.localized, status=503,
                                 content_type="text/plain; charset=utf-8")
     if fmt == "xlsx":
         response = HttpResponse(count_report_xlsx(report), content_type=XLSX)
@@ -221,9 +223,9 @@ def consumables_page(request: HttpRequest) -> HttpResponse:
                                     if department_id else None),
                         note=request.POST.get("note", ""),
                         ticket_number=request.POST.get("ticket_number", ""))
-            messages.success(request, "Kaydedildi / recorded")
+            messages.success(request, gettext("Recorded."))
         except KentCBSError as error:
-            messages.error(request, error.text)
+            messages.error(request, error.localized)
         return redirect("registers:consumables")
     return render(request, "registers/consumables.html", {
         "stocks": Stock.objects.select_related("item", "store").order_by("item__name",
@@ -249,7 +251,7 @@ def year_end_summary_file(request: HttpRequest, year: int, fmt: str) -> HttpResp
         try:
             return _pdf(summary_pdf(rows, year=year), f"yil-sonu-ozet-{year}.pdf")
         except KentCBSError as error:
-            return HttpResponse(error.text, status=503,
+            return HttpResponse(error.localized, status=503,
                                 content_type="text/plain; charset=utf-8")
     if fmt == "xlsx":
         response = HttpResponse(summary_xlsx(rows, year=year), content_type=XLSX)

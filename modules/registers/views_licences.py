@@ -14,6 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from gis_core.errors import KentCBSError
 from modules.registers import esign, licences, reminders
@@ -61,13 +62,12 @@ def licence_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             if licence is not None:  # the seat count is checked under the licence's lock
                 SoftwareLicence.objects.select_for_update().get(pk=licence.pk)
                 if form.cleaned_data["seats"] < licence.assignments.count():
-                    form.add_error("seats", "Kullanımdaki lisanstan az olamaz / "
-                                            "fewer than in use")
+                    form.add_error("seats", gettext("Cannot be fewer than the seats in use."))
                     return _form_page(request, form, str(licence), "registers:licences")
             saved = form.save()
-        messages.success(request, "Kaydedildi / saved")
+        messages.success(request, gettext("Saved."))
         return redirect("registers:licence_detail", pk=saved.pk)
-    return _form_page(request, form, str(licence) if licence else "Yeni lisans / new licence",
+    return _form_page(request, form, str(licence) if licence else gettext("New licence"),
                       "registers:licences")
 
 
@@ -86,7 +86,7 @@ def licence_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                                    pk=int(request.POST["release"])
                                                    if request.POST["release"].isdigit() else 0)
                     licences.release(assignment=assignment)
-                    messages.success(request, "Lisans boşaltıldı / seat released")
+                    messages.success(request, gettext("Seat released."))
                 elif form.is_valid():
                     number = form.cleaned_data["asset"].strip()
                     username = form.cleaned_data["username"].strip()
@@ -104,9 +104,9 @@ def licence_detail(request: HttpRequest, pk: int) -> HttpResponse:
                                                "There is no user '{username}'.",
                                                username=username[:150])
                     licences.assign(licence=licence, asset=asset, user=user, by=request.user)
-                    messages.success(request, "Lisans atandı / seat assigned")
+                    messages.success(request, gettext("Seat assigned."))
         except KentCBSError as error:
-            messages.error(request, error.text)
+            messages.error(request, error.localized)
         return redirect("registers:licence_detail", pk=licence.pk)
     assignments = licence.assignments.select_related("asset", "user", "asset__building")
     return render(request, "registers/licence_detail.html", {
@@ -129,9 +129,9 @@ def domain_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with _audit(request):
             form.save()
-        messages.success(request, "Kaydedildi / saved")
+        messages.success(request, gettext("Saved."))
         return redirect("registers:domains")
-    return _form_page(request, form, str(domain) if domain else "Yeni alan adı / new domain",
+    return _form_page(request, form, str(domain) if domain else gettext("New domain name"),
                       "registers:domains")
 
 
@@ -141,10 +141,10 @@ def certificate_edit(request: HttpRequest, pk: int | None = None) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         with _audit(request):
             form.save()
-        messages.success(request, "Kaydedildi / saved")
+        messages.success(request, gettext("Saved."))
         return redirect("registers:domains")
     return _form_page(request, form, str(certificate) if certificate
-                      else "Yeni TLS sertifikası / new TLS certificate", "registers:domains")
+                      else gettext("New TLS certificate"), "registers:domains")
 
 
 # -- e-signature cards and KEP accounts -------------------------------------------------------
@@ -188,12 +188,12 @@ def esign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         with _audit(request):
             saved = form.save()
-        messages.success(request, "Kaydedildi / saved")
+        messages.success(request, gettext("Saved."))
         return redirect("registers:esign_detail", pk=saved.pk)
     if show and card is not None and request.method != "POST":
         esign.log_read(user=request.user, cards=[card], path=request.get_full_path())
     return _form_page(request, form, str(card) if card
-                      else "Yeni e-imza kartı veya KEP hesabı / new card or KEP account",
+                      else gettext("New e-signature card or KEP account"),
                       "registers:esign")
 
 
@@ -211,6 +211,7 @@ def reminder_page(request: HttpRequest) -> HttpResponse:
     digests = ReminderDigest.objects.select_related("department")
     if not is_it_staff(request.user):
         digests = digests.filter(department__code__in=user_access(request.user).departments)
-    rows = [(item, item.days_left(today)) for item in coming]
+    rows = [(item, item.days_left(today), reminders.kind_word(item.kind)) for item in coming]
     return render(request, "registers/reminders.html", {
-        "today": today, "due_today": due_today, "rows": rows, "digests": digests[:30]})
+        "today": today, "due_today": due_today, "rows": rows, "digests": digests[:30],
+        "it_unit": reminders.it_unit()})

@@ -8,12 +8,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from gis_core.errors import bilingual
 from modules.registers.errors import RegistersError
 
 
 class Command(BaseCommand):
-    help = ("Kayıtlar modülü: oda taşınır listeleri (PDF) ve sayım tutanağı (PDF/XLSX) üret. / "
-            "Registers: write room fixture lists (PDF) and count reports (PDF/XLSX).")
+    help = ("Registers: room fixture lists (PDF), count reports (PDF/XLSX), daily reminder "
+            "digests, the e-signature KVKK purge, the activity report and the overdue-lines map.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -25,7 +26,8 @@ class Command(BaseCommand):
         report.add_argument("--count", type=int, required=True, help="count id")
         report.add_argument("--format", choices=("pdf", "xlsx"), default="pdf")
         report.add_argument("--out", required=True, help="file to write")
-        remind = sub.add_parser("remind", help="send today's reminder digests (daily, cron)")
+        remind = sub.add_parser("remind", help="send today's reminder digests and refresh the "
+                                "overdue-lines map (daily, cron)")
         remind.add_argument("--today", help="YYYY-MM-DD (default: today)")
         purge = sub.add_parser("purge", help="clear e-signature holders past retention (KVKK)")
         purge.add_argument("--today", help="YYYY-MM-DD (default: today)")
@@ -68,7 +70,7 @@ class Command(BaseCommand):
                 raise RegistersError("REGISTERS_NO_ROOMS", "No rooms to list.")
             out.write_bytes(fixtures_pdf(chosen, title=f"Dayanıklı Taşınırlar Listesi "
                                                        f"{building.name}"))
-            self.stdout.write(f"{len(chosen)} oda / rooms → {out}")
+            self.stdout.write(bilingual("{rooms} rooms → {out}", rooms=len(chosen), out=out))
             return
         from modules.registers.count_report import (
             count_report,
@@ -99,13 +101,20 @@ class Command(BaseCommand):
                 raise RegistersError("REGISTERS_BAD_DATE", "'{value}' is not a date "
                                      "(YYYY-MM-DD).", value=options["today"][:40]) from None
         if options["action"] == "remind":
+            from django.utils import timezone
+
+            from modules.registers.payments import refresh_overdue_map
             from modules.registers.reminders import remind
 
             result = remind(today=today)
-            self.stdout.write(f"{result.items} hatırlatma / reminders; {result.digests} birim / "
-                              f"units; {result.sent} gönderildi / sent; {result.skipped} zaten "
-                              f"gönderilmişti / already sent; {result.failed} gönderilemedi / "
-                              "not sent")
+            self.stdout.write(bilingual(
+                "{items} reminders; {units} units; {sent} sent; {skipped} already sent; "
+                "{failed} not sent", items=result.items, units=result.digests, sent=result.sent,
+                skipped=result.skipped, failed=result.failed))
+            day = today or timezone.localdate()
+            buildings = refresh_overdue_map(today=day)
+            self.stdout.write(bilingual("{count} buildings with overdue lines ({day})",
+                                        count=buildings, day=day.isoformat()))
             if result.failed:
                 raise RegistersError("REGISTERS_DIGEST_NOT_SENT",
                                      "{failed} digests could not be sent; the next run retries "
@@ -120,9 +129,10 @@ class Command(BaseCommand):
             actor = "shell"
         with audit_context(source="shell"):
             record = purge(actor=actor, today=today)
-        self.stdout.write(f"{record.cards} kartın sahibi silindi / card holders cleared "
-                          f"({record.history_rows} geçmiş kaydı / history rows); "
-                          f"bitiş / ended before {record.before:%d.%m.%Y}")
+        self.stdout.write(bilingual(
+            "{cards} card holders cleared ({rows} history rows); cards ended before {before}",
+            cards=record.cards, rows=record.history_rows, before=f"{record.before:%d.%m.%Y}"))
+
     def _payments_refresh(self, options: dict[str, Any]) -> None:
         import datetime as dt
 
@@ -137,8 +147,8 @@ class Command(BaseCommand):
             raise RegistersError("REGISTERS_BAD_DATE", "'{value}' is not a date ({name}).",
                                  value=str(options["today"])[:20], name="--today") from None
         count = refresh_overdue_map(today=today)
-        self.stdout.write(f"{count} bina gecikmiş hat ödemesiyle / buildings with overdue "
-                          f"lines ({today.isoformat()})")
+        self.stdout.write(bilingual("{count} buildings with overdue lines ({day})",
+                                    count=count, day=today.isoformat()))
 
     def _activity_report(self, options: dict[str, Any], out: Path) -> None:
         from django.contrib.auth import get_user_model
@@ -154,4 +164,5 @@ class Command(BaseCommand):
         report = activity_report(user=user, year=options["year"])
         out.write_bytes(report_pdf(report) if options["format"] == "pdf"
                         else report_xlsx(report))
-        self.stdout.write(f"{options['year']} faaliyet raporu / activity report → {out}")
+        self.stdout.write(bilingual("{year} activity report → {out}", year=options["year"],
+                                    out=out))
