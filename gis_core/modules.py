@@ -146,7 +146,6 @@ class Outage:
 
 #: ``handler(*, outage) -> OutageReceipt | None``; runs inside the reporter's transaction.
 OutageHandler = Callable[..., OutageReceipt | None]
->>>>>>> netops2
 
 
 @dataclass(frozen=True)
