@@ -23,7 +23,7 @@ def whois(request: HttpRequest) -> HttpResponse:
             answer = services.whois(ip=str(form.cleaned_data["ip"]), at=form.cleaned_data["at"],
                                     reason=form.cleaned_data["reason"], user=request.user)
         except KentCBSError as exc:
-            error = exc.text
+            error = exc.localized
     return render(request, "netops/whois.html", {
         "form": form, "answer": answer, "error": error,
         "archives": DailyArchive.objects.order_by("-day")[:14],
@@ -60,15 +60,19 @@ def building_outages(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied(f"netops:building_outages {pk}")
     outages = (Alert.objects.filter(Q(building=building) | Q(other_building=building))
                .select_related("asset", "link").order_by("-opened_at"))
+    # State labels in the reader's language, not the stored codes.
     changes = sorted(
-        [("asset", c.at, c.asset.inventory_number, c.old_state, c.new_state,
-          c.method or c.get_source_display(), c.detail)
+        [{"kind": "asset", "at": c.at, "what": c.asset.inventory_number,
+          "old": c.get_old_state_display(), "new": c.get_new_state_display(),
+          "method": c.method or c.get_source_display(), "detail": c.detail}
          for c in StateChange.objects.filter(building=building).select_related("asset")
          .order_by("-at")[:200]]
-        + [("link", c.at, str(c.link), c.old_state, c.new_state, "", c.detail)
+        + [{"kind": "link", "at": c.at, "what": str(c.link),
+            "old": c.get_old_state_display(), "new": c.get_new_state_display(),
+            "method": "", "detail": c.detail}
            for c in LinkStateChange.objects.filter(Q(a_building=building) | Q(b_building=building))
            .select_related("link").order_by("-at")[:200]],
-        key=lambda row: row[1], reverse=True)[:200]
+        key=lambda row: row["at"], reverse=True)[:200]
     page = Paginator(outages, 50).get_page(request.GET.get("page"))
     return render(request, "netops/building_outages.html", {
         "building": building, "page": page, "changes": changes,
@@ -147,7 +151,7 @@ def device_config(request: HttpRequest, device: str) -> HttpResponse:
         try:
             diff = config_diff(device, old, new)
         except KentCBSError as exc:
-            error = exc.text
+            error = exc.localized
     return render(request, "netops/device_config.html", {
         "device": device, "versions": versions, "old": old, "new": new, "diff": diff,
         "error": error})
