@@ -307,6 +307,15 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def what(self) -> str:
+        """What is down, for a page: a link described in the reader's language (its medium
+        is a label), else the stored ``subject``."""
+        if self.link_id is not None and self.link is not None:
+            from modules.netops.monitoring import describe_link
+
+            return describe_link(self.link)
+        return self.subject or self.title
+
 
 class BackupTarget(models.Model):
     """Something that must be backed up, how important it is and how often (O11 ı)."""
