@@ -162,6 +162,7 @@ def test_the_outage_history_page_of_a_building(listener) -> None:
     assert "Bağlantı: SW-H (Ana Hizmet Binası) ↔ SW-7 (Zabıta Binası)" in text
     # the state changes, in words (not the stored codes), with their method
     assert "bilinmiyor" in text and "tcp" in text and ">unknown<" not in text
+    assert "A: erişilebilir, B: erişilemiyor" in text
     assert signed_in(User.objects.get(username="ag")).get(url).status_code == 200
     # a department housed elsewhere does not see this building's history
     assert signed_in(User.objects.get(username="kultur")).get(url).status_code == 403
@@ -202,6 +203,8 @@ def test_the_panel_and_the_pages_in_english(listener) -> None:
     assert "Network alerts" in alerts and "2 outages are open now." in alerts
     history = ag.get(f"/netops/buildings/{far.pk}/outages/").content.decode()
     assert "Outage history: Zabıta Binası" in history and ">unknown<" in history
+    assert "A: reachable, B: unreachable" in history  # a link change's ends, in words
+    assert "Link: SW-H (Ana Hizmet Binası) ↔ SW-7 (Zabıta Binası), Single-mode fiber" in history
     ag.cookies["django_language"] = "tr"
     alerts = ag.get("/netops/alerts/").content.decode()
     assert "Ağ uyarıları" in alerts and "Şu anda 2 açık kesinti var." in alerts

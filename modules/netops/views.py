@@ -57,7 +57,7 @@ def building_outages(request: HttpRequest, pk: int) -> HttpResponse:
 
     from gis_core.models import Building
     from modules.netops.models import Alert, LinkStateChange, StateChange
-    from modules.netops.monitoring import may_see_building
+    from modules.netops.monitoring import describe_link, may_see_building
 
     building = get_object_or_404(Building, pk=pk)
     if not may_see_building(request.user, building):
@@ -71,16 +71,30 @@ def building_outages(request: HttpRequest, pk: int) -> HttpResponse:
           "method": c.method or c.get_source_display(), "detail": c.detail}
          for c in StateChange.objects.filter(building=building).select_related("asset")
          .order_by("-at")[:200]]
-        + [{"kind": "link", "at": c.at, "what": str(c.link),
+        + [{"kind": "link", "at": c.at, "what": describe_link(c.link),
             "old": c.get_old_state_display(), "new": c.get_new_state_display(),
-            "method": "", "detail": c.detail}
+            "method": "", "detail": _ends_in_words(c.detail)}
            for c in LinkStateChange.objects.filter(Q(a_building=building) | Q(b_building=building))
-           .select_related("link").order_by("-at")[:200]],
+           .select_related("link", *LINK_ENDS).order_by("-at")[:200]],
         key=lambda row: row["at"], reverse=True)[:200]
     page = Paginator(outages, 50).get_page(request.GET.get("page"))
     return render(request, "netops/building_outages.html", {
         "building": building, "page": page, "changes": changes,
         "open": outages.filter(closed_at__isnull=True).count()})
+
+
+def _ends_in_words(detail: str) -> str:
+    """A link change's stored detail ``A: up, B: down`` (state codes, see
+    ``monitoring.link_state``) with the states' labels in the reader's language."""
+    import re
+
+    from modules.netops.choices import Reachability
+
+    labels = dict(Reachability.choices)
+    found = re.fullmatch(r"A: (\w+), B: (\w+)", detail)
+    if found is None or not set(found.groups()) <= set(labels):
+        return detail
+    return f"A: {labels[found[1]]}, B: {labels[found[2]]}"
 
 
 def _json_body(request: HttpRequest) -> dict[str, object] | None:
