@@ -228,3 +228,10 @@ def test_the_dashboard_shows_outages_and_backups(listener) -> None:
     assert "Açık ağ kesintileri" in page and "Zabıta Binası" in page
     clerk = {f.code for f in figures(user=User.objects.get(username="zabit"))}
     assert clerk == {"netops_outages"}
+    from django.utils import translation
+
+    for language, words in (("tr", ["zamanında", "gecikmiş", "başarısız"]),
+                            ("en", ["on time", "overdue", "failed"])):
+        with translation.override(language):  # the rows in the request's language
+            backups = {f.code: f for f in figures(user=manager)}["netops_backups"]
+        assert [row[0] for row in backups.rows] == words
