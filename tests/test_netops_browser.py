@@ -106,6 +106,7 @@ def test_every_netops_page_in_both_languages_on_desktop_and_phone(
                     response = page.goto(f"{live_server.url}{url}")
                     assert response is not None and response.status == 200, where
                     if name == "whois":  # a lookup, answered with the asset and building
+                        assert page.input_value("input[name=at]"), where  # starts at now
                         page.fill("input[name=ip]", "10.40.0.21")
                         page.fill("input[name=at]", dt.datetime.now().strftime("%Y-%m-%dT%H:%M"))
                         page.fill("input[name=reason]", "Savcılık yazısı 2026/123")

@@ -19,7 +19,9 @@ LINK_ENDS = ("link__a_asset__building", "link__b_asset__building", "link__a_buil
 
 
 def whois(request: HttpRequest) -> HttpResponse:
-    form = WhoisForm(request.POST or None)
+    # "at" starts at now: most lookups are about the present or the last hours
+    form = WhoisForm(request.POST or None, initial={"at": timezone.localtime().replace(
+        second=0, microsecond=0)})
     answer = None
     error = ""
     if request.method == "POST" and form.is_valid():
