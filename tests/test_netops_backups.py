@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +18,16 @@ from modules.netops.models import BackupAlert, BackupTarget, DeviceConfig
 from tests.people import member, signed_in
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored() -> Iterator[None]:
+    """A request in English leaves English active in this thread (the locale middleware
+    activates the reader's language and nothing resets it): restore it for the next test."""
+    from django.utils import translation
+
+    with translation.override(translation.get_language()):
+        yield
 
 
 def _register() -> BackupTarget:

@@ -18,6 +18,16 @@ from tests.people import member, signed_in
 from tests.test_netops_monitoring import Inbox, inbox  # noqa: F401 - the SMTP fixture
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored() -> Iterator[None]:
+    """A request in English leaves English active in this thread (the locale middleware
+    activates the reader's language and nothing resets it): restore it for the next test."""
+    from django.utils import translation
+
+    with translation.override(translation.get_language()):
+        yield
 X0, Y0 = 548_000, 4_406_000
 UNREACHABLE = "2001:db8::7"  # documentation prefix, no route
 
