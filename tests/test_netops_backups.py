@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +18,16 @@ from modules.netops.models import BackupAlert, BackupTarget, DeviceConfig
 from tests.people import member, signed_in
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored() -> Iterator[None]:
+    """A request in English leaves English active in this thread (the locale middleware
+    activates the reader's language and nothing resets it): restore it for the next test."""
+    from django.utils import translation
+
+    with translation.override(translation.get_language()):
+        yield
 
 
 def _register() -> BackupTarget:
@@ -86,6 +97,12 @@ def test_the_register_page_is_for_it_roles() -> None:
     text = page.content.decode()
     assert page.status_code == 200 and "EBYS sunucusu" in text and "başarısız" in text
     assert signed_in(member("z", "zabita", "viewer")).get("/netops/backups/").status_code == 403
+    english = signed_in(member("tek2", "teknik_destek", "technician"))
+    english.cookies["django_language"] = "en"
+    text = english.get("/netops/backups/").content.decode()
+    assert "Backup register" in text and "<strong>failed</strong>" in text
+    assert "high" in text and "weekly" in text  # the choices' labels
+    assert "başarısız" not in text and "Yedekleme" not in text
 
 
 def test_device_configurations_are_versioned_when_they_change(tmp_path) -> None:
@@ -104,3 +121,12 @@ def test_device_configurations_are_versioned_when_they_change(tmp_path) -> None:
     page = signed_in(member("ag", "ag_yonetimi", "network_admin")).get(
         "/netops/configs/sw-hizmet-1/?old=1&new=2")
     assert "+ name BILGI-ISLEM" in page.content.decode()
+    # a missing version is said in the reader's language only
+    admin = signed_in(member("ag2", "ag_yonetimi", "network_admin"))
+    turkish = admin.get("/netops/configs/sw-hizmet-1/?old=9&new=2").content.decode()
+    assert "sw-hizmet-1 cihazının 9 numaralı sürümü yok." in turkish
+    assert "has no version" not in turkish
+    admin.cookies["django_language"] = "en"
+    english = admin.get("/netops/configs/sw-hizmet-1/?old=9&new=2").content.decode()
+    assert "sw-hizmet-1 has no version 9." in english and "numaralı" not in english
+    assert "Older version" in english and "Compare" in english

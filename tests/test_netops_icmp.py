@@ -111,9 +111,11 @@ def test_the_probe_stores_the_method_of_each_check(settings) -> None:
             assert "ping_group_range" in out.getvalue()  # the refusal, in words, on the CLI
         assert f"assets probed ({expected})" in out.getvalue()
 
+        from gis_core.errors import bilingual
+
         settings.KENTCBS_NETOPS_PROBE_METHOD = "tcp"  # switched off: TCP, and said so
         result = monitoring.probe_all(timeout=1.0)
-        assert (result.method, result.note) == ("tcp", probing.ICMP_OFF)
+        assert (result.method, result.note) == ("tcp", bilingual(probing.ICMP_OFF))
         assert AssetReachability.objects.get(asset=asset).method == "tcp"
     finally:
         server.close()

@@ -18,6 +18,16 @@ from tests.people import member, signed_in
 from tests.test_netops_monitoring import Inbox, inbox  # noqa: F401 - the SMTP fixture
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _language_restored() -> Iterator[None]:
+    """A request in English leaves English active in this thread (the locale middleware
+    activates the reader's language and nothing resets it): restore it for the next test."""
+    from django.utils import translation
+
+    with translation.override(translation.get_language()):
+        yield
 X0, Y0 = 548_000, 4_406_000
 UNREACHABLE = "2001:db8::7"  # documentation prefix, no route
 
@@ -160,10 +170,64 @@ def test_the_outage_history_page_of_a_building(listener) -> None:
     text = page.content.decode()
     assert "Zabıta Binası" in text and "SW-7" in text and "sürüyor" in text
     assert "Bağlantı: SW-H (Ana Hizmet Binası) ↔ SW-7 (Zabıta Binası)" in text
-    assert "unknown" in text and "tcp" in text  # the state changes, with their method
+    # the state changes, in words (not the stored codes), with their method
+    assert "bilinmiyor" in text and "tcp" in text and ">unknown<" not in text
+    assert "A: erişilebilir, B: erişilemiyor" in text
     assert signed_in(User.objects.get(username="ag")).get(url).status_code == 200
     # a department housed elsewhere does not see this building's history
     assert signed_in(User.objects.get(username="kultur")).get(url).status_code == 403
     quiet = signed_in(User.objects.get(username="kultur")).get(
         f"/netops/buildings/{park.pk}/outages/").content.decode()
     assert "Kayıtlı kesinti yok." in quiet
+
+
+def test_the_panel_and_the_pages_in_english(listener) -> None:
+    """One language per page: English labels from the English msgids, no Turkish word and no
+    "tr / en" glued title; the link's description is data, shown as stored."""
+    from django.utils import translation
+
+    from gis_core.modules import building_summaries
+
+    _hub, far, _park, _core, _edge, _to_far, _to_park, _planned = _world()
+    monitoring.probe_all(timeout=0.3)
+    with translation.override("en"):
+        panels = building_summaries(user=User.objects.get(username="zabit"), building=far)
+    network = next(p for p in panels if p.title_en == "Network status")
+    lines = dict(network.lines)
+    assert lines["State"] == "down" and lines["Unreachable: SW-7"] == UNREACHABLE
+    link = [(k, v) for k, v in lines.items() if k.startswith("Link: ")]
+    assert [v for _k, v in link] == ["unreachable"]
+    assert link[0][0].startswith("Link: SW-H (Ana Hizmet Binası) ↔ SW-7 (Zabıta Binası), ")
+    assert "tek mod" not in link[0][0]  # the medium in the reader's language
+    assert lines["Open outages"] == "2"
+    assert ("Outage history", f"/netops/buildings/{far.pk}/outages/") in network.links
+
+    ag = signed_in(User.objects.get(username="ag"))
+    ag.cookies["django_language"] = "en"
+    for url in ("/netops/alerts/", f"/netops/buildings/{far.pk}/outages/"):
+        text = ag.get(url).content.decode()
+        assert "ongoing" in text and "sürüyor" not in text
+        assert "Link: SW-H (Ana Hizmet Binası) ↔ SW-7 (Zabıta Binası)" in text
+        assert "Link down" not in text and "Bağlantı" not in text and "tek mod" not in text
+    alerts = ag.get("/netops/alerts/").content.decode()
+    assert "Network alerts" in alerts and "2 outages are open now." in alerts
+    history = ag.get(f"/netops/buildings/{far.pk}/outages/").content.decode()
+    assert "Outage history: Zabıta Binası" in history and ">unknown<" in history
+    assert "A: reachable, B: unreachable" in history  # a link change's ends, in words
+    assert "Link: SW-H (Ana Hizmet Binası) ↔ SW-7 (Zabıta Binası), Single-mode fiber" in history
+    ag.cookies["django_language"] = "tr"
+    alerts = ag.get("/netops/alerts/").content.decode()
+    assert "Ağ uyarıları" in alerts and "Şu anda 2 açık kesinti var." in alerts
+    assert "Network alerts" not in alerts and "Link down" not in alerts
+
+
+def test_a_stored_alert_keeps_its_title_and_says_what_is_down_apart(listener) -> None:
+    """The title stays as mailed (Turkish first); ``subject`` holds what is down."""
+    _world()
+    monitoring.probe_all(timeout=0.3)
+    link_alert = Alert.objects.get(link__isnull=False)
+    assert link_alert.subject == "SW-H (Ana Hizmet Binası) ↔ SW-7 (Zabıta Binası), Fiber (tek mod)"
+    assert link_alert.title == f"Bağlantı kesik / Link down: {link_alert.subject}"
+    asset_alert = Alert.objects.get(asset__inventory_number="SW-7")
+    assert asset_alert.title == f"Erişilemiyor / Down: {asset_alert.subject}"
+    assert asset_alert.subject == f"SW-7 ({UNREACHABLE}, Zabıta Binası)"

@@ -27,11 +27,14 @@ UNREACHABLE = "2001:db8::1"  # documentation prefix, no route: connections time 
 class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], str]] = []
+        self.bodies: list[str] = []
 
     async def handle_DATA(self, server, session, envelope):
         message = message_from_bytes(envelope.content)
         subject = str(make_header(decode_header(message["Subject"])))
         self.messages.append((sorted(envelope.rcpt_tos), subject))
+        self.bodies.append(message.get_payload(decode=True).decode(
+            message.get_content_charset() or "utf-8"))
         return "250 OK"
 
 
@@ -110,6 +113,11 @@ def test_an_outage_alerts_once_by_building_and_a_recovery_closes_it(
     alert.refresh_from_db()
     assert alert.closed_at is not None
     assert inbox.messages[-1][1].startswith("[KentCBS] Düzeldi / Recovered: SW-2")
+    # a mail has no session language: each sentence in Turkish, then in English
+    opened, closed = inbox.bodies[0].splitlines(), inbox.bodies[-1].splitlines()
+    assert opened[0].endswith("itibarıyla erişilemiyor.") and opened[1].startswith("Down since")
+    assert "itibarıyla yeniden erişilebilir; kesinti" in closed[0]
+    assert closed[1].startswith("Back up since") and closed[1].endswith("min.")
 
 
 def test_webhooks_need_the_token_and_route_like_the_probe(
@@ -220,3 +228,10 @@ def test_the_dashboard_shows_outages_and_backups(listener) -> None:
     assert "Açık ağ kesintileri" in page and "Zabıta Binası" in page
     clerk = {f.code for f in figures(user=User.objects.get(username="zabit"))}
     assert clerk == {"netops_outages"}
+    from django.utils import translation
+
+    for language, words in (("tr", ["zamanında", "gecikmiş", "başarısız"]),
+                            ("en", ["on time", "overdue", "failed"])):
+        with translation.override(language):  # the rows in the request's language
+            backups = {f.code: f for f in figures(user=manager)}["netops_backups"]
+        assert [row[0] for row in backups.rows] == words

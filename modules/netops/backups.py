@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from gis_core.errors import bilingual
 from modules.netops.choices import POLICY_PERIOD_HOURS, RunStatus
 from modules.netops.errors import NetopsError
 from modules.netops.models import BackupAlert, BackupRun, BackupTarget, DeviceConfig
@@ -29,7 +30,7 @@ def _target(code: str) -> BackupTarget:
     except BackupTarget.DoesNotExist:
         raise NetopsError("NETOPS_UNKNOWN_SYSTEM",
                           "'{system}' is not in the backup register. Add it in the administration "
-                          "pages (Yedekleme kaydı) first.", system=code[:60]) from None
+                          "pages (Backup register) first.", system=code[:60]) from None
 
 
 def report_run(*, code: str, ok: bool, actor: str, at: dt.datetime | None = None,
@@ -109,8 +110,7 @@ def _open(target: BackupTarget, reason: str, detail: str) -> None:
         return
     emails = _recipients(target)
     BackupAlert.objects.create(target=target, reason=reason, recipients=emails)
-    word = {"failed": "Yedekleme başarısız / Backup failed",
-            "overdue": "Yedekleme gecikti / Backup overdue"}[reason]
+    word = bilingual({"failed": "Backup failed", "overdue": "Backup overdue"}[reason])
     if emails:
         transaction.on_commit(lambda: send_alert_mail(f"[KentCBS] {word}: {target.name}",
                                             f"{target.code}: {detail}\n", emails))
@@ -127,7 +127,7 @@ def _close(target: BackupTarget, at: dt.datetime) -> None:
     if alert.recipients:
         emails = list(alert.recipients)
         transaction.on_commit(lambda: send_alert_mail(
-            f"[KentCBS] Yedekleme düzeldi / Backup recovered: {target.name}",
+            f"[KentCBS] {bilingual('Backup recovered')}: {target.name}",
             f"{target.code}: {timezone.localtime(at):%d.%m.%Y %H:%M}\n", emails))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import Count
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from gis_core.modules import DashboardFigure
 
@@ -16,7 +16,6 @@ def figures(*, user: Any) -> list[DashboardFigure]:
     from modules.netops.backups import states
     from modules.netops.monitoring import open_alerts_for
 
-    english = (get_language() or "tr").startswith("en")
     alerts_url = reverse("netops:alerts")
     open_alerts = open_alerts_for(user).filter(closed_at__isnull=True)
     by_building = (open_alerts.values("building__name").annotate(n=Count("id"))
@@ -35,14 +34,13 @@ def figures(*, user: Any) -> list[DashboardFigure]:
     if access.is_superuser or access.roles & {"manager", "gis_admin", "network_admin",
                                               "technician"}:
         items = states()
-        words = {"ok": ("zamanında", "on time"), "overdue": ("gecikmiş", "overdue"),
-                 "failed": ("başarısız", "failed")}
+        words = {"ok": _("on time"), "overdue": _("overdue"), "failed": _("failed")}
         backups_url = reverse("netops:backups")
         late = sum(1 for s in items if s.state != "ok")
         out.append(DashboardFigure(
             code="netops_backups", title_tr="Yedeklemeler", title_en="Backups",
             value=f"{late} / {len(items)}", url=backups_url,
-            rows=tuple((words[k][1] if english else words[k][0],
+            rows=tuple((words[k],
                         float(sum(1 for s in items if s.state == k)), backups_url)
                        for k in ("ok", "overdue", "failed")),
             unit_tr="sistem", unit_en="systems",

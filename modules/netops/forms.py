@@ -5,10 +5,11 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WhoisForm(forms.Form):
-    ip = forms.GenericIPAddressField(label=_("IP adresi"))
-    at = forms.DateTimeField(label=_("Tarih ve saat"),
+    ip = forms.GenericIPAddressField(label=_("IP address"))
+    at = forms.DateTimeField(label=_("Date and time"),
                              input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d.%m.%Y %H:%M"],
-                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    reason = forms.CharField(label=_("Gerekçe (kayıt altına alınır)"), max_length=300,
-                             help_text=_("Talep numarası, resmi yazı veya olay; KVKK gereği "
-                                         "kaydedilir."))
+                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                       format="%Y-%m-%dT%H:%M"))
+    reason = forms.CharField(label=_("Reason (recorded)"), max_length=300,
+                             help_text=_("A ticket number, an official letter or an incident; "
+                                         "recorded as KVKK requires."))

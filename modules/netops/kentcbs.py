@@ -32,28 +32,32 @@ def building_panel(*, user: Any, building: Any) -> BuildingSummary | None:
                  .order_by("pk"))
     if not states.exists() and not links:
         return None
+    from django.utils.translation import gettext as _
+
     down = states.filter(state=Reachability.DOWN).count()
     up = states.filter(state=Reachability.UP).count()
-    status = "kesinti" if down and not up else "kısmi kesinti" if down else "çalışıyor"
+    # Lines and links in the request's language (the panel runs inside the request).
+    status = _("down") if down and not up else _("degraded") if down else _("up")
     visible = open_alerts_for(user).filter(Q(building=building) | Q(other_building=building))
-    lines = [("Durum", status), ("Erişilebilir cihaz", str(up)),
-             ("Erişilemeyen cihaz", str(down))]
-    lines += [(f"Erişilemiyor: {s.asset.inventory_number}", s.asset.ip_address or "")
+    lines = [(_("State"), status), (_("Reachable assets"), str(up)),
+             (_("Unreachable assets"), str(down))]
+    lines += [(_("Unreachable: {asset}").format(asset=s.asset.inventory_number),
+               s.asset.ip_address or "")
               for s in states.filter(state=Reachability.DOWN).select_related("asset")
               .order_by("asset__inventory_number")[:10]]
     link_states = dict(LinkReachability.objects.filter(link__in=links)
                        .values_list("link_id", "state"))
     labels = dict(Reachability.choices)
-    lines += [(f"Bağlantı: {describe_link(link)}",
+    lines += [(_("Link: {link}").format(link=describe_link(link)),
                str(labels[link_states.get(link.pk, Reachability.UNKNOWN)]))
               for link in links[:10]]
     history = Alert.objects.filter(Q(building=building) | Q(other_building=building))
-    lines += [("Açık kesinti", str(visible.filter(closed_at__isnull=True).count())),
-              ("Kesinti geçmişi (toplam)", str(history.count()))]
+    lines += [(_("Open outages"), str(visible.filter(closed_at__isnull=True).count())),
+              (_("Outage history (total)"), str(history.count()))]
     return BuildingSummary(
         title_tr="Ağ durumu", title_en="Network status", lines=tuple(lines),
-        links=(("Kesinti geçmişi", reverse("netops:building_outages", args=[building.pk])),
-               ("Ağ uyarıları", reverse("netops:alerts"))),
+        links=((_("Outage history"), reverse("netops:building_outages", args=[building.pk])),
+               (_("Network alerts"), reverse("netops:alerts"))),
     )
 
 

@@ -29,24 +29,24 @@ from modules.netops.choices import (
 class DhcpLease(models.Model):
     """One use of an internal IP address by a device: address, start, end, MAC (5651)."""
 
-    ip_address = models.GenericIPAddressField(_("IP adresi / IP address"))
+    ip_address = models.GenericIPAddressField(_("IP address"))
     #: Lower case, colon separated (``aa:bb:cc:dd:ee:ff``).
-    mac_address = models.CharField(_("MAC adresi / MAC address"), max_length=17)
-    starts_at = models.DateTimeField(_("kullanıma başlama / start of use"))
-    ends_at = models.DateTimeField(_("kullanım bitişi / end of use"), null=True, blank=True)
+    mac_address = models.CharField(_("MAC address"), max_length=17)
+    starts_at = models.DateTimeField(_("start of use"))
+    ends_at = models.DateTimeField(_("end of use"), null=True, blank=True)
     #: The offset from UTC the source wrote its times in, in minutes (ISC: 0).
-    utc_offset = models.SmallIntegerField(_("kaynağın UTC farkı (dk) / source UTC offset (min)"))
-    hostname = models.CharField(_("bilgisayar adı / hostname"), max_length=255, blank=True)
-    server = models.CharField(_("DHCP sunucusu / DHCP server"), max_length=100)
-    source_format = models.CharField(_("biçim / format"), max_length=10,
+    utc_offset = models.SmallIntegerField(_("source UTC offset (min)"))
+    hostname = models.CharField(_("hostname"), max_length=255, blank=True)
+    server = models.CharField(_("DHCP server"), max_length=100)
+    source_format = models.CharField(_("format"), max_length=10,
                                      choices=LeaseFormat.choices)
-    source_name = models.CharField(_("kaynak dosya / source file"), max_length=255)
-    source_line = models.PositiveIntegerField(_("satır / line"))
-    received_at = models.DateTimeField(_("alındı / received"), default=timezone.now)
+    source_name = models.CharField(_("source file"), max_length=255)
+    source_line = models.PositiveIntegerField(_("line"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
 
     class Meta:
-        verbose_name = _("IP dağıtım kaydı / IP distribution record")
-        verbose_name_plural = _("IP dağıtım kayıtları / IP distribution records")
+        verbose_name = _("IP distribution record")
+        verbose_name_plural = _("IP distribution records")
         constraints = [models.UniqueConstraint(
             fields=["server", "ip_address", "mac_address", "starts_at"], name="netops_lease_once")]
         indexes = [models.Index(fields=["ip_address", "starts_at"]),
@@ -60,19 +60,19 @@ class DhcpLease(models.Model):
 class LeaseEnd(models.Model):
     """A release or expiry seen in a log that records it apart from the start (Windows)."""
 
-    ip_address = models.GenericIPAddressField(_("IP adresi / IP address"))
-    mac_address = models.CharField(_("MAC adresi / MAC address"), max_length=17)
-    ended_at = models.DateTimeField(_("bitiş / end"))
-    utc_offset = models.SmallIntegerField(_("kaynağın UTC farkı (dk) / source UTC offset (min)"))
-    reason = models.CharField(_("neden / reason"), max_length=10, choices=EndReason.choices)
-    server = models.CharField(_("DHCP sunucusu / DHCP server"), max_length=100)
-    source_name = models.CharField(_("kaynak dosya / source file"), max_length=255)
-    source_line = models.PositiveIntegerField(_("satır / line"))
-    received_at = models.DateTimeField(_("alındı / received"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(_("IP address"))
+    mac_address = models.CharField(_("MAC address"), max_length=17)
+    ended_at = models.DateTimeField(_("end"))
+    utc_offset = models.SmallIntegerField(_("source UTC offset (min)"))
+    reason = models.CharField(_("reason"), max_length=10, choices=EndReason.choices)
+    server = models.CharField(_("DHCP server"), max_length=100)
+    source_name = models.CharField(_("source file"), max_length=255)
+    source_line = models.PositiveIntegerField(_("line"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
 
     class Meta:
-        verbose_name = _("kira bitişi / lease end")
-        verbose_name_plural = _("kira bitişleri / lease ends")
+        verbose_name = _("lease end")
+        verbose_name_plural = _("lease ends")
         constraints = [models.UniqueConstraint(
             fields=["server", "ip_address", "mac_address", "ended_at"], name="netops_end_once")]
         indexes = [models.Index(fields=["ip_address", "ended_at"])]
@@ -84,13 +84,13 @@ class LeaseEnd(models.Model):
 class LeaseFile(models.Model):
     """One intake of a DHCP file: what was read, stored, already known and unreadable."""
 
-    name = models.CharField(_("dosya / file"), max_length=255)
+    name = models.CharField(_("file"), max_length=255)
     sha256 = models.CharField(max_length=64)
-    server = models.CharField(_("DHCP sunucusu / DHCP server"), max_length=100)
-    source_format = models.CharField(_("biçim / format"), max_length=10,
+    server = models.CharField(_("DHCP server"), max_length=100)
+    source_format = models.CharField(_("format"), max_length=10,
                                      choices=LeaseFormat.choices)
-    received_at = models.DateTimeField(_("alındı / received"), default=timezone.now)
-    received_by = models.CharField(_("alan / received by"), max_length=150)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    received_by = models.CharField(_("received by"), max_length=150)
     lines = models.PositiveIntegerField(default=0)
     leases_new = models.PositiveIntegerField(default=0)
     leases_known = models.PositiveIntegerField(default=0)
@@ -99,8 +99,8 @@ class LeaseFile(models.Model):
     problems = models.JSONField(default=list, blank=True)
 
     class Meta:
-        verbose_name = _("DHCP dosyası alımı / DHCP file intake")
-        verbose_name_plural = _("DHCP dosyası alımları / DHCP file intakes")
+        verbose_name = _("DHCP file intake")
+        verbose_name_plural = _("DHCP file intakes")
         ordering = ["-received_at"]
 
     def __str__(self) -> str:
@@ -110,19 +110,19 @@ class LeaseFile(models.Model):
 class DailyArchive(models.Model):
     """A day's records as a file in btklog's layout, its SHA-256 and RFC 3161 token."""
 
-    day = models.DateField(_("gün / day"), unique=True)
-    path = models.CharField(_("dosya / file"), max_length=255)
+    day = models.DateField(_("day"), unique=True)
+    path = models.CharField(_("file"), max_length=255)
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField()
-    records = models.PositiveIntegerField(_("kayıt / records"))
-    token_path = models.CharField(_("zaman damgası / time-stamp token"), max_length=255)
+    records = models.PositiveIntegerField(_("records"))
+    token_path = models.CharField(_("time-stamp token"), max_length=255)
     tsa_url = models.CharField(max_length=500)
-    time_stamped_at = models.DateTimeField(_("damga zamanı / time stamped at"))
+    time_stamped_at = models.DateTimeField(_("time stamped at"))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = _("günlük 5651 arşivi / daily 5651 archive")
-        verbose_name_plural = _("günlük 5651 arşivleri / daily 5651 archives")
+        verbose_name = _("daily 5651 archive")
+        verbose_name_plural = _("daily 5651 archives")
         ordering = ["-day"]
 
     def __str__(self) -> str:
@@ -133,15 +133,15 @@ class PurgeRecord(models.Model):
     """A destruction of records past their retention (KVKK destruction log): kept 3 years."""
 
     purged_at = models.DateTimeField(default=timezone.now)
-    before = models.DateTimeField(_("bu andan öncekiler / records before"))
+    before = models.DateTimeField(_("records before"))
     leases_deleted = models.PositiveIntegerField(default=0)
     ends_deleted = models.PositiveIntegerField(default=0)
     archives_deleted = models.JSONField(default=list, blank=True)
     purged_by = models.CharField(max_length=150)
 
     class Meta:
-        verbose_name = _("imha kaydı / destruction record")
-        verbose_name_plural = _("imha kayıtları / destruction records")
+        verbose_name = _("destruction record")
+        verbose_name_plural = _("destruction records")
 
     def __str__(self) -> str:
         return f"{self.purged_at:%Y-%m-%d} < {self.before:%Y-%m-%d}"
@@ -156,13 +156,13 @@ class LookupRecord(models.Model):
     actor = models.CharField(max_length=150)
     ip_address = models.GenericIPAddressField()
     at = models.DateTimeField()
-    reason = models.CharField(_("gerekçe / reason"), max_length=300)
+    reason = models.CharField(_("reason for the lookup"), max_length=300)
     found_mac = models.CharField(max_length=17, blank=True)
     found_asset = models.CharField(max_length=40, blank=True)
 
     class Meta:
-        verbose_name = _("IP sorgu kaydı / IP lookup record")
-        verbose_name_plural = _("IP sorgu kayıtları / IP lookup records")
+        verbose_name = _("IP lookup record")
+        verbose_name_plural = _("IP lookup records")
 
     def __str__(self) -> str:
         return f"{self.actor} {self.ip_address} {self.at:%Y-%m-%d %H:%M}"
@@ -173,18 +173,18 @@ class AssetReachability(models.Model):
 
     asset = models.OneToOneField("gis_core.Asset", on_delete=models.CASCADE,
                                  related_name="reachability")
-    state = models.CharField(_("durum / state"), max_length=10, choices=Reachability.choices,
+    state = models.CharField(_("state"), max_length=10, choices=Reachability.choices,
                              default=Reachability.UNKNOWN)
-    since = models.DateTimeField(_("şu andan beri / since"), default=timezone.now)
-    checked_at = models.DateTimeField(_("son yoklama / last check"), default=timezone.now)
+    since = models.DateTimeField(_("since"), default=timezone.now)
+    checked_at = models.DateTimeField(_("last check"), default=timezone.now)
     detail = models.CharField(max_length=200, blank=True)
     #: How the last check asked: ``icmp``, ``tcp``, ``icmp+tcp`` (no echo reply, then TCP), or
     #: the external monitor's name for a state it reported.
-    method = models.CharField(_("yöntem / method"), max_length=15, blank=True)
+    method = models.CharField(_("method"), max_length=15, blank=True)
 
     class Meta:
-        verbose_name = _("erişilebilirlik / reachability")
-        verbose_name_plural = _("erişilebilirlik / reachability")
+        verbose_name = _("reachability")
+        verbose_name_plural = _("reachability")
 
     def __str__(self) -> str:
         return f"{self.asset_id} {self.state}"
@@ -203,11 +203,11 @@ class StateChange(models.Model):
     source = models.CharField(max_length=15, choices=AlertSource.choices)
     detail = models.CharField(max_length=300, blank=True)
     #: How the check that saw the change asked (see ``AssetReachability.method``).
-    method = models.CharField(_("yöntem / method"), max_length=15, blank=True)
+    method = models.CharField(_("method"), max_length=15, blank=True)
 
     class Meta:
-        verbose_name = _("durum değişikliği / state change")
-        verbose_name_plural = _("durum değişiklikleri / state changes")
+        verbose_name = _("state change")
+        verbose_name_plural = _("state changes")
         indexes = [models.Index(fields=["building", "at"]), models.Index(fields=["asset", "at"])]
 
     def __str__(self) -> str:
@@ -221,16 +221,16 @@ class LinkReachability(models.Model):
 
     link = models.OneToOneField("gis_core.NetworkLink", on_delete=models.CASCADE,
                                 related_name="reachability")
-    state = models.CharField(_("durum / state"), max_length=10, choices=Reachability.choices,
+    state = models.CharField(_("state"), max_length=10, choices=Reachability.choices,
                              default=Reachability.UNKNOWN)
-    since = models.DateTimeField(_("şu andan beri / since"), default=timezone.now)
-    checked_at = models.DateTimeField(_("son değerlendirme / last evaluated"),
+    since = models.DateTimeField(_("since"), default=timezone.now)
+    checked_at = models.DateTimeField(_("last evaluated"),
                                       default=timezone.now)
     detail = models.CharField(max_length=200, blank=True)
 
     class Meta:
-        verbose_name = _("bağlantı durumu / link state")
-        verbose_name_plural = _("bağlantı durumları / link states")
+        verbose_name = _("link state")
+        verbose_name_plural = _("link states")
 
     def __str__(self) -> str:
         return f"link {self.link_id} {self.state}"
@@ -251,8 +251,8 @@ class LinkStateChange(models.Model):
     detail = models.CharField(max_length=300, blank=True)
 
     class Meta:
-        verbose_name = _("bağlantı durum değişikliği / link state change")
-        verbose_name_plural = _("bağlantı durum değişiklikleri / link state changes")
+        verbose_name = _("link state change")
+        verbose_name_plural = _("link state changes")
         indexes = [models.Index(fields=["link", "at"]), models.Index(fields=["a_building", "at"]),
                    models.Index(fields=["b_building", "at"])]
 
@@ -275,7 +275,10 @@ class Alert(models.Model):
     other_building = models.ForeignKey("gis_core.Building", null=True, blank=True,
                                        on_delete=models.SET_NULL, related_name="+")
     source = models.CharField(max_length=15, choices=AlertSource.choices)
-    title = models.CharField(_("başlık / title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200)
+    #: What is down, without words (``SW-2 (10.0.0.2, Zabıta Binası)``, a link's ends): the
+    #: pages put it after a label in the reader's language; ``title`` stays as mailed.
+    subject = models.CharField(_("asset or link"), max_length=200, blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     #: e-mail addresses told of the outage (and later of its end)
@@ -286,8 +289,8 @@ class Alert(models.Model):
     receipts = models.JSONField(default=list, blank=True)
 
     class Meta:
-        verbose_name = _("uyarı / alert")
-        verbose_name_plural = _("uyarılar / alerts")
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(fields=["asset"], condition=models.Q(
@@ -304,30 +307,39 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def what(self) -> str:
+        """What is down, for a page: a link described in the reader's language (its medium
+        is a label), else the stored ``subject``."""
+        if self.link_id is not None and self.link is not None:
+            from modules.netops.monitoring import describe_link
+
+            return describe_link(self.link)
+        return self.subject or self.title
+
 
 class BackupTarget(models.Model):
     """Something that must be backed up, how important it is and how often (O11 ı)."""
 
-    code = models.SlugField(_("kod / code"), max_length=60, unique=True)
-    name = models.CharField(_("ad / name"), max_length=150)
-    kind = models.CharField(_("tür / kind"), max_length=20, choices=BackupKind.choices)
-    importance = models.CharField(_("önem / importance"), max_length=10,
+    code = models.SlugField(_("code"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=20, choices=BackupKind.choices)
+    importance = models.CharField(_("importance"), max_length=10,
                                   choices=Importance.choices, default=Importance.NORMAL)
-    policy = models.CharField(_("sıklık / policy"), max_length=12, choices=BackupPolicy.choices)
+    policy = models.CharField(_("policy"), max_length=12, choices=BackupPolicy.choices)
     department = models.ForeignKey("gis_core.Department", null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("sorumlu birim / responsible unit"))
+                                   verbose_name=_("responsible unit"))
     asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
     building = models.ForeignKey("gis_core.Building", null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")
-    active = models.BooleanField(_("etkin / active"), default=True)
+    active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
     notes = models.TextField(blank=True)
 
     class Meta:
-        verbose_name = _("yedeklenecek sistem / backup target")
-        verbose_name_plural = _("yedekleme kaydı / backup register")
+        verbose_name = _("backup target")
+        verbose_name_plural = _("backup register")
         ordering = ["code"]
 
     def __str__(self) -> str:
@@ -338,15 +350,15 @@ class BackupRun(models.Model):
     """A backup job's result, reported by the job (CLI or webhook)."""
 
     target = models.ForeignKey(BackupTarget, on_delete=models.CASCADE, related_name="runs")
-    status = models.CharField(_("sonuç / status"), max_length=10, choices=RunStatus.choices)
-    at = models.DateTimeField(_("zaman / at"), default=timezone.now)
+    status = models.CharField(_("result"), max_length=10, choices=RunStatus.choices)
+    at = models.DateTimeField(_("at"), default=timezone.now)
     size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
     detail = models.CharField(max_length=300, blank=True)
     reported_by = models.CharField(max_length=150)
 
     class Meta:
-        verbose_name = _("yedekleme işi / backup run")
-        verbose_name_plural = _("yedekleme işleri / backup runs")
+        verbose_name = _("backup run")
+        verbose_name_plural = _("backup runs")
         indexes = [models.Index(fields=["target", "at"])]
 
     def __str__(self) -> str:
@@ -363,8 +375,8 @@ class RestoreDrill(models.Model):
     recorded_by = models.CharField(max_length=150)
 
     class Meta:
-        verbose_name = _("geri yükleme tatbikatı / restore drill")
-        verbose_name_plural = _("geri yükleme tatbikatları / restore drills")
+        verbose_name = _("restore drill")
+        verbose_name_plural = _("restore drills")
 
     def __str__(self) -> str:
         return f"{self.target_id} {self.outcome} {self.at:%Y-%m-%d}"
@@ -374,15 +386,15 @@ class BackupAlert(models.Model):
     """A failed or overdue backup, open until a good run arrives; notified once each way."""
 
     target = models.ForeignKey(BackupTarget, on_delete=models.CASCADE, related_name="alerts")
-    reason = models.CharField(max_length=10, choices=[("failed", _("başarısız")),
-                                                      ("overdue", _("gecikmiş"))])
+    reason = models.CharField(max_length=10, choices=[("failed", _("failed")),
+                                                      ("overdue", _("overdue"))])
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
     recipients = models.JSONField(default=list, blank=True)
 
     class Meta:
-        verbose_name = _("yedekleme uyarısı / backup alert")
-        verbose_name_plural = _("yedekleme uyarıları / backup alerts")
+        verbose_name = _("backup alert")
+        verbose_name_plural = _("backup alerts")
         constraints = [models.UniqueConstraint(fields=["target"], condition=models.Q(
             closed_at__isnull=True), name="netops_one_open_backup_alert")]
 
@@ -394,7 +406,7 @@ class DeviceConfig(models.Model):
     """One version of a network device's configuration (uploaded, or read from the folder
     RANCID or Oxidized writes); a new version only when the text changed."""
 
-    device = models.CharField(_("cihaz / device"), max_length=120)
+    device = models.CharField(_("device"), max_length=120)
     asset = models.ForeignKey("gis_core.Asset", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
     version = models.PositiveIntegerField()
@@ -405,8 +417,8 @@ class DeviceConfig(models.Model):
     recorded_by = models.CharField(max_length=150)
 
     class Meta:
-        verbose_name = _("cihaz yapılandırması / device configuration")
-        verbose_name_plural = _("cihaz yapılandırmaları / device configurations")
+        verbose_name = _("device configuration")
+        verbose_name_plural = _("device configurations")
         constraints = [models.UniqueConstraint(fields=["device", "version"],
                                                name="netops_config_version_once")]
         ordering = ["device", "-version"]
@@ -421,9 +433,9 @@ class BuildingNetworkStatus(models.Model):
 
     building = models.OneToOneField("gis_core.Building", on_delete=models.CASCADE,
                                     related_name="network_status")
-    state = models.CharField(_("durum / state"), max_length=10,
-                             choices=[("up", _("çalışıyor")), ("degraded", _("kısmi kesinti")),
-                                      ("down", _("kesinti"))])
+    state = models.CharField(_("state"), max_length=10,
+                             choices=[("up", _("up")), ("degraded", _("degraded")),
+                                      ("down", _("down"))])
     assets_up = models.PositiveIntegerField(default=0)
     assets_down = models.PositiveIntegerField(default=0)
     open_alerts = models.PositiveIntegerField(default=0)
@@ -431,8 +443,8 @@ class BuildingNetworkStatus(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        verbose_name = _("bina ağ durumu / building network status")
-        verbose_name_plural = _("bina ağ durumları / building network status")
+        verbose_name = _("building network status")
+        verbose_name_plural = _("building network statuses")
 
     def __str__(self) -> str:
         return f"{self.building_id} {self.state}"

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from gis_core.errors import bilingual
 from gis_core.modules import Outage, OutageReceipt, report_outage
 from modules.netops import probing
 from modules.netops.choices import AlertSource, Reachability
@@ -60,7 +61,7 @@ def probe_method() -> tuple[bool, str]:
     """
     wanted = str(getattr(settings, "KENTCBS_NETOPS_PROBE_METHOD", "auto") or "auto").lower()
     if wanted == "tcp":
-        return False, probing.ICMP_OFF
+        return False, bilingual(probing.ICMP_OFF)
     return probing.icmp_permitted()
 
 
@@ -288,9 +289,10 @@ def _open_alert(asset: Any, source: str, detail: str, at: dt.datetime) -> None:
     if Alert.objects.filter(asset=asset, closed_at__isnull=True).exists():
         return  # one alert per outage
     emails, departments = recipients(asset.building)
-    title = f"Erişilemiyor / Down: {_describe(asset)}"
+    subject = _describe(asset)[:200]
+    title = f"{bilingual('Down')}: {subject}"[:200]
     alert = Alert.objects.create(asset=asset, building=asset.building, source=source,
-                                 title=title, opened_at=at, recipients=emails,
+                                 title=title, subject=subject, opened_at=at, recipients=emails,
                                  departments=departments)
     _announce(alert, detail, emails)
 
@@ -308,9 +310,11 @@ def _open_link_alert(link: Any, detail: str, at: dt.datetime) -> None:
             found, codes = recipients(building)
             emails.update(found)
             departments += [c for c in codes if c not in departments]
-    title = f"Bağlantı kesik / Link down: {describe_link(link)}"[:200]
+    subject = describe_link(link)[:200]
+    title = f"{bilingual('Link down')}: {subject}"[:200]
     alert = Alert.objects.create(link=link, building=main, other_building=other,
-                                 source=AlertSource.PROBE, title=title, opened_at=at,
+                                 source=AlertSource.PROBE, title=title, subject=subject,
+                                 opened_at=at,
                                  recipients=sorted(emails), departments=departments)
     _announce(alert, detail, sorted(emails))
 
@@ -321,8 +325,8 @@ def _announce(alert: Alert, detail: str, emails: list[str]) -> None:
     if emails:
         transaction.on_commit(lambda: send_alert_mail(
             f"[KentCBS] {alert.title}",
-            f"{timezone.localtime(at):%d.%m.%Y %H:%M} itibarıyla erişilemiyor / down since.\n"
-            f"{detail}\n", emails))
+            mail_lines("Down since {at}.", at=f"{timezone.localtime(at):%d.%m.%Y %H:%M}")
+            + f"\n{detail}\n", emails))
     receipts = report_outage(_outage(alert, "opened", detail))
     if receipts:
         alert.receipts = [asdict(r) for r in receipts]
@@ -343,14 +347,27 @@ def _close_alert(alert: Alert | None, at: dt.datetime) -> None:
     alert.closed_at = at
     alert.save(update_fields=["closed_at"])
     minutes = int((at - alert.opened_at).total_seconds() // 60)
-    subject = alert.title.split(": ", 1)[-1]
+    subject = alert.subject or alert.title.split(": ", 1)[-1]  # alerts stored before 0007
     if alert.recipients:
         emails = list(alert.recipients)
         transaction.on_commit(lambda: send_alert_mail(
-            f"[KentCBS] Düzeldi / Recovered: {subject}",
-            f"{timezone.localtime(at):%d.%m.%Y %H:%M} itibarıyla yeniden erişilebilir / back "
-            f"up; kesinti / outage {minutes} dk / min.\n", emails))
-    report_outage(_outage(alert, "closed", f"kesinti / outage {minutes} dk / min"))
+            f"[KentCBS] {bilingual('Recovered')}: {subject}",
+            mail_lines("Back up since {at}; the outage lasted {minutes} min.",
+                       at=f"{timezone.localtime(at):%d.%m.%Y %H:%M}", minutes=minutes) + "\n",
+            emails))
+    report_outage(_outage(alert, "closed", bilingual("outage of {minutes} min",
+                                                     minutes=minutes)))
+
+
+def mail_lines(message: str, **params: object) -> str:
+    """``message`` (an English msgid) in Turkish, then in English on the next line: a mail
+    has no session language, so it carries both, Turkish first."""
+    from django.utils import translation
+
+    english = message.format(**params)
+    with translation.override("tr"):
+        turkish = str(translation.gettext(message)).format(**params)
+    return english if turkish == english else f"{turkish}\n{english}"
 
 
 def send_alert_mail(subject: str, body: str, to: list[str]) -> None:

@@ -22,15 +22,13 @@ ICMP = "icmp"
 TCP = "tcp"
 BOTH = "icmp+tcp"
 
-#: Why ICMP is not used, in words (Turkish / English), for the log and the CLI.
+#: Why ICMP is not used (English msgids, Turkish in the module's catalogue), for the log and
+#: the CLI: shown through :func:`gis_core.errors.bilingual`, Turkish first.
 ICMP_REFUSED = (
-    "ICMP kullanılamıyor: çekirdek ayrıcalıksız ping soketine izin vermiyor "
-    "(net.ipv4.ping_group_range = {range}); cihazlar TCP bağlantısıyla yoklanıyor. / ICMP "
-    "not available: the kernel refuses an unprivileged ping socket (net.ipv4.ping_group_range "
-    "= {range}); assets are probed by TCP connect.")
-ICMP_OFF = ("ICMP ayarla kapalı (KENTCBS_NETOPS_PROBE_METHOD=tcp); cihazlar TCP bağlantısıyla "
-            "yoklanıyor. / ICMP switched off (KENTCBS_NETOPS_PROBE_METHOD=tcp); assets are "
-            "probed by TCP connect.")
+    "ICMP not available: the kernel refuses an unprivileged ping socket "
+    "(net.ipv4.ping_group_range = {range}); assets are probed by TCP connect.")
+ICMP_OFF = ("ICMP switched off (KENTCBS_NETOPS_PROBE_METHOD=tcp); assets are probed by TCP "
+            "connect.")
 
 
 @dataclass(frozen=True)
@@ -65,7 +63,9 @@ def icmp_permitted() -> tuple[bool, str]:
     try:
         ICMPv4Socket(privileged=False).close()
     except (ICMPLibError, OSError):
-        return False, ICMP_REFUSED.format(range=ping_group_range())
+        from gis_core.errors import bilingual
+
+        return False, bilingual(ICMP_REFUSED, range=ping_group_range())
     return True, ""
 
 

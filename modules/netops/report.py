@@ -51,4 +51,6 @@ def report_figures(*, user: Any, year: int) -> list[ReportTable]:
                         ("Bina", "İzlenen cihaz", "Kesinti", "Kesinti süresi (saat)",
                          "Erişilebilirlik (%)"), tuple(rows),
                         note_tr="Erişilebilirlik: 1 - kesinti saatleri / (cihaz sayısı x "
-                                "dönemin saatleri); dönem yıl ya da yılın bugüne kadarki kısmı.")]
+                                "dönemin saatleri); dönem yıl ya da yılın bugüne kadarki kısmı.",
+                        note_en="Availability: 1 - outage hours / (number of devices x hours of "
+                                "the period); the period is the year, or the year so far.")]

@@ -13,9 +13,15 @@ from modules.netops import services
 from modules.netops.forms import WhoisForm
 from modules.netops.models import DailyArchive, LeaseFile
 
+#: What ``Alert.what`` reads to describe a link (one query, not four per row).
+LINK_ENDS = ("link__a_asset__building", "link__b_asset__building", "link__a_building",
+             "link__b_building")
+
 
 def whois(request: HttpRequest) -> HttpResponse:
-    form = WhoisForm(request.POST or None)
+    # "at" starts at now: most lookups are about the present or the last hours
+    form = WhoisForm(request.POST or None, initial={"at": timezone.localtime().replace(
+        second=0, microsecond=0)})
     answer = None
     error = ""
     if request.method == "POST" and form.is_valid():
@@ -23,7 +29,7 @@ def whois(request: HttpRequest) -> HttpResponse:
             answer = services.whois(ip=str(form.cleaned_data["ip"]), at=form.cleaned_data["at"],
                                     reason=form.cleaned_data["reason"], user=request.user)
         except KentCBSError as exc:
-            error = exc.text
+            error = exc.localized
     return render(request, "netops/whois.html", {
         "form": form, "answer": answer, "error": error,
         "archives": DailyArchive.objects.order_by("-day")[:14],
@@ -38,7 +44,7 @@ def alerts(request: HttpRequest) -> HttpResponse:
 
     from modules.netops.monitoring import open_alerts_for
 
-    visible = open_alerts_for(request.user)
+    visible = open_alerts_for(request.user).select_related(*LINK_ENDS)
     page = Paginator(visible, 50).get_page(request.GET.get("page"))
     return render(request, "netops/alerts.html", {
         "open": visible.filter(closed_at__isnull=True), "page": page})
@@ -53,26 +59,44 @@ def building_outages(request: HttpRequest, pk: int) -> HttpResponse:
 
     from gis_core.models import Building
     from modules.netops.models import Alert, LinkStateChange, StateChange
-    from modules.netops.monitoring import may_see_building
+    from modules.netops.monitoring import describe_link, may_see_building
 
     building = get_object_or_404(Building, pk=pk)
     if not may_see_building(request.user, building):
         raise PermissionDenied(f"netops:building_outages {pk}")
     outages = (Alert.objects.filter(Q(building=building) | Q(other_building=building))
-               .select_related("asset", "link").order_by("-opened_at"))
+               .select_related("asset", "link", *LINK_ENDS).order_by("-opened_at"))
+    # State labels in the reader's language, not the stored codes.
     changes = sorted(
-        [("asset", c.at, c.asset.inventory_number, c.old_state, c.new_state,
-          c.method or c.get_source_display(), c.detail)
+        [{"kind": "asset", "at": c.at, "what": c.asset.inventory_number,
+          "old": c.get_old_state_display(), "new": c.get_new_state_display(),
+          "method": c.method or c.get_source_display(), "detail": c.detail}
          for c in StateChange.objects.filter(building=building).select_related("asset")
          .order_by("-at")[:200]]
-        + [("link", c.at, str(c.link), c.old_state, c.new_state, "", c.detail)
+        + [{"kind": "link", "at": c.at, "what": describe_link(c.link),
+            "old": c.get_old_state_display(), "new": c.get_new_state_display(),
+            "method": "", "detail": _ends_in_words(c.detail)}
            for c in LinkStateChange.objects.filter(Q(a_building=building) | Q(b_building=building))
-           .select_related("link").order_by("-at")[:200]],
-        key=lambda row: row[1], reverse=True)[:200]
+           .select_related("link", *LINK_ENDS).order_by("-at")[:200]],
+        key=lambda row: row["at"], reverse=True)[:200]
     page = Paginator(outages, 50).get_page(request.GET.get("page"))
     return render(request, "netops/building_outages.html", {
         "building": building, "page": page, "changes": changes,
         "open": outages.filter(closed_at__isnull=True).count()})
+
+
+def _ends_in_words(detail: str) -> str:
+    """A link change's stored detail ``A: up, B: down`` (state codes, see
+    ``monitoring.link_state``) with the states' labels in the reader's language."""
+    import re
+
+    from modules.netops.choices import Reachability
+
+    labels = dict(Reachability.choices)
+    found = re.fullmatch(r"A: (\w+), B: (\w+)", detail)
+    if found is None or not set(found.groups()) <= set(labels):
+        return detail
+    return f"A: {labels[found[1]]}, B: {labels[found[2]]}"
 
 
 def _json_body(request: HttpRequest) -> dict[str, object] | None:
@@ -147,7 +171,7 @@ def device_config(request: HttpRequest, device: str) -> HttpResponse:
         try:
             diff = config_diff(device, old, new)
         except KentCBSError as exc:
-            error = exc.text
+            error = exc.localized
     return render(request, "netops/device_config.html", {
         "device": device, "versions": versions, "old": old, "new": new, "diff": diff,
         "error": error})

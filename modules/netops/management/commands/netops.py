@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
+from gis_core.errors import bilingual
 from modules.netops.errors import NetopsError
 
 
@@ -32,8 +33,8 @@ def _date(value: str | None, name: str) -> dt.date | None:
 
 
 class Command(BaseCommand):
-    help = ("Ağ işletimi: 5651 IP dağıtım kayıtları (alım, günlük arşiv ve zaman damgası, "
-            "doğrulama, imha, sorgu). / Network operations: Law 5651 IP distribution records.")
+    help = ("Network operations: Law 5651 IP distribution records (intake, daily archive with "
+            "time stamp, verification, destruction, lookup), reachability, backups.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -83,33 +84,36 @@ class Command(BaseCommand):
                                           server=options["server"] or path.name,
                                           actor=_actor(), zone=options["tz"])
             intake = result.intake
-            self.stdout.write(
-                f"{intake.lines} satır okundu / lines read; {intake.leases_new} yeni kullanım "
-                f"kaydı / new records; {intake.leases_known} zaten kayıtlı / already stored; "
-                f"{intake.ends_new} bitiş / ends; {len(result.problems)} okunamayan / unreadable")
+            self.stdout.write(bilingual(
+                "{lines} lines read; {new} new records; {known} already stored; {ends} ends; "
+                "{unreadable} unreadable", lines=intake.lines, new=intake.leases_new,
+                known=intake.leases_known, ends=intake.ends_new,
+                unreadable=len(result.problems)))
             for problem in result.problems[:50]:
-                self.stdout.write(f"  satır / line {problem.line}: {problem.reason}")
+                self.stdout.write(f"  {bilingual('line')} {problem.line}: {problem.reason}")
             if len(result.problems) > 50:
-                self.stdout.write(f"  ... {len(result.problems) - 50} daha / more")
+                self.stdout.write("  ... " + bilingual("{count} more",
+                                                       count=len(result.problems) - 50))
         elif action == "archive":
             day = _date(options["day"], "--day") or timezone.localdate() - dt.timedelta(days=1)
             archive = services.archive_day(day=day)
             self.stdout.write(
-                f"{archive.day}: {archive.records} kayıt / records -> {archive.path}\n"
-                f"SHA-256 {archive.sha256}\nzaman damgası / time stamp "
+                f"{archive.day}: {bilingual('{count} records', count=archive.records)} -> "
+                f"{archive.path}\nSHA-256 {archive.sha256}\n{bilingual('time stamp')} "
                 f"{archive.time_stamped_at:%Y-%m-%d %H:%M:%S} UTC ({archive.token_path})")
         elif action == "verify":
             results = services.verify_archives(first=_date(options["first"], "--from"),
                                                last=_date(options["last"], "--to"))
             bad = [r for r in results if r.problem]
             for result in results:
-                state = "BOZUK / BROKEN: " + result.problem if result.problem else "tamam / ok"
+                state = (bilingual("BROKEN: {problem}", problem=result.problem)
+                         if result.problem else bilingual("ok"))
                 self.stdout.write(f"{result.archive.day} {result.archive.path}: {state}")
             if bad:
                 raise NetopsError("NETOPS_ARCHIVE_BROKEN",
                                   "{count} archive(s) failed verification: {files}",
                                   count=len(bad), files=", ".join(r.archive.path for r in bad))
-            self.stdout.write(f"{len(results)} arşiv doğrulandı / archives verified")
+            self.stdout.write(bilingual("{count} archives verified", count=len(results)))
         elif action in ("probe", "monitor"):
             from modules.netops.backups import check_overdue
             from modules.netops.monitoring import probe_all
@@ -122,11 +126,11 @@ class Command(BaseCommand):
                 if result.note != said:  # why not ICMP, in words: once, and when it changes
                     self.stdout.write(result.note)
                     said = result.note
-                self.stdout.write(
-                    f"{timezone.localtime():%Y-%m-%d %H:%M:%S} {result.checked} cihaz yoklandı / "
-                    f"assets probed ({result.method}); {result.down} erişilemiyor / down; "
-                    f"{result.changes} durum değişikliği / state changes; {result.link_changes} "
-                    f"bağlantı durumu değişti / link state changes")
+                self.stdout.write(f"{timezone.localtime():%Y-%m-%d %H:%M:%S} " + bilingual(
+                    "{checked} assets probed ({method}); {down} down; {changes} state changes; "
+                    "{link_changes} link state changes", checked=result.checked,
+                    method=result.method, down=result.down, changes=result.changes,
+                    link_changes=result.link_changes))
                 self.stdout.flush()
                 if action == "probe":
                     break
@@ -144,38 +148,40 @@ class Command(BaseCommand):
             from modules.netops.backups import check_overdue, states
 
             opened = check_overdue()
-            words = {"ok": "zamanında / on time", "failed": "BAŞARISIZ / FAILED",
-                     "overdue": "GECİKMİŞ / OVERDUE"}
+            words = {"ok": bilingual("on time"), "failed": bilingual("FAILED"),
+                     "overdue": bilingual("OVERDUE")}
             for item in states():
                 last = f"{timezone.localtime(item.last_ok):%Y-%m-%d %H:%M}" if item.last_ok \
                     else "-"
                 self.stdout.write(f"{item.target.code:<24} {item.target.get_policy_display():<12}"
-                                  f" son başarılı / last ok {last:<16} {words[item.state]}")
-            self.stdout.write(f"{opened} yeni uyarı / new alerts")
+                                  f" {bilingual('last good backup')} {last:<16} "
+                                  f"{words[item.state]}")
+            self.stdout.write(bilingual("{count} new alerts", count=opened))
         elif action == "config-import":
             from modules.netops.backups import import_folder
 
             new, same = import_folder(folder=options["folder"], actor=_actor())
-            self.stdout.write(f"{new} yeni sürüm / new versions; {same} değişmemiş / unchanged")
+            self.stdout.write(bilingual("{new} new versions; {same} unchanged", new=new,
+                                        same=same))
         elif action == "config-diff":
             from modules.netops.backups import config_diff
 
             self.stdout.write("\n".join(config_diff(options["device"], options["old"],
                                                     options["new"])) or
-                              "fark yok / no difference")
+                              bilingual("no difference"))
         elif action == "purge":
             record = services.purge(actor=_actor())
-            self.stdout.write(
-                f"{record.before:%Y-%m-%d} öncesi imha edildi / destroyed before: "
-                f"{record.leases_deleted} kayıt / records, {record.ends_deleted} bitiş / ends, "
-                f"{len(record.archives_deleted)} arşiv / archives (imha kaydı / destruction "
-                f"record #{record.pk})")
+            self.stdout.write(bilingual(
+                "Destroyed what was older than {before}: {records} records, {ends} ends, "
+                "{archives} archives (destruction record #{pk})",
+                before=f"{record.before:%Y-%m-%d}", records=record.leases_deleted,
+                ends=record.ends_deleted, archives=len(record.archives_deleted), pk=record.pk))
         else:
             at = self._moment(options["at"])
             answer = services.whois(ip=options["ip"], at=timezone.make_aware(at),
                                     reason=options["reason"], actor=_actor())
             if not answer.mac:
-                self.stdout.write(f"{answer.ip} {options['at']}: kayıt yok / no record")
+                self.stdout.write(f"{answer.ip} {options['at']}: {bilingual('no record')}")
                 return
             asset = answer.asset
             end = f"{timezone.localtime(answer.ends_at):%Y-%m-%d %H:%M:%S}" if answer.ends_at \
@@ -185,13 +191,14 @@ class Command(BaseCommand):
                 f"({timezone.localtime(answer.starts_at):%Y-%m-%d %H:%M:%S} - {end}, "
                 f"{answer.server}{', ' + answer.hostname if answer.hostname else ''})")
             if asset is None:
-                self.stdout.write("  demirbaş kaydı yok / no asset with this MAC")
+                self.stdout.write("  " + bilingual("no asset with this MAC"))
             else:
-                self.stdout.write(
-                    f"  demirbaş / asset {asset.inventory_number}; bina / building "
-                    f"{getattr(asset.building, 'name', '-')}; oda / room "
-                    f"{getattr(asset.room, 'name', '-') if asset.room else '-'}; birim / "
-                    f"department {getattr(asset.department, 'name', '-')}")
+                self.stdout.write("  " + bilingual(
+                    "asset {asset}; building {building}; room {room}; department {department}",
+                    asset=asset.inventory_number,
+                    building=getattr(asset.building, "name", "-"),
+                    room=getattr(asset.room, "name", "-") if asset.room else "-",
+                    department=getattr(asset.department, "name", "-")))
 
     @staticmethod
     def _moment(value: str) -> dt.datetime:
