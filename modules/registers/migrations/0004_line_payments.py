@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
                 ('overdue_lines', models.PositiveIntegerField(default=0)),
                 ('overdue_amount', models.DecimalField(decimal_places=2, default=0, max_digits=14)),
                 ('oldest_due', models.DateField()),
-                ('location', django.contrib.gis.db.models.fields.PointField(srid=5254)),
+                ('location', django.contrib.gis.db.models.fields.PointField(srid=settings.KENTCBS_SRID)),
                 ('refreshed_on', models.DateField()),
                 ('building', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gis_core.building')),
             ],
