@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 
@@ -288,8 +289,15 @@ def test_serve_runs_gunicorn_and_serves_static_files() -> None:
                 assert ended, "the worker's database session was not found"
         finally:
             admin.close()
-        with urllib.request.urlopen(f"{base}/health/", timeout=5) as resp:
-            assert resp.status == 200 and b'"status": "ok"' in resp.read()
+        try:
+            with urllib.request.urlopen(f"{base}/health/", timeout=5) as resp:
+                assert resp.status == 200 and b'"status": "ok"' in resp.read()
+        except urllib.error.HTTPError as exc:  # the server's own log says why
+            proc.terminate()
+            log = proc.communicate(timeout=30)[0]
+            raise AssertionError(f"/health/ after the session ended: {exc}; server log:\n"
+                                 f"{log[-6000:]}") from None
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=30)

@@ -53,7 +53,7 @@ def _client(lang: str) -> Client:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("lang", "degraded", "down"), [("tr", "Kısmi kesinti", "Kesinti"),
-                                                        ("en", "Partial outage", "Outage")])
+                                                        ("en", "Degraded", "Down")])
 def test_enum_values_show_their_labels_in_legend_identify_table_and_xlsx(
         statuses: dict[str, Any], lang: str, degraded: str, down: str) -> None:
     client = _client(lang)

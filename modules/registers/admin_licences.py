@@ -77,8 +77,9 @@ class ESignatureCardAdmin(admin.ModelAdmin):
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
         response = super().change_view(request, object_id, form_url, extra_context)
-        card = ESignatureCard.objects.filter(pk=object_id).first() if object_id.isdigit() \
-            else None
+        # str.isdigit() also takes '²' and other digits int() refuses: ASCII digits only
+        wellformed = object_id.isascii() and object_id.isdigit()
+        card = ESignatureCard.objects.filter(pk=object_id).first() if wellformed else None
         if card is not None and esign.may_see_holders(request.user) \
                 and request.method == "GET" and response.status_code == 200:
             esign.log_read(user=request.user, cards=[card], path=request.get_full_path(),
