@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import base64
 import json
+import logging
 import math
 import os
 import random
@@ -258,6 +259,7 @@ def main() -> int:
     args = parser.parse_args()
 
     city = prepare()
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
     server = None if args.url else Server(args.workers, args.threads)
     url = args.url or server.url  # type: ignore[union-attr]
     try:
