@@ -97,7 +97,11 @@ def prepare(rows: int) -> tuple[float, float]:
     layer = registry.get(CODE)
     sync_layer(layer)
     lon, lat = get_profile(settings.KENTCBS_PROFILE).centre
+    from ogc_api import tilecache
+
     with connection.cursor() as cursor:
+        # the tile cache's change trigger, as `kentcbs migrate` puts on every layer table
+        tilecache.install(cursor, layer)
         cursor.execute("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_Transform(ST_SetSRID("
                        "ST_MakePoint(%s, %s), 4326), %s) AS p) AS c", [lon, lat, layer.srid])
         cx, cy = cursor.fetchone()
@@ -154,13 +158,16 @@ def reference_page(lon: float, lat: float, folder: Path) -> Path:
 class Server:
     """``kentcbs serve`` (gunicorn) in a child process, as in production."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tile_cache: bool = True) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "KENTCBS_ALLOWED_HOSTS": "127.0.0.1,localhost"}
+        if not tile_cache:
+            env["KENTCBS_TILE_CACHE_MB"] = "0"
+        # kentcbs serve's own workers and threads (cores + 1 workers of 4 threads)
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "kentcbs"), "serve", "--port", str(self.port),
-             "--workers", "2", "--threads", "4"], cwd=ROOT, env=env,
+            [str(Path(sys.executable).parent / "kentcbs"), "serve", "--port", str(self.port)],
+            cwd=ROOT, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -238,6 +245,9 @@ def main() -> None:
     parser.add_argument("--zooms", default="12-19")
     parser.add_argument("--screenshots", type=Path, default=None,
                         help="save a picture of each zoom's first view in this folder")
+    parser.add_argument("--no-tile-cache", action="store_true",
+                        help="serve with the tile cache off (every load renders its tiles; "
+                             "else the second and later loads of a view find them cached)")
     parser.add_argument("--reference", action="store_true",
                         help="also measure folium's embedded GeoJSON page (slow at 1M)")
     args = parser.parse_args()
@@ -251,7 +261,7 @@ def main() -> None:
         reference = reference_page(lon, lat, ref_folder)
         print(f"reference page: {reference.stat().st_size / MB:.1f} MB of HTML", flush=True)
         static = StaticServer(ref_folder)
-    server = Server()
+    server = Server(tile_cache=not args.no_tile_cache)
     ours: dict[int, list[dict[str, float]]] = {z: [] for z in zooms}
     theirs: list[dict[str, float]] = []
     try:

@@ -38,8 +38,23 @@ def _serve_env() -> list[str]:
     return lines
 
 
+def cores() -> int:
+    """The processor cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """One worker per core, plus one: a request is Python (one core per process, the GIL)
+    and PostgreSQL on the same machine wants its share; the threads of each worker
+    overlap the waits on the database (bench/load.py, README "Benchmarks")."""
+    return cores() + 1
+
+
 bind = f"{os.environ.get('KENTCBS_HOST', '127.0.0.1')}:{_int('KENTCBS_PORT', 8000)}"
-workers = _int("KENTCBS_WORKERS", 3)
+workers = _int("KENTCBS_WORKERS", default_workers())
 threads = _int("KENTCBS_THREADS", 4)
 worker_class = "gthread"
 timeout = 120

@@ -13,6 +13,12 @@ class OgcApiConfig(AppConfig):
         from ogc_api.tiles import forget_prepared
 
         connection_created.connect(forget_prepared, dispatch_uid="ogc_api.forget_prepared")
+        from django.db.models.signals import post_migrate
+
+        from ogc_api.tilecache import install_all
+
+        # After the layers app's own post_migrate (INSTALLED_APPS order) made the tables.
+        post_migrate.connect(install_all, sender=self, dispatch_uid="ogc_api.tile_triggers")
         keep_no_translated_configs()
 
 

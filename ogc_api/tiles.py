@@ -8,8 +8,6 @@ would still be too large is generalised (one feature per grid cell, id only).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +54,13 @@ def tile_sql(layer: LayerDefinition, fields: list[str], *, grid: int | None = No
         z, x, y, sql.Literal(BUFFER / EXTENT), sql.Literal(layer.srid))
     if rows is not None:
         search = sql.SQL("{} AND ({})").format(search, sql.SQL(rows))
+    # ST_AsMVT is costed so high per row that PostgreSQL prefers splitting a tile over
+    # two workers, and a parallel plan can only read the table by a parallel sequential
+    # scan: a tile of 600 footprints out of 100,000 took 66 ms instead of 3 ms through the
+    # spatial index (measured; worse with the table's size). ogc_api_serial() is declared
+    # PARALLEL UNSAFE (migration ogc_api.0004): a query that calls it is planned without
+    # workers, with no SET/RESET round trips around each tile.
+    search = sql.SQL("{} AND ogc_api_serial()").format(search)
     columns = [ident, *[sql.Identifier(name) for name in fields]]
     mvt_geom = sql.SQL("ST_AsMVTGeom(ST_Transform({}, 3857), {}, {}, {}, true)").format(
         geom, envelope, sql.Literal(EXTENT), sql.Literal(BUFFER))
@@ -117,25 +122,6 @@ def _prepared_on(db: Any) -> set[str]:
     return prepared
 
 
-@contextmanager
-def _serial(cursor: Any) -> Iterator[None]:
-    """No parallel plan for the tile queries run inside.
-
-    ``ST_AsMVT`` is costed so high per row that PostgreSQL prefers splitting it over two
-    workers, and a parallel plan can only read the table by a parallel sequential scan:
-    a tile of 600 footprints out of 100,000 then took 66 ms instead of 3 ms through the
-    spatial index (measured; worse with the table's size). The setting is restored after.
-    """
-    cursor.execute("SET max_parallel_workers_per_gather = 0")
-    try:
-        yield
-    finally:
-        try:
-            cursor.execute("RESET max_parallel_workers_per_gather")
-        except DatabaseError:  # an aborted transaction: its rollback undoes the SET
-            pass
-
-
 def _tile_bytes(cursor: Any, statement: TileStatement, z: int, x: int, y: int) -> bytes:
     """Run one tile query as a server-side prepared statement.
 
@@ -170,7 +156,7 @@ def _row_scoped_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, 
     """A tile of a layer with a row rule: one statement, values inlined, never prepared
     (the rule differs from caller to caller)."""
     literals = (sql.Literal(z), sql.Literal(x), sql.Literal(y))
-    with reader().cursor() as cursor, _serial(cursor):  # the replica when configured
+    with reader().cursor() as cursor:  # the replica when configured
         cursor.execute(tile_sql(layer, fields, parameters=literals, rows=rows))
         data = bytes(cursor.fetchone()[0] or b"")
         grid = 256
@@ -189,10 +175,34 @@ def render_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: in
     """
     if rows is not None:
         return _row_scoped_tile(layer, fields, z, x, y, rows)
-    with reader().cursor() as cursor, _serial(cursor):  # the replica when configured
+    with reader().cursor() as cursor:  # the replica when configured
         data = _tile_bytes(cursor, _statement(cursor, layer, fields, None), z, x, y)
         grid = 256
         while len(data) > MAX_TILE_BYTES and grid >= 16:
             data = _tile_bytes(cursor, _statement(cursor, layer, [], grid), z, x, y)
             grid //= 2
     return data
+
+
+def cached_tile(layer: LayerDefinition, fields: list[str], z: int, x: int, y: int, *,
+                rows: str | None = None) -> tuple[bytes, str | None]:
+    """:func:`render_tile` through the tile cache (:mod:`ogc_api.tilecache`).
+
+    Returns the bytes and their ETag (None when the tile is not cacheable: a row rule,
+    a table without the change trigger, the cache turned off). The caller has decided
+    that the caller may read ``layer`` and see ``fields``.
+    """
+    from ogc_api import tilecache
+
+    if rows is not None or tilecache.cache.max_bytes <= 0:
+        return render_tile(layer, fields, z, x, y, rows=rows), None
+    with reader().cursor() as cursor:
+        gen = tilecache.generation(cursor, layer)
+    if gen is None:
+        return render_tile(layer, fields, z, x, y), None
+    key = tilecache.key(layer, fields, z, x, y, gen)
+    data = tilecache.cache.get(key)
+    if data is None:
+        data = render_tile(layer, fields, z, x, y)
+        tilecache.cache.put(key, data)
+    return data, tilecache.etag(key)

@@ -444,12 +444,22 @@ def tile(call: Call, collection_id: str, z: int, y: int, x: int) -> HttpResponse
         return _error(404, "NotFound", "no tiles below the layer's minimum zoom")
     if view.layer.personal_data:
         call.audit(view, bbox=f"tile {z}/{y}/{x}")
+    tag = None
     if generalised:  # the built-up outline of a dense polygon layer (ogc_api.generalise)
         data = generalise.render_tile(view.layer, z, x, y)
+    else:  # through the tile cache (ogc_api.tilecache), after the access decision above
+        data, tag = tiles.cached_tile(view.layer, fields, z, x, y, rows=view.rows)
+    if tag is not None and tag in call.request.META.get("HTTP_IF_NONE_MATCH", ""):
+        response = HttpResponse(status=304)
     else:
-        data = tiles.render_tile(view.layer, fields, z, x, y, rows=view.rows)
-    response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
-    response["Cache-Control"] = "private, max-age=60"
+        response = HttpResponse(data, content_type="application/vnd.mapbox-vector-tile")
+    if tag is not None:
+        # The browser asks again each time (a changed feature shows in the next tile) and
+        # gets 304 without the tile while its copy is current.
+        response["ETag"] = tag
+        response["Cache-Control"] = "private, no-cache"
+    else:
+        response["Cache-Control"] = "private, max-age=60"
     return response
 
 

@@ -12,6 +12,8 @@ import datetime as dt
 import json
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -74,9 +76,31 @@ def field_infos(view: LayerView, *, lang: str) -> list[FieldInfo]:
             for name in view.fields]
 
 
+#: Code-list words already read by the current page (see :func:`labels_memo`).
+_LABELS_MEMO: ContextVar[dict[tuple[str, str], dict[str, str]] | None] = ContextVar(
+    "kentcbs_labels_memo", default=None)
+
+
+@contextmanager
+def labels_memo() -> Iterator[None]:
+    """Read each code list once inside the block (a page that describes every layer asks
+    for the same lists many times: the map page asked 12 times for 8 lists)."""
+    token = _LABELS_MEMO.set({})
+    try:
+        yield
+    finally:
+        _LABELS_MEMO.reset(token)
+
+
 def _code_labels(name: str, lang: str) -> dict[str, str]:
-    return {entry.code: (entry.label_en if lang == "en" else entry.label_tr)
-            for entry in codelist(name)}
+    memo = _LABELS_MEMO.get()
+    if memo is not None and (name, lang) in memo:
+        return dict(memo[(name, lang)])
+    labels = {entry.code: (entry.label_en if lang == "en" else entry.label_tr)
+              for entry in codelist(name)}
+    if memo is not None:
+        memo[(name, lang)] = dict(labels)
+    return labels
 
 
 def _choice_labels(layer: Any, source_path: str, lang: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from gis_core.maps import municipality_centre
 from gis_core.params import parse_id
 from layers.access import readable_layers
 from web import maps, selectors
+from web.layer_reads import labels_memo
 
 
 @functools.cache
@@ -72,7 +73,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
     fmap = maps.viewer_map(layers=layers, visible=visible, centre=municipality_centre(),
                            boundary_geojson=selectors.municipality_boundary())
     srid = selectors.srid()
-    described = selectors.map_layers(layers=layers, lang=_lang(), user=request.user)
+    with labels_memo():
+        described = selectors.map_layers(layers=layers, lang=_lang(), user=request.user)
     return render(request, "web/map.html", {
         "map": fmap,
         "layers": described,

@@ -77,6 +77,10 @@ SORTS = {"number": "number", "title": "title", "status": "status", "priority": "
          "building": "building__name", "unit": "responsible_unit__name",
          "opened": "opened_at", "due": "resolution_due_at"}
 PAGE_SIZE = 25
+#: The ticket list's columns (helpdesk/ticket_list.html): nothing else is read.
+LIST_COLUMNS = ("id", "number", "title", "category", "priority", "status", "opened_at",
+                "resolution_due_at", "responsible_unit__name", "responsible_unit__name_en",
+                "building__name")
 
 
 def _month(value: str | None) -> tuple[dt.date, dt.date] | None:
@@ -135,7 +139,11 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     column = SORTS.get(sort.lstrip("-"))
     order = ([("-" if sort.startswith("-") else "") + column, "-pk"] if column
              else ["-opened_at", "-pk"])
-    tickets = with_overdue(tickets, now).order_by(*order)
+    # Only what the list shows: the visible-tickets query joins seven tables for the detail
+    # pages, and planning that join cost ~55 ms per list (EXPLAIN ANALYZE on the demo)
+    # against 0.5 ms to run it; two joins plan in well under a millisecond.
+    tickets = (with_overdue(tickets, now).order_by(*order).select_related(None)
+               .select_related("responsible_unit", "building").only(*LIST_COLUMNS))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
     counts = {name: queue_tickets(user=request.user, queue=name, now=now).count()
               for name in QUEUES}

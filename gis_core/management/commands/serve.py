@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 
 from gis_core.database import kentcbs_home, port_is_free
 from gis_core.errors import KentCBSError
+from gis_core.gunicorn_conf import default_workers
 
 CONF = Path(__file__).resolve().parents[2] / "gunicorn_conf.py"
 
@@ -30,7 +31,9 @@ class Command(BaseCommand):
         env = os.environ.get
         parser.add_argument("--host", default=env("KENTCBS_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(env("KENTCBS_PORT", 8000)))
-        parser.add_argument("--workers", type=int, default=int(env("KENTCBS_WORKERS", 3)))
+        parser.add_argument("--workers", type=int,
+                            default=int(env("KENTCBS_WORKERS", default_workers())),
+                            help="worker processes (default: cores + 1)")
         parser.add_argument("--threads", type=int, default=int(env("KENTCBS_THREADS", 4)))
         parser.add_argument("--max-requests", type=int,
                             default=int(env("KENTCBS_MAX_REQUESTS", 2000)),
