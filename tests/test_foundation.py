@@ -280,13 +280,17 @@ def test_serve_runs_gunicorn_and_serves_static_files() -> None:
         try:
             admin.autocommit = True
             with admin.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                # pg_terminate_backend only signals unless given a timeout: wait (up to 10 s)
+                # until the session is gone, or the next request's health check may still find
+                # it alive and its query meet the dying backend (seen once under load in CI)
+                cursor.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
                                "WHERE application_name = %s AND state = 'idle' "
                                "AND query = 'SELECT postgis_lib_version()'", [app_name])
                 ended = cursor.fetchall()
                 # The master listens before its worker has imported the application: the
                 # start-up polls wait in the backlog and may reach several of its threads.
                 assert ended, "the worker's database session was not found"
+                assert all(row[0] for row in ended), "a session outlived pg_terminate_backend"
         finally:
             admin.close()
         try:
