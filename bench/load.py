@@ -94,7 +94,11 @@ def prepare() -> City:
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('cbs.bina') IS NOT NULL")
-        if not cursor.fetchone()[0]:
+        present = cursor.fetchone()[0]
+        if present:
+            cursor.execute("SELECT EXISTS (SELECT FROM cbs.bina)")
+            present = cursor.fetchone()[0]
+        if not present:
             raise SystemExit("no demo data: run `kentcbs demo` first")
         cursor.execute("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
                        "(SELECT ST_Transform(ST_SetSRID(ST_Extent(geom), ST_SRID(min(geom))), "

@@ -173,6 +173,20 @@ def test_demo_of_another_profile_is_refused_on_the_same_database() -> None:
     assert info.value.code == "DEMO_OTHER_PROFILE"
 
 
+def test_demo_on_a_database_not_yet_migrated_says_to_migrate_first() -> None:
+    from django.core.management import call_command
+
+    # the last migration of an app forgotten (rolled back with the test's transaction)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM django_migrations WHERE id = "
+                       "(SELECT max(id) FROM django_migrations WHERE app = 'gis_core')")
+    with pytest.raises(KentCBSError) as info:
+        call_command("demo", "--no-modules")
+    assert info.value.code == "DB_NOT_MIGRATED"
+    assert "kentcbs migrate" in info.value.english
+    assert not Building.objects.exists()  # nothing was loaded
+
+
 def test_efeler_demo_is_set_up_in_its_own_zone_with_efeler_names(new_database: Database) -> None:
     """``kentcbs demo --profile efeler`` on an empty database of its own: the municipality
     is set up as any other (``set_up_municipality``), in Efeler's zone (EPSG:5253, not the

@@ -6,8 +6,11 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.migrations.executor import MigrationExecutor
 
 from gis_core.demo import load_demo
+from gis_core.errors import KentCBSError
 from gis_core.profiles import demo_profiles
 
 
@@ -24,6 +27,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, profile: str | None, timings: bool = False,
                no_modules: bool = False, **options: Any) -> None:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise KentCBSError("DB_NOT_MIGRATED", "The database has migrations not yet applied: "
+                               "run `kentcbs migrate` first, then `kentcbs demo` again.")
         summary = load_demo(profile=profile, modules=not no_modules)
         if timings:
             from gis_core.demo import STAGES
