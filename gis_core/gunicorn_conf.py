@@ -62,7 +62,11 @@ timeout = 120
 graceful_timeout = _int("KENTCBS_GRACEFUL_TIMEOUT", 60)
 max_requests = _int("KENTCBS_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("KENTCBS_MAX_REQUESTS_JITTER", max(1, max_requests // 10))
-keepalive = 2
+#: seconds an idle kept-alive connection stays open. Longer than the client's own idle
+#: limit (nginx's upstream ``keepalive_timeout`` 60 s, httpx 5 s), so that the client closes
+#: first: a server closing a connection just as the client reuses it fails that request
+#: (bench/load.py saw 5 in 5,000 with 2 s). Idle connections cost no thread in gthread.
+keepalive = _int("KENTCBS_KEEPALIVE", 75)
 accesslog = "-"
 proc_name = "kentcbs"
 preload_app = False

@@ -48,8 +48,12 @@ class CodeListItem:
     label_en: str
 
 
+@functools.cache
 def codelist_names() -> frozenset[str]:
-    """Names of every shipped code list (the files under ``layers/codelists/``)."""
+    """Names of every shipped code list (the files under ``layers/codelists/``).
+
+    Read once per process: the files are part of the release, as the layer definitions
+    are (a new list comes with a new release, and its reload)."""
     return frozenset(path.stem for path in CODELISTS_DIR.glob("*.yaml"))
 
 
@@ -189,6 +193,22 @@ def codelist(name: str) -> list[CodeListEntry]:
             return [CodeListEntry(list_name=name, code=item, label_tr=item, label_en=item,
                                   sort_order=order) for order, item in enumerate(names)]
     return list(CodeListEntry.objects.filter(list_name=name).order_by("sort_order", "code"))
+
+
+def all_codelists() -> dict[str, list[CodeListEntry]]:
+    """Every code list by name, as :func:`codelist` gives each, in one query.
+
+    For pages that describe many layers at once (the map page reads about ten lists)."""
+    from layers.models import CodeListEntry
+
+    lists: dict[str, list[CodeListEntry]] = {name: [] for name in codelist_names()}
+    for entry in (CodeListEntry.objects.filter(list_name__in=list(lists))
+                  .order_by("list_name", "sort_order", "code")):
+        lists[entry.list_name].append(entry)
+    for name in lists:
+        if _read(name).get("from_neighbourhoods"):
+            lists[name] = codelist(name)
+    return lists
 
 
 def codes(name: str) -> frozenset[str]:

