@@ -47,26 +47,36 @@ def cores() -> int:
 
 
 def default_workers() -> int:
-    """One worker per core, plus one: a request is Python (one core per process, the GIL)
-    and PostgreSQL on the same machine wants its share; the threads of each worker
-    overlap the waits on the database (bench/load.py, README "Benchmarks")."""
-    return cores() + 1
+    """Two workers per core, plus one (gunicorn's own advice): a request is Python (one
+    core per process, the interpreter lock) and waits on PostgreSQL between its queries;
+    while one worker waits another runs. bench/load.py on 2 cores: 5 workers of 2 threads
+    served the most with the shortest tail (README "Load")."""
+    return 2 * cores() + 1
 
 
 bind = f"{os.environ.get('KENTCBS_HOST', '127.0.0.1')}:{_int('KENTCBS_PORT', 8000)}"
 workers = _int("KENTCBS_WORKERS", default_workers())
-threads = _int("KENTCBS_THREADS", 4)
+threads = _int("KENTCBS_THREADS", 2)
 worker_class = "gthread"
 timeout = 120
 #: how long an old worker may finish its requests after a reload or rotation
 graceful_timeout = _int("KENTCBS_GRACEFUL_TIMEOUT", 60)
-max_requests = _int("KENTCBS_MAX_REQUESTS", 2000)
+#: A worker's start costs ~2.7 s of CPU (Django, GeoDjango, pygeoapi): at 2,000 requests
+#: five workers under load restarted one every ~14 s, a tenth of the machine.
+max_requests = _int("KENTCBS_MAX_REQUESTS", 20000)
 max_requests_jitter = _int("KENTCBS_MAX_REQUESTS_JITTER", max(1, max_requests // 10))
-#: seconds an idle kept-alive connection stays open. Longer than the client's own idle
-#: limit (nginx's upstream ``keepalive_timeout`` 60 s, httpx 5 s), so that the client closes
-#: first: a server closing a connection just as the client reuses it fails that request
-#: (bench/load.py saw 5 in 5,000 with 2 s). Idle connections cost no thread in gthread.
-keepalive = _int("KENTCBS_KEEPALIVE", 75)
+#: One queue for all workers. No connection is kept after its response (keepalive 0) and a
+#: worker accepts a connection only while one of its threads is free (worker_connections =
+#: threads): waiting connections stay in the kernel's accept queue, first come first
+#: served, until any worker has a thread free. With kept-alive connections each worker
+#: serves the clients it happened to accept, and one with twice the clients of another
+#: answers twice as slowly: bench/load.py measured a p95 of 850-1,000 ms with kept-alive
+#: connections against 450-500 ms like this, at the same throughput. Browsers keep their
+#: connections alive to the proxy in front (nginx, docs/OPERATIONS.md), which opens a new
+#: one to gunicorn per request (~0.1 ms on the same machine); without a proxy each request
+#: opens a TCP connection, cheap on an intranet. ``KENTCBS_KEEPALIVE=N`` keeps them again.
+keepalive = _int("KENTCBS_KEEPALIVE", 0)
+worker_connections = _int("KENTCBS_WORKER_CONNECTIONS", threads if keepalive == 0 else 1000)
 accesslog = "-"
 proc_name = "kentcbs"
 preload_app = False

@@ -53,17 +53,43 @@ def user_access(user: Any) -> UserAccess:
     cached = getattr(user, "_kentcbs_access", None)
     if cached is not None:
         return cached
-    from gis_core.models import Membership
-
-    parents = department_parents()
-    pairs = frozenset(Membership.objects.filter(user=user, department__is_active=True)
-                      .values_list("department__code", "role"))
-    departments = {node for code, _role in pairs for node in department_lineage(code, parents)}
+    pairs, departments = _memberships_and_lineage(user.pk)
     access = UserAccess(is_authenticated=True, is_superuser=bool(user.is_superuser),
                         departments=frozenset(departments),
                         roles=frozenset(role for _code, role in pairs), memberships=pairs)
     user._kentcbs_access = access
     return access
+
+
+def _memberships_and_lineage(user_id: int) -> tuple[frozenset[tuple[str, str]], set[str]]:
+    """The user's (department code, role) pairs in active departments, and those
+    departments with their ancestors (at most 32 levels up, against a cycle).
+
+    One query on every request that asks a permission question (two before: the whole
+    department tree, then the memberships)."""
+    from gis_core.models import Department, Membership
+    from gis_core.routers import reader
+
+    department, membership = Department._meta.db_table, Membership._meta.db_table
+    with reader().cursor() as cursor:
+        cursor.execute(f"""
+            WITH RECURSIVE granted AS (
+                SELECT d.id, d.code, d.parent_id, m.role
+                  FROM {membership} m JOIN {department} d ON d.id = m.department_id
+                 WHERE m.user_id = %s AND d.is_active),
+            lineage(id, code, parent_id, depth) AS (
+                SELECT DISTINCT id, code, parent_id, 1 FROM granted
+                UNION
+                SELECT p.id, p.code, p.parent_id, l.depth + 1
+                  FROM {department} p JOIN lineage l ON p.id = l.parent_id
+                 WHERE l.depth < 32)
+            SELECT code, role FROM granted
+            UNION ALL
+            SELECT DISTINCT code, NULL FROM lineage""",  # noqa: S608 - the models' own tables
+            [user_id])
+        rows = cursor.fetchall()
+    pairs = frozenset((code, role) for code, role in rows if role is not None)
+    return pairs, {code for code, role in rows if role is None}
 
 
 def is_it_staff(user: Any) -> bool:

@@ -10,7 +10,13 @@ from django.contrib.gis.geos import MultiPolygon, Polygon
 from django.utils import timezone
 
 from modules.helpdesk import services
-from modules.helpdesk.selectors import queue_tickets, search_tickets, visible_tickets
+from modules.helpdesk.selectors import (
+    QUEUES,
+    queue_counts,
+    queue_tickets,
+    search_tickets,
+    visible_tickets,
+)
 from tests import test_helpdesk_support as support
 from tests.test_helpdesk_support import World
 
@@ -42,6 +48,10 @@ def test_queues(world: World, tickets: dict) -> None:
     assert numbers(world.manager, "unassigned") == {late, fresh}
     assert numbers(world.reporter, "unit") == {late, mine}  # a department's own tickets
     assert numbers(world.outsider, "all") == {fresh}
+    # the tabs' counts (one query for all queues) are the queues' own lengths, for everyone
+    for user in (world.tech, world.manager, world.reporter, world.outsider):
+        assert queue_counts(user=user) == {
+            queue: len(numbers(user, queue)) for queue in QUEUES}
 
 
 @pytest.mark.parametrize("text", ["zabıta", "ZABITA", "Zabıta", "zabita binasinda"])

@@ -132,8 +132,8 @@ def with_overdue(tickets: QuerySet[Ticket], now: Any = None) -> QuerySet[Ticket]
                                          default=Value(False), output_field=BooleanField()))
 
 
-def queue_tickets(*, user: Any, queue: str, now: Any = None) -> QuerySet[Ticket]:
-    """The visible tickets of one queue of ``user``.
+def queue_condition(*, user: Any, queue: str, now: Any = None) -> Q:
+    """The condition of one queue of ``user`` over the visible tickets.
 
     ``mine``: assigned to or reported by the user; ``unit``: the user's units' tickets
     (the units they work for, else the departments they belong to); ``unassigned``: open
@@ -142,19 +142,33 @@ def queue_tickets(*, user: Any, queue: str, now: Any = None) -> QuerySet[Ticket]
     """
     from modules.helpdesk.choices import OPEN_STATUSES
 
-    tickets = visible_tickets(user=user)
     access = helpdesk_access(user)
     if queue == "mine":
-        return tickets.filter(Q(technician_id=access.user_id) | Q(reporter_id=access.user_id))
+        return Q(technician_id=access.user_id) | Q(reporter_id=access.user_id)
     if queue == "unit":
         if access.work_units:
-            return tickets.filter(responsible_unit__code__in=access.work_units)
-        return tickets.filter(reporter_department__code__in=access.departments)
+            return Q(responsible_unit__code__in=access.work_units)
+        return Q(reporter_department__code__in=access.departments)
     if queue == "unassigned":
-        return tickets.filter(technician__isnull=True, status__in=OPEN_STATUSES)
+        return Q(technician__isnull=True, status__in=OPEN_STATUSES)
     if queue == "overdue":
-        return tickets.filter(overdue_condition(now))
-    return tickets
+        return overdue_condition(now)
+    return Q()
+
+
+def queue_tickets(*, user: Any, queue: str, now: Any = None) -> QuerySet[Ticket]:
+    """The visible tickets of one queue of ``user`` (:func:`queue_condition`)."""
+    return visible_tickets(user=user).filter(queue_condition(user=user, queue=queue, now=now))
+
+
+def queue_counts(*, user: Any, now: Any = None) -> dict[str, int]:
+    """How many visible tickets each queue of ``user`` holds, in one query (the list's tabs)."""
+    from django.db.models import Count
+
+    counts = visible_tickets(user=user).select_related(None).aggregate(**{
+        queue: Count("pk", filter=queue_condition(user=user, queue=queue, now=now) or None)
+        for queue in QUEUES})
+    return {queue: int(counts[queue] or 0) for queue in QUEUES}
 
 
 def turkish_upper(text: str) -> str:

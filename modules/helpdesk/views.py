@@ -29,6 +29,7 @@ from modules.helpdesk.selectors import (
     QUEUES,
     can_work_on,
     helpdesk_access,
+    queue_counts,
     queue_tickets,
     search_tickets,
     technicians_of,
@@ -155,8 +156,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         ticket.category_label = category_labels.get(ticket.category, ticket.category)
         ticket.priority_label = priority_labels.get(ticket.priority, ticket.priority)
         ticket.status_label = status_labels.get(ticket.status, ticket.status)
-    counts = {name: queue_tickets(user=request.user, queue=name, now=now).count()
-              for name in QUEUES}
+    counts = queue_counts(user=request.user, now=now)
     units = {d.code: d for d in Department.objects.filter(code__in=RESPONSIBLE_UNITS)}
     return render(request, "helpdesk/ticket_list.html", {
         "page_obj": page, "tickets": page.object_list, "queue": queue,

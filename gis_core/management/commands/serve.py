@@ -33,10 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(env("KENTCBS_PORT", 8000)))
         parser.add_argument("--workers", type=int,
                             default=int(env("KENTCBS_WORKERS", default_workers())),
-                            help="worker processes (default: cores + 1)")
-        parser.add_argument("--threads", type=int, default=int(env("KENTCBS_THREADS", 4)))
+                            help="worker processes (default: two per core, plus one)")
+        parser.add_argument("--threads", type=int, default=int(env("KENTCBS_THREADS", 2)),
+                            help="threads per worker (default 2)")
         parser.add_argument("--max-requests", type=int,
-                            default=int(env("KENTCBS_MAX_REQUESTS", 2000)),
+                            default=int(env("KENTCBS_MAX_REQUESTS", 20000)),
                             help="replace a worker after this many requests (0: never)")
         parser.add_argument("--max-requests-jitter", type=int,
                             default=env("KENTCBS_MAX_REQUESTS_JITTER"),
