@@ -257,8 +257,9 @@ def department_home(*, user: Any) -> dict[str, Any]:
     layers.sort(key=lambda item: (not item["own"], not item["editable"], item["title_tr"]))
     buildings: list[Building] = []
     if may_read_buildings(user=user):
+        # the page lists names: no footprint travels or becomes a geometry
         buildings = list(Building.objects.filter(departments__code__in=direct).distinct()
-                         .order_by("name")[:50])
+                         .only("pk", "name", "code").order_by("name")[:50])
     uploads = list(visible_batches(user=user).filter(department__in=direct)[:10])
     return {"departments": departments, "roles": sorted(access.roles), "layers": layers,
             "buildings": buildings, "uploads": uploads}
