@@ -117,10 +117,10 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
     each set of layers a user may read.
 
     folium builds and renders some forty elements, each compiling its Jinja template:
-    about 15 ms of every map page, for a text that depends only on the layers' definitions,
-    the first view, the boundary and the basemap setting. Users of the same departments
-    share one. A changed layer definition (its ``version`` or style) or boundary is another
-    key; the process's registry changes only with a reload anyway.
+    about 15 ms of every map page, for a text that depends only on the definitions of the
+    layers, the first view, the boundary and the basemap setting. Users of the same
+    departments share one. A changed layer definition (its ``version`` or style) or
+    boundary is another key; the process's registry changes only with a reload anyway.
     """
     basemap = (getattr(settings, "KENTCBS_TILE_URL", "") or "",
                getattr(settings, "KENTCBS_TILE_ATTR", "") or "")
