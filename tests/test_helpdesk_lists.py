@@ -105,6 +105,26 @@ def test_pages_list_flag_and_offer(world: World, tickets: dict, client) -> None:
     assert second.count('data-number="') == 32 - 25  # the network ticket is not its unit's
 
 
+def test_list_rows_escape_and_show_words_and_local_times(world: World, tickets: dict,
+                                                         client) -> None:
+    """The rows (``helpdesk_list.ticket_rows``, built with format_html): a title is text,
+    never markup; labels are words; times are local (Istanbul), as the date filter wrote them."""
+    odd = services.open_ticket(reporter=world.reporter, category="consumables",
+                               title='<b>Yazıcı & "toner"</b>', building=world.depot)
+    client.force_login(world.tech)
+    html = client.get("/helpdesk/").content.decode()
+    assert "&lt;b&gt;Yazıcı &amp; &quot;toner&quot;&lt;/b&gt;" in html
+    assert "<b>Yazıcı" not in html
+    row = html[html.index(f'data-number="{odd.number}"'):]
+    row = row[:row.index("</tr>")]
+    assert "<td>Sarf malzemesi</td>" in row and "consumables" not in row
+    assert f'href="/helpdesk/tickets/{odd.pk}/"' in row
+    assert timezone.localtime(odd.opened_at).strftime("%d.%m.%Y %H:%M") in row
+    at = html.index(f'data-number="{tickets["late"].number}"')
+    late = html[html.rindex("<tr", 0, at):html.index("</tr>", at)]
+    assert 'class="overdue"' in late and "Süresi geçmiş" in late and "nowrap error" in late
+
+
 def test_ticket_form_shows_its_error_once(world: World, client) -> None:
     client.force_login(world.reporter)
     response = client.post(f"/helpdesk/new/?building={world.depot.pk}", {

@@ -169,8 +169,8 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
         "queues": [(name, QUEUE_TITLES[name], counts[name]) for name in QUEUES],
         "resolved": request.GET.get("resolved") if resolved else "",
         "status": status, "category": category, "priority": priority, "unit": unit, "q": text,
-        "statuses": TicketStatusChoices.choices, "categories": TicketCategoryChoices.choices,
-        "priorities": TicketPriorityChoices.choices,
+        "statuses": list(status_labels.items()), "categories": list(category_labels.items()),
+        "priorities": list(priority_labels.items()),
         "units": [(code, units[code]) for code in RESPONSIBLE_UNITS if code in units],
         "access": access})
 
