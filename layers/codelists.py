@@ -185,14 +185,21 @@ def codelist(name: str) -> list[CodeListEntry]:
 
     if name not in codelist_names():
         raise UnknownCodeListError(name)
-    if _read(name).get("from_neighbourhoods"):
-        # The district's official list; else live: neighbourhoods loaded after the last sync
-        # (kentcbs demo, ETL) count at once.
-        names = _active_official_names() or _neighbourhood_names()
-        if names:
-            return [CodeListEntry(list_name=name, code=item, label_tr=item, label_en=item,
-                                  sort_order=order) for order, item in enumerate(names)]
+    names = _live_names(name)
+    if names:
+        return [CodeListEntry(list_name=name, code=item, label_tr=item, label_en=item,
+                              sort_order=order) for order, item in enumerate(names)]
     return list(CodeListEntry.objects.filter(list_name=name).order_by("sort_order", "code"))
+
+
+def _live_names(name: str) -> list[str]:
+    """The entries of a list filled from neighbourhoods (``from_neighbourhoods``): the
+    district's official names; else live, the neighbourhoods stored now (loaded after the
+    last sync by ``kentcbs demo`` or the ETL count at once). Empty for any other list, and
+    when neither is known: then the synced entries stand."""
+    if not _read(name).get("from_neighbourhoods"):
+        return []
+    return _active_official_names() or _neighbourhood_names()
 
 
 def all_codelists() -> dict[str, list[CodeListItem]]:
@@ -203,16 +210,15 @@ def all_codelists() -> dict[str, list[CodeListItem]]:
     """
     from layers.models import CodeListEntry
 
-    live = {name for name in codelist_names() if _read(name).get("from_neighbourhoods")}
+    live = {name: names for name in codelist_names() if (names := _live_names(name))}
     lists: dict[str, list[CodeListItem]] = {name: [] for name in codelist_names()}
-    rows = (CodeListEntry.objects.filter(list_name__in=sorted(set(lists) - live))
+    rows = (CodeListEntry.objects.filter(list_name__in=sorted(set(lists) - set(live)))
             .order_by("list_name", "sort_order", "code")
             .values_list("list_name", "code", "label_tr", "label_en"))
     for list_name, code, label_tr, label_en in rows:
         lists[list_name].append(CodeListItem(code, label_tr, label_en))
-    for name in live:
-        lists[name] = [CodeListItem(entry.code, entry.label_tr, entry.label_en)
-                       for entry in codelist(name)]
+    for name, names in live.items():
+        lists[name] = [CodeListItem(item, item, item) for item in names]
     return lists
 
 

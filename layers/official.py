@@ -107,8 +107,10 @@ def _pick(rows: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
     return loose[0] if len(loose) == 1 else None
 
 
+@functools.lru_cache(maxsize=256)
 def district(province: str, name: str) -> District:
-    """The registry's district ``name`` of ``province``.
+    """The registry's district ``name`` of ``province`` (remembered: the registry is the
+    package's own file, and the map page asks for the district's neighbourhoods each time).
 
     Raises
     ------

@@ -64,3 +64,23 @@ def test_choice_backed_lists_follow_gis_core_choices() -> None:
     assert codes("ag_ortam") == set(choices.LinkMediumChoices.values)
     scrapped = next(e for e in codelist("bt_varlik_durum") if e.code == "scrapped")
     assert (scrapped.label_tr, scrapped.label_en) == ("Hurda", "Scrapped")
+
+
+@pytest.mark.parametrize("profile", ["odunpazari", "nowhere"])
+def test_all_lists_at_once_are_the_lists_one_by_one(settings, profile: str) -> None:
+    """``all_codelists`` (one query, for the map page) gives what ``codelist`` gives for every
+    list: the neighbourhood list from the district's official names, and for a municipality
+    the national registry does not know, from the stored entries."""
+    from layers.codelists import all_codelists
+
+    settings.KENTCBS_PROFILE = profile
+    together = all_codelists()
+    assert set(together) == set(codelist_names())
+    for name in codelist_names():
+        one = [(e.code, e.label_tr, e.label_en) for e in codelist(name)]
+        assert [(e.code, e.label_tr, e.label_en) for e in together[name]] == one, name
+    neighbourhoods = [item.code for item in together["mahalle"]]
+    if profile == "odunpazari":
+        assert len(neighbourhoods) == 85 and "Arifiye" in neighbourhoods
+    else:
+        assert neighbourhoods == [e.code for e in codelist("mahalle")]
