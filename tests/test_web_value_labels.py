@@ -124,3 +124,17 @@ def test_the_viewer_asks_tiles_for_its_styling_fields_only(statuses: dict[str, A
     assert bad.status_code == 400
     assert bad.json()["description"] == ("bilinmeyen öznitelikler: nosuchfield / "
                                          "unknown properties: nosuchfield")
+
+
+def test_legend_swatches_follow_the_geometry_and_escape_the_style() -> None:
+    """The side panel's swatches (``{% legend_symbol %}``): a dashed line keeps its width
+    (rounded as ``floatformat:0``), points are dots, areas squares; a style value is text."""
+    from web.templatetags.kentcbs_ui import legend_symbol
+
+    line = legend_symbol("MultiLineString", {"color": "#e31a1c", "weight": 2.5,
+                                             "dashArray": "6 4"})
+    assert line == ('<span class="legend-line" style="border-top-color:#e31a1c;'
+                    'border-top-width:3px;border-top-style:dashed;"></span>')
+    assert 'class="sw dot"' in legend_symbol("Point", {"fillColor": "#fff", "color": "#000"})
+    area = legend_symbol("MultiPolygon", {"fillColor": '"><script>', "color": "#000"})
+    assert area.startswith('<span class="sw" ') and "<script>" not in area

@@ -69,3 +69,18 @@ def person(user: Any) -> str:
     if user is None:
         return "—"
     return user.get_full_name() or user.get_username()
+
+
+@register.simple_tag
+def legend_symbol(geometry_type: str, style: dict[str, Any]) -> str:
+    """The legend swatch of a layer's style (line, point or area), as on the map."""
+    from django.template.defaultfilters import floatformat
+
+    if "Line" in geometry_type:
+        dashed = "border-top-style:dashed;" if style.get("dashArray") else ""
+        return format_html('<span class="legend-line" style="border-top-color:{};'
+                           'border-top-width:{}px;{}"></span>', style.get("color", ""),
+                           floatformat(style.get("weight", ""), 0), dashed)
+    css = "sw dot" if "Point" in geometry_type else "sw"
+    return format_html('<span class="{}" style="background:{};border-color:{}"></span>', css,
+                       style.get("fillColor", ""), style.get("color", ""))
