@@ -10,10 +10,9 @@ panel on click, search and the cursor position.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -104,17 +103,28 @@ def tile_url(layer: LayerDefinition) -> str:
     return base.removesuffix("0/0/0") + "{z}/{y}/{x}"
 
 
-#: Rendered maps by what they are made of (at most :data:`_RENDERED_MAX`, oldest out).
-_RENDERED: OrderedDict[tuple[Any, ...], ViewerMap] = OrderedDict()
-_RENDERED_MAX = 64
-_RENDERED_LOCK = threading.Lock()
+@dataclass(frozen=True)
+class _MapKey:
+    """What a rendered viewer map is made of (``key``), with the objects to build it from;
+    only ``key`` is compared and hashed."""
+
+    key: tuple[Any, ...]
+    layers: tuple[LayerDefinition, ...] = field(compare=False)
+    centre: tuple[float, float] = field(compare=False)
+    zoom: int = field(compare=False)
+    boundary_geojson: str | None = field(compare=False)
 
 
-def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
-               centre: tuple[float, float], zoom: int = 15,
+@functools.lru_cache(maxsize=64)
+def _rendered(spec: _MapKey) -> ViewerMap:
+    return build_viewer_map(layers=list(spec.layers), centre=spec.centre, zoom=spec.zoom,
+                            boundary_geojson=spec.boundary_geojson)
+
+
+def viewer_map(*, layers: list[LayerDefinition], centre: tuple[float, float], zoom: int = 15,
                boundary_geojson: str | None = None) -> ViewerMap:
     """The viewer's folium map (:func:`build_viewer_map`), rendered once per process for
-    each set of layers a user may read.
+    each set of layers a user may read (the 64 most recent sets are kept).
 
     folium builds and renders some forty elements, each compiling its Jinja template:
     about 15 ms of every map page, for a text that depends only on the definitions of the
@@ -127,22 +137,11 @@ def viewer_map(*, layers: list[LayerDefinition], visible: set[str],
     key = (tuple((layer.code, layer.version, layer.style.model_dump_json()) for layer in layers),
            centre, zoom, hashlib.sha256((boundary_geojson or "").encode()).hexdigest(),
            basemap, get_script_prefix(), settings.STATIC_URL)
-    with _RENDERED_LOCK:
-        found = _RENDERED.get(key)
-        if found is not None:
-            _RENDERED.move_to_end(key)
-            return found
-    rendered = build_viewer_map(layers=layers, visible=visible, centre=centre, zoom=zoom,
-                                boundary_geojson=boundary_geojson)
-    with _RENDERED_LOCK:
-        _RENDERED[key] = rendered
-        while len(_RENDERED) > _RENDERED_MAX:
-            _RENDERED.popitem(last=False)
-    return rendered
+    return _rendered(_MapKey(key, tuple(layers), centre, zoom, boundary_geojson))
 
 
-def build_viewer_map(*, layers: list[LayerDefinition], visible: set[str],
-                     centre: tuple[float, float], zoom: int = 15,
+def build_viewer_map(*, layers: list[LayerDefinition], centre: tuple[float, float],
+                     zoom: int = 15,
                      boundary_geojson: str | None = None) -> ViewerMap:
     """The viewer's folium map.
 
@@ -151,8 +150,6 @@ def build_viewer_map(*, layers: list[LayerDefinition], visible: set[str],
     layers : list of LayerDefinition
         The layers the user may read (decided by ``layers.access``; the OGC API
         applies the same decision to every tile request).
-    visible : set of str
-        Codes of the layers shown when the page opens.
     centre : (lon, lat)
         First view, WGS84.
     boundary_geojson : str, optional

@@ -70,7 +70,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
     codes = {layer.code for layer in layers}
     asked = [code for code in request.GET.get("layers", "").split(",") if code in codes]
     visible = set(asked) if asked else set(maps.DEFAULT_VISIBLE) & codes
-    fmap = maps.viewer_map(layers=layers, visible=visible, centre=municipality_centre(),
+    fmap = maps.viewer_map(layers=layers, centre=municipality_centre(),
                            boundary_geojson=selectors.municipality_boundary())
     srid = selectors.srid()
     with labels_memo():
