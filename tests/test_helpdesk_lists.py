@@ -94,6 +94,9 @@ def test_pages_list_flag_and_offer(world: World, tickets: dict, client) -> None:
     assert tickets["mine"].number not in html
     page = client.get("/helpdesk/", {"q": "YAZICI", "sort": "-due", "page": "x"})
     assert tickets["late"].number in page.content.decode()
+    # a filtered list counts itself; the unfiltered one is its tab (the tab's count)
+    assert "1 kayıttan 1–1" in page.content.decode()
+    assert "2 kayıttan 1–2" in client.get("/helpdesk/").content.decode()
     detail = client.get(f"/helpdesk/tickets/{tickets['late'].pk}/").content.decode()
     assert 'id="ticket-overdue"' in detail
     assert 'data-action="start"' in detail and 'data-action="close"' not in detail

@@ -121,6 +121,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     unit = _choice(request.GET.get("unit"), RESPONSIBLE_UNITS)
     text = request.GET.get("q", "")[:100]
     tickets = queue_tickets(user=request.user, queue=queue, now=now)
+    queue_only = tickets  # the list before any filter: its length is the tab's count
     if status == "open":
         tickets = tickets.filter(status__in=OPEN_STATUSES)
     elif status:
@@ -136,6 +137,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     if unit:
         tickets = tickets.filter(responsible_unit__code=unit)
     tickets = search_tickets(tickets, text)
+    filtered = tickets is not queue_only
     sort = request.GET.get("sort", "")
     column = SORTS.get(sort.lstrip("-"))
     order = ([("-" if sort.startswith("-") else "") + column, "-pk"] if column
@@ -147,8 +149,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
                .select_related("responsible_unit", "building").only(*LIST_COLUMNS))
     counts = queue_counts(user=request.user, now=now)
     paginator = Paginator(tickets, PAGE_SIZE)
-    if not (status or resolved or category or priority or unit or text.strip()):
-        # the list is the queue itself: its length is the tab's count (one query fewer)
+    if not filtered:  # the list is the queue itself: its tab's count (one query fewer)
         paginator.count = counts[queue]  # type: ignore[misc]  # a cached_property
     page = paginator.get_page(request.GET.get("page"))
     # The labels once per page, not per row: Django's get_FOO_display() hashes the field's
