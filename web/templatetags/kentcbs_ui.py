@@ -4,7 +4,9 @@
   ``?sort=opened`` and toggles to ``-opened``, keeping the other query parameters;
 * ``{% query request page=3 %}``: the current query string with some parameters replaced
   (for paging links);
-* ``{% pager page_obj request %}``: the paging bar of a Django ``Page``.
+* ``{% pager page_obj request %}``: the paging bar of a Django ``Page``;
+* ``{% legend_symbol layer.geometry_type entry.style %}``: a legend swatch (the map's side
+  panel).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The ticket list's rows: ``{% load helpdesk_list %}{% ticket_rows tickets %}``.
 
 The rows are built in Python with ``format_html``, as Django's admin builds its change
-list (``django/contrib/admin/templatetags/admin_list.py``): the template language resolved
-~25 variables, two ``{% url %}`` tags and two ``date`` filters per row, about half of the
-list's CPU time under load (``bench/load.py``), and this is a few per cent of that.
+list (``django/contrib/admin/templatetags/admin_list.py``). In the template language each
+row resolved ~25 variables, two ``{% url %}`` tags and two ``date`` filters: a page of 25
+rows made 64,800 Python function calls, 48,400 now (cProfile through the WSGI
+application; README "Load").
 """
 
 from __future__ import annotations
