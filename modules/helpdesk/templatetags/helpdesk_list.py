@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from gis_core.labels import department_label
 
 register = template.Library()
 
@@ -31,20 +32,12 @@ def _stamp(value: Any) -> str:
     return timezone.localtime(value).strftime(STAMP) if value else ""
 
 
-def _unit(ticket: Any, english: bool) -> str:
-    unit = ticket.responsible_unit
-    if unit is None:
-        return ""
-    return unit.name_en if english and unit.name_en else unit.name
-
-
 @register.simple_tag
 def ticket_rows(tickets: Any) -> SafeString:
     """One ``<tr>`` per ticket (labels set by the view: ``category_label``, ``priority_label``,
     ``status_label``; ``overdue`` from ``with_overdue``); a single row saying so when empty."""
     if not tickets:
         return format_html('<tr><td colspan="9">{}</td></tr>', _("No ticket matches."))
-    english = (get_language() or "tr").startswith("en")
     past_due = format_html(' <span class="badge overdue" title="{}">{}</span>',
                            _("Resolution due time has passed"), _("Past due"))
 
@@ -57,7 +50,7 @@ def ticket_rows(tickets: Any) -> SafeString:
                 ticket.priority_label, ticket.status, ticket.status_label,
                 past_due if overdue else "",
                 building.name if building is not None and building.name else "—",
-                _unit(ticket, english), _stamp(ticket.opened_at),
+                department_label(ticket.responsible_unit), _stamp(ticket.opened_at),
                 " error" if overdue else "", _stamp(ticket.resolution_due_at))
 
     return format_html_join(
